@@ -1,0 +1,48 @@
+"""Deployment settings, read from the environment once at process start.
+
+`DATABASE_URL` and `REDIS_URL` keep their conventional names; everything else is
+prefixed `BALLAST_`. Units are in the names so that no reader has to guess.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_RAIL_SECRET = "whsec_ZGV2LXJhaWwtc2VjcmV0LW5vdC1mb3ItcHJvZHVjdGlvbg=="
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BALLAST_", extra="ignore")
+
+    database_url: str = Field(
+        "postgresql://postgres@127.0.0.1:5432/postgres", validation_alias="DATABASE_URL"
+    )
+    redis_url: str = Field("redis://127.0.0.1:6379/0", validation_alias="REDIS_URL")
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8090
+    # The URL at which the rail reaches our API to report outcomes (the API's own base URL).
+    api_public_url: str = "http://127.0.0.1:8090"
+
+    rail_url: str = "http://127.0.0.1:8091"
+    # Shared secret with which the rail signs its outcome notifications (Standard Webhooks).
+    rail_secret: str = DEV_RAIL_SECRET
+
+    # arq queue name; tests give each run its own so that runs never share work.
+    queue_name: str = "ballast:queue"
+    worker_max_jobs: int = 50
+    worker_poll_delay_ms: int = 50
+
+    # The outbox sweeper re-enqueues work whose job was lost (Redis flushed, process killed).
+    sweep_interval_ms: int = 1000
+    outbox_stale_after_ms: int = 5000
+
+    # Callbacks to loopback/private addresses are refused unless a deployment allows them.
+    callbacks_allow_private: bool = False
+    callback_timeout_ms: int = 10_000
+    # Delays before each retry of a failed callback delivery (Standard Webhooks schedule).
+    callback_retry_schedule_ms: list[int] = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000]
+
+    db_pool_min_size: int = 2
+    db_pool_max_size: int = 10
