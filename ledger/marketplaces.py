@@ -1,0 +1,85 @@
+"""Marketplaces and the API keys that own them."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import asyncpg
+
+from ledger import ids, instruments, postings
+from ledger.errors import Conflict, NotFound
+from ledger.sql import QUERIES
+
+Q = QUERIES["marketplaces"]
+
+# Every marketplace gets an owner customer and a bank account for its cut; the test bank
+# account that always succeeds, so the walkthrough's 1000-cent cut settles.
+OWNER_ROUTING_NUMBER = "021000021"
+OWNER_ACCOUNT_NUMBER = "9900000002"
+
+
+def secret_sha256(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+async def create_api_key(
+    connection: asyncpg.Connection, marketplace_id: str | None
+) -> tuple[dict[str, Any], str]:
+    """A new key (bound to `marketplace_id`, or to none yet); returns (row, secret)."""
+    secret = ids.new_api_key_secret()
+    row = await connection.fetchrow(
+        Q["insert_api_key"], ids.new_id("api_key"), secret_sha256(secret), marketplace_id
+    )
+    assert row is not None
+    return dict(row), secret
+
+
+async def authenticate(pool: asyncpg.Pool, secret: str) -> asyncpg.Record | None:
+    return await pool.fetchrow(Q["api_key_by_secret"], secret_sha256(secret))
+
+
+async def create(
+    connection: asyncpg.Connection, api_key_id: str, fields: dict[str, Any]
+) -> dict[str, Any]:
+    """The key's marketplace, its owner customer with a bank account, and its ledger."""
+    marketplace_id = ids.new_id("marketplace")
+    owner_id = ids.new_id("customer")
+    name = fields.get("name") or "Test Marketplace"
+    await connection.execute(
+        Q["insert_marketplace"],
+        marketplace_id,
+        name,
+        fields.get("domain_url") or "example.com",
+        fields.get("support_email_address") or "support@example.com",
+        fields.get("support_phone_number") or "+16505551234",
+        owner_id,
+    )
+    await instruments.insert_customer(
+        connection, marketplace_id, owner_id, {"name": name, "meta": {}}
+    )
+    await instruments.create_bank_account(
+        connection,
+        marketplace_id,
+        {
+            "name": name,
+            "routing_number": OWNER_ROUTING_NUMBER,
+            "account_number": OWNER_ACCOUNT_NUMBER,
+            "account_type": "checking",
+            "meta": {},
+        },
+        customer_id=owner_id,
+    )
+    await postings.open_marketplace_accounts(connection, marketplace_id)
+    if await connection.fetchval(Q["bind_api_key"], api_key_id, marketplace_id) is None:
+        raise Conflict(
+            "Marketplace has already been created.", category_code="marketplace-already-created"
+        )
+    return await get(connection, marketplace_id)
+
+
+async def get(connection: asyncpg.Connection, marketplace_id: str) -> dict[str, Any]:
+    row = await connection.fetchrow(Q["get"], marketplace_id)
+    if row is None:
+        raise NotFound(f"Marketplace {marketplace_id} could not be found.")
+    return dict(row)

@@ -1,0 +1,62 @@
+"""The outbox: jobs are rows first, queue entries second.
+
+A job row is written in the transaction whose commit makes the work necessary; after the
+commit the caller enqueues it on arq with `_job_id` = the row id (the fast path). If that
+enqueue is lost (process killed, Redis flushed), the sweeper finds the row still open and
+enqueues it again. Jobs mark their row done in the transaction that commits their work."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import asyncpg
+from arq.connections import ArqRedis
+
+from ledger.sql import QUERIES
+
+Q = QUERIES["outbox"]
+log = logging.getLogger(__name__)
+
+# (job function name, outbox id): all a queue entry carries; the row holds the rest.
+Job = tuple[str, str]
+
+# How many stale rows one sweep re-enqueues: bounds the sweep's transaction and Redis burst.
+SWEEP_BATCH_MAX = 500
+
+
+async def add(
+    connection: asyncpg.Connection, outbox_id: str, job: str, args: dict[str, Any]
+) -> list[Job]:
+    """Write a job row; the same id twice is one job."""
+    row = await connection.fetchrow(Q["insert"], outbox_id, job, args)
+    return [] if row is None else [(row["job"], row["id"])]
+
+
+async def mark_done(connection: asyncpg.Connection, outbox_id: str) -> None:
+    await connection.execute(Q["mark_done"], outbox_id)
+
+
+async def enqueue(redis: ArqRedis, pool: asyncpg.Pool, jobs: list[Job], queue_name: str) -> None:
+    """Put committed jobs on the queue. A failure here loses nothing: the sweeper will."""
+    if not jobs:
+        return
+    try:
+        for job, outbox_id in jobs:
+            await redis.enqueue_job(job, outbox_id, _job_id=outbox_id, _queue_name=queue_name)
+    except Exception:  # Redis may be down; PostgreSQL already holds the work.
+        log.warning("enqueue failed; the outbox sweeper will retry", exc_info=True)
+        return
+    await pool.execute(Q["mark_enqueued"], [outbox_id for _, outbox_id in jobs])
+
+
+async def claim_stale(pool: asyncpg.Pool, stale_after_ms: int) -> list[Job]:
+    rows = await pool.fetch(Q["claim_stale"], stale_after_ms, SWEEP_BATCH_MAX)
+    return [(row["job"], row["id"]) for row in rows]
+
+
+async def sweep(redis: ArqRedis, pool: asyncpg.Pool, queue_name: str, stale_after_ms: int) -> int:
+    """Re-enqueue open jobs that nobody has touched for `stale_after_ms`; returns how many."""
+    jobs = await claim_stale(pool, stale_after_ms)
+    await enqueue(redis, pool, jobs, queue_name)
+    return len(jobs)

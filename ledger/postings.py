@@ -1,0 +1,79 @@
+"""Double-entry postings. Every movement of money is one posting whose lines sum to zero;
+PostgreSQL checks the sum at commit and keeps escrows from going negative."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from ledger.sql import QUERIES
+
+Q = QUERIES["ledger"]
+
+ESCROW_CONSTRAINT = "ledger_accounts_escrow_non_negative"
+
+# The counterparties of every marketplace. Their balances are derived from their lines only.
+SYSTEM_ACCOUNT_KINDS = ("card_network", "ach_in_flight", "ach_settled")
+
+
+class InsufficientFunds(Exception):
+    """The posting would have taken an escrow below zero; nothing was written."""
+
+
+def system_account(marketplace_id: str, kind: str) -> str:
+    assert kind in SYSTEM_ACCOUNT_KINDS or kind == "escrow", kind
+    return f"{marketplace_id}:{kind}"
+
+
+def marketplace_escrow(marketplace_id: str) -> str:
+    return system_account(marketplace_id, "escrow")
+
+
+def escrow_of(marketplace_id: str, order_id: str | None) -> str:
+    """The escrow a transfer draws on: its order's when it has one, else the marketplace's.
+    An order's escrow account has the order's id."""
+    return order_id if order_id is not None else marketplace_escrow(marketplace_id)
+
+
+async def open_marketplace_accounts(connection: asyncpg.Connection, marketplace_id: str) -> None:
+    account_ids = [marketplace_escrow(marketplace_id)]
+    account_ids += [system_account(marketplace_id, kind) for kind in SYSTEM_ACCOUNT_KINDS]
+    kinds = ["marketplace_escrow", *SYSTEM_ACCOUNT_KINDS]
+    await connection.execute(Q["insert_accounts"], marketplace_id, account_ids, kinds)
+
+
+async def open_account(
+    connection: asyncpg.Connection, marketplace_id: str, account_id: str, kind: str
+) -> None:
+    await connection.execute(Q["insert_accounts"], marketplace_id, [account_id], [kind])
+
+
+async def post(
+    connection: asyncpg.Connection,
+    marketplace_id: str,
+    transaction_id: str,
+    kind: str,
+    lines_cents: dict[str, int],
+) -> int:
+    """Post `lines_cents` ({account id: signed amount}) as one posting.
+
+    Runs in a savepoint so that a refused posting leaves the caller's transaction usable
+    (a refused credit is still recorded, as `failed`)."""
+    assert len(lines_cents) >= 2, lines_cents
+    assert sum(lines_cents.values()) == 0, lines_cents
+    assert all(amount_cents != 0 for amount_cents in lines_cents.values()), lines_cents
+    try:
+        async with connection.transaction():
+            posting_id: int = await connection.fetchval(
+                Q["post"],
+                marketplace_id,
+                transaction_id,
+                kind,
+                list(lines_cents),
+                list(lines_cents.values()),
+            )
+    except asyncpg.CheckViolationError as error:
+        if error.constraint_name == ESCROW_CONSTRAINT:
+            raise InsufficientFunds from error
+        raise
+    assert posting_id > 0
+    return posting_id

@@ -1,0 +1,41 @@
+-- name: insert_customer
+-- A customer of marketplace $2.
+INSERT INTO customers (id, marketplace_id, name, business_name, email, phone, ssn_last4, ein,
+                       dob_month, dob_year, address, merchant_status, meta)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+RETURNING *
+
+-- name: get_customer
+-- One customer, visible only to its marketplace.
+SELECT * FROM customers WHERE marketplace_id = $1 AND id = $2
+
+-- name: insert_bank_account
+-- A bank account, attached to customer $3 or to no one.
+INSERT INTO bank_accounts (id, marketplace_id, customer_id, name, account_number,
+                           routing_number, account_type, bank_name, address, fingerprint, meta)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+RETURNING *
+
+-- name: get_bank_account
+-- One bank account, visible only to its marketplace.
+SELECT * FROM bank_accounts WHERE marketplace_id = $1 AND id = $2
+
+-- name: update_bank_account
+-- Attach a bank account to customer $3 (or keep its customer when $3 is null) and update
+-- its meta when $4 is not null.
+UPDATE bank_accounts
+SET customer_id = coalesce($3, customer_id), meta = coalesce($4, meta), updated_at = now()
+WHERE marketplace_id = $1 AND id = $2
+RETURNING *
+
+-- name: insert_card
+-- A tokenized card: last four digits, fingerprint and the processor's verdict only.
+INSERT INTO cards (id, marketplace_id, customer_id, name, last4, number_length, brand,
+                   expiration_month, expiration_year, has_cvv, card_type, processor_verdict,
+                   fingerprint, address, meta)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+RETURNING *
+
+-- name: get_card
+-- One card, visible only to its marketplace.
+SELECT * FROM cards WHERE marketplace_id = $1 AND id = $2

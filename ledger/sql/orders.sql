@@ -1,0 +1,15 @@
+-- name: insert_order
+-- An order of merchant $3.
+INSERT INTO orders (id, marketplace_id, merchant_customer_id, description, delivery_address, meta)
+VALUES ($1, $2, $3, $4, $5, $6)
+
+-- name: get
+-- One order with its figures: `amount` is what debits brought in net of refunds,
+-- `amount_escrowed` the balance of its escrow account in the ledger.
+SELECT o.*, a.balance_cents AS amount_escrowed_cents,
+       coalesce((SELECT sum(CASE WHEN t.kind = 'debit' THEN t.amount_cents ELSE -t.amount_cents END)
+                 FROM transactions t
+                 WHERE t.order_id = o.id AND t.kind IN ('debit', 'refund')
+                   AND t.status = 'succeeded'), 0) AS amount_cents
+FROM orders o JOIN ledger_accounts a ON a.id = o.id
+WHERE o.marketplace_id = $1 AND o.id = $2

@@ -1,0 +1,308 @@
+"""Balanced 1.1 representations of our rows: what the API returns and what events carry.
+
+Each resource item carries its own `links` holding ids; the envelope's `links` holds URI
+templates (`"credits.order": "/orders/{credits.order}"`); hrefs are relative. Events are
+written by workers as well as by the API, so the representations live here, in the domain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from ledger.money import CURRENCY
+
+Row = Mapping[str, Any]
+Resource = dict[str, Any]
+
+ADDRESS_KEYS = ("line1", "line2", "city", "state", "postal_code", "country_code")
+
+# Response-level link templates per resource type, as Balanced's fixtures require them.
+LINK_TEMPLATES: dict[str, dict[str, str]] = {
+    "marketplaces": {
+        f"marketplaces.{c}": f"/{c}"
+        for c in (
+            "cards",
+            "bank_accounts",
+            "external_accounts",
+            "credits",
+            "debits",
+            "refunds",
+            "reversals",
+            "customers",
+            "events",
+            "callbacks",
+            "card_holds",
+            "orders",
+            "disputes",
+            "accounts",
+            "settlements",
+        )
+    }
+    | {"marketplaces.owner_customer": "/customers/{marketplaces.owner_customer}"},
+    "api_keys": {},
+    "customers": {
+        **{
+            f"customers.{c}": f"/customers/{{customers.id}}/{c}"
+            for c in (
+                "accounts",
+                "bank_accounts",
+                "card_holds",
+                "cards",
+                "credits",
+                "debits",
+                "disputes",
+                "external_accounts",
+                "orders",
+                "refunds",
+                "reversals",
+                "transactions",
+            )
+        },
+        "customers.destination": "/resources/{customers.destination}",
+        "customers.source": "/resources/{customers.source}",
+    },
+    "bank_accounts": {
+        "bank_accounts.bank_account_verification": (
+            "/verifications/{bank_accounts.bank_account_verification}"
+        ),
+        "bank_accounts.bank_account_verifications": (
+            "/bank_accounts/{bank_accounts.id}/verifications"
+        ),
+        "bank_accounts.credits": "/bank_accounts/{bank_accounts.id}/credits",
+        "bank_accounts.customer": "/customers/{bank_accounts.customer}",
+        "bank_accounts.debits": "/bank_accounts/{bank_accounts.id}/debits",
+        "bank_accounts.settlements": "/bank_accounts/{bank_accounts.id}/settlements",
+    },
+    "cards": {
+        "cards.card_holds": "/cards/{cards.id}/card_holds",
+        "cards.customer": "/customers/{cards.customer}",
+        "cards.debits": "/cards/{cards.id}/debits",
+        "cards.disputes": "/cards/{cards.id}/disputes",
+    },
+    "orders": {
+        "orders.buyers": "/orders/{orders.id}/buyers",
+        "orders.credits": "/orders/{orders.id}/credits",
+        "orders.debits": "/orders/{orders.id}/debits",
+        "orders.events": "/orders/{orders.id}/events",
+        "orders.merchant": "/customers/{orders.merchant}",
+        "orders.refunds": "/orders/{orders.id}/refunds",
+        "orders.reversals": "/orders/{orders.id}/reversals",
+    },
+    "debits": {
+        "debits.card_hold": "/holds/{debits.card_hold}",
+        "debits.customer": "/customers/{debits.customer}",
+        "debits.dispute": "/disputes/{debits.dispute}",
+        "debits.events": "/debits/{debits.id}/events",
+        "debits.order": "/orders/{debits.order}",
+        "debits.refunds": "/debits/{debits.id}/refunds",
+        "debits.source": "/resources/{debits.source}",
+    },
+    "credits": {
+        "credits.customer": "/customers/{credits.customer}",
+        "credits.destination": "/resources/{credits.destination}",
+        "credits.events": "/credits/{credits.id}/events",
+        "credits.order": "/orders/{credits.order}",
+        "credits.reversals": "/credits/{credits.id}/reversals",
+        "credits.settlement": "/settlements/{credits.settlement}",
+        "credits.settlements": "/credits/{credits.id}/settlements",
+    },
+    "events": {"events.callbacks": "/events/{events.self}/callbacks"},
+    "callbacks": {},
+}
+
+
+def timestamp(moment: datetime) -> str:
+    """ISO-8601 UTC with microseconds, as Balanced writes them."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def address(value: Mapping[str, Any] | None) -> dict[str, Any]:
+    value = value or {}
+    return {key: value.get(key) for key in ADDRESS_KEYS}
+
+
+def _common(row: Row, collection: str) -> Resource:
+    return {
+        "id": row["id"],
+        "href": f"/{collection}/{row['id']}",
+        "created_at": timestamp(row["created_at"]),
+        "updated_at": timestamp(row["updated_at"]),
+        "meta": dict(row["meta"]),
+    }
+
+
+def marketplace(row: Row) -> Resource:
+    item = _common(row, "marketplaces")
+    item |= {
+        "name": row["name"],
+        "domain_url": row["domain_url"],
+        "support_email_address": row["support_email_address"],
+        "support_phone_number": row["support_phone_number"],
+        "in_escrow": row["in_escrow_cents"],
+        "unsettled_fees": 0,
+        "production": False,
+        "links": {"owner_customer": row["owner_customer_id"]},
+    }
+    return item
+
+
+def api_key(row: Row, secret: str | None = None) -> Resource:
+    item: Resource = {
+        "id": row["id"],
+        "href": f"/api_keys/{row['id']}",
+        "created_at": timestamp(row["created_at"]),
+        "meta": dict(row["meta"]),
+        "links": {},
+    }
+    if secret is not None:
+        item["secret"] = secret
+    return item
+
+
+def customer(row: Row) -> Resource:
+    item = _common(row, "customers")
+    item |= {
+        "name": row["name"],
+        "business_name": row["business_name"],
+        "email": row["email"],
+        "phone": row["phone"],
+        "ssn_last4": "xxxx" if row["ssn_last4"] else None,
+        "ein": row["ein"],
+        "dob_month": row["dob_month"],
+        "dob_year": row["dob_year"],
+        "address": address(row["address"]),
+        "merchant_status": row["merchant_status"],
+        "links": {"source": None, "destination": None},
+    }
+    return item
+
+
+def bank_account(row: Row) -> Resource:
+    item = _common(row, "bank_accounts")
+    number = row["account_number"]
+    item |= {
+        "name": row["name"],
+        "account_number": "x" * (len(number) - 4) + number[-4:],
+        "routing_number": row["routing_number"],
+        "account_type": row["account_type"],
+        "bank_name": row["bank_name"],
+        "address": address(row["address"]),
+        "fingerprint": row["fingerprint"],
+        "can_credit": True,
+        "can_debit": False,
+        "links": {"customer": row["customer_id"], "bank_account_verification": None},
+    }
+    return item
+
+
+def card(row: Row) -> Resource:
+    item = _common(row, "cards")
+    item |= {
+        "name": row["name"],
+        "number": "x" * (row["number_length"] - 4) + row["last4"],
+        "expiration_month": row["expiration_month"],
+        "expiration_year": row["expiration_year"],
+        "cvv": "xxx" if row["has_cvv"] else None,
+        "cvv_match": "yes" if row["has_cvv"] else None,
+        "cvv_result": "Match" if row["has_cvv"] else None,
+        "address": address(row["address"]),
+        "avs_street_match": None,
+        "avs_postal_match": None,
+        "avs_result": None,
+        "fingerprint": row["fingerprint"],
+        "brand": row["brand"],
+        "is_verified": True,
+        "can_debit": True,
+        "can_credit": False,
+        "type": row["card_type"],
+        "category": "other",
+        "bank_name": "",
+        "links": {"customer": row["customer_id"]},
+    }
+    return item
+
+
+def order(row: Row) -> Resource:
+    item = _common(row, "orders")
+    item |= {
+        "currency": CURRENCY,
+        "amount": row["amount_cents"],
+        "amount_escrowed": row["amount_escrowed_cents"],
+        "description": row["description"],
+        "delivery_address": address(row["delivery_address"]),
+        "links": {"merchant": row["merchant_customer_id"]},
+    }
+    return item
+
+
+# Per transaction kind: the plural type and the links each item carries.
+TRANSACTION_TYPES = {"debit": "debits", "credit": "credits"}
+
+
+def transaction(row: Row) -> Resource:
+    kind = row["kind"]
+    item = _common(row, TRANSACTION_TYPES[kind])
+    item |= {
+        "amount": row["amount_cents"],
+        "currency": CURRENCY,
+        "appears_on_statement_as": row["appears_on_statement_as"],
+        "description": row["description"],
+        "status": row["status"],
+        "failure_reason_code": row["failure_reason_code"],
+        "failure_reason": row["failure_reason"],
+        "transaction_number": row["transaction_number"],
+    }
+    if kind == "debit":
+        item["links"] = {
+            "source": row["source_id"],
+            "customer": row["customer_id"],
+            "order": row["order_id"],
+            "dispute": None,
+            "card_hold": None,
+        }
+    else:
+        item["links"] = {
+            "customer": row["customer_id"],
+            "destination": row["destination_id"],
+            "order": row["order_id"],
+            "settlement": None,
+        }
+    return item
+
+
+def event(row: Row, callback_statuses: Mapping[str, int] | None = None) -> Resource:
+    statuses = {"failed": 0, "pending": 0, "retrying": 0, "succeeded": 0}
+    statuses |= dict(callback_statuses or {})
+    return {
+        "id": row["id"],
+        "href": f"/events/{row['id']}",
+        "type": row["type"],
+        "occurred_at": timestamp(row["occurred_at"]),
+        "entity": dict(row["entity"]),
+        "sequence": row["sequence"],
+        "callback_statuses": statuses,
+        "links": {},
+    }
+
+
+def callback(row: Row) -> Resource:
+    return {
+        "id": row["id"],
+        "href": f"/callbacks/{row['id']}",
+        "url": row["url"],
+        "method": row["method"],
+        "revision": row["revision"],
+        "links": {},
+    }
+
+
+def envelope(
+    plural: str, items: Iterable[Resource], meta: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The Balanced envelope: `{"<plural>": [...], "links": {...}}`, plus `meta` on lists."""
+    body: dict[str, Any] = {plural: list(items), "links": dict(LINK_TEMPLATES[plural])}
+    if meta is not None:
+        body["meta"] = meta
+    return body
