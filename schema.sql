@@ -338,12 +338,3 @@ CREATE TABLE IF NOT EXISTS outbox (
     done_at     timestamptz
 );
 CREATE INDEX IF NOT EXISTS outbox_open ON outbox (not_before) WHERE done_at IS NULL;
-
--- Outcome notifications pushed by the rail, kept so that a repeated push is recognised.
-CREATE TABLE IF NOT EXISTS rail_notifications (
-    id             text PRIMARY KEY,
-    transaction_id text NOT NULL REFERENCES transactions (id),
-    type           text NOT NULL,
-    payload        jsonb NOT NULL,
-    received_at    timestamptz NOT NULL DEFAULT now()
-);

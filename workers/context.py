@@ -1,0 +1,21 @@
+"""What every job finds in arq's `ctx`, opened once per worker process."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+import aiohttp
+import asyncpg
+from arq.connections import ArqRedis
+from rails.client import RailClient
+
+from ballast.settings import Settings
+
+
+class WorkerContext(TypedDict):
+    redis: ArqRedis
+    job_try: int
+    settings: Settings
+    pool: asyncpg.Pool
+    http: aiohttp.ClientSession
+    rail: RailClient

@@ -1,0 +1,32 @@
+"""The outbox sweeper: a loop in every worker process that re-enqueues open jobs whose
+queue entry was lost (Redis flushed, a process killed between commit and enqueue).
+
+Several workers may sweep at once: rows are claimed with SKIP LOCKED and enqueued with
+`_job_id` = the row id, so a job is never queued twice."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import asyncpg
+from arq.connections import ArqRedis
+
+from ledger import outbox
+
+log = logging.getLogger(__name__)
+
+
+async def sweep_forever(
+    redis: ArqRedis, pool: asyncpg.Pool, queue_name: str, interval_ms: int, stale_after_ms: int
+) -> None:
+    """Runs until cancelled at worker shutdown; an error in one sweep never ends it."""
+    assert interval_ms > 0 and stale_after_ms >= 0
+    while True:  # Intentionally unbounded: lives exactly as long as the worker process.
+        try:
+            swept = await outbox.sweep(redis, pool, queue_name, stale_after_ms)
+            if swept:
+                log.info("sweeper re-enqueued %d job(s)", swept)
+        except (TimeoutError, OSError, asyncpg.PostgresError):
+            log.warning("sweep failed; trying again next interval", exc_info=True)
+        await asyncio.sleep(interval_ms / 1000)

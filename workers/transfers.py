@@ -1,0 +1,79 @@
+"""Jobs that move a transfer along the rail: submit it, then apply what the rail decided."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from arq import Retry
+from rails.client import EntryRequest, RailUnavailable
+
+from ledger import outbox, transfers
+from ledger.sql import QUERIES
+from workers.context import WorkerContext
+
+Q = QUERIES["transactions"]
+log = logging.getLogger(__name__)
+
+# Backoff while the rail is unreachable: our own outage must never fail a transfer, so the
+# job keeps retrying (and the sweeper re-enqueues it if arq gives up).
+RAIL_RETRY_DELAY_MS_BASE = 200
+RAIL_RETRY_DELAY_MS_MAX = 30_000
+RAIL_NOTIFICATIONS_PATH = "/_rail/notifications"
+
+
+def _backoff_ms(job_try: int) -> int:
+    assert job_try >= 1
+    return min(RAIL_RETRY_DELAY_MS_MAX, RAIL_RETRY_DELAY_MS_BASE * 2 ** (job_try - 1))
+
+
+async def _load_args(ctx: WorkerContext, outbox_id: str) -> dict[str, Any] | None:
+    row = await ctx["pool"].fetchrow(QUERIES["outbox"]["get"], outbox_id)
+    if row is None or row["done_at"] is not None:
+        return None  # Already done: a duplicate run of an at-least-once job.
+    args: dict[str, Any] = row["args"]
+    return args
+
+
+async def submit_transfer(ctx: WorkerContext, outbox_id: str) -> None:
+    """Hand a pending credit to the rail, keyed by our transaction id so that a second
+    submission (a job run twice) gets the same entry and trace number back."""
+    args = await _load_args(ctx, outbox_id)
+    if args is None:
+        return
+    pool = ctx["pool"]
+    row = await pool.fetchrow(Q["submission"], args["transaction_id"])
+    assert row is not None, args
+    if row["status"] != "pending" or row["submitted_at"] is not None:
+        await outbox.mark_done(pool, outbox_id)
+        return
+    entry = EntryRequest(
+        id=row["id"],
+        kind=row["kind"],
+        routing_number=row["routing_number"],
+        account_number=row["account_number"],
+        name=row["account_name"],
+        amount_cents=row["amount_cents"],
+        notify_url=ctx["settings"].api_public_url + RAIL_NOTIFICATIONS_PATH,
+    )
+    try:
+        receipt = await ctx["rail"].submit(entry)
+    except RailUnavailable as error:
+        log.warning("rail unavailable for %s: %s", row["id"], error)
+        raise Retry(defer=_backoff_ms(ctx["job_try"]) / 1000) from error
+    assert receipt.id == row["id"]
+    async with pool.acquire() as connection, connection.transaction():
+        await connection.fetchval(Q["mark_submitted"], row["id"], receipt.trace_number)
+        await outbox.mark_done(connection, outbox_id)
+
+
+async def apply_outcome(ctx: WorkerContext, outbox_id: str) -> None:
+    """Apply a rail notification in one transaction; a second run changes nothing."""
+    args = await _load_args(ctx, outbox_id)
+    if args is None:
+        return
+    pool = ctx["pool"]
+    async with pool.acquire() as connection, connection.transaction():
+        jobs = await transfers.apply_rail_outcome(connection, args)
+        await outbox.mark_done(connection, outbox_id)
+    await outbox.enqueue(ctx["redis"], pool, jobs, ctx["settings"].queue_name)
