@@ -1,0 +1,60 @@
+"""The API application factory and its entry point."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from arq import create_pool
+from arq.connections import RedisSettings
+
+from api.auth import auth_middleware
+from api.errors import error_middleware
+from api.keys import POOL, REDIS, SETTINGS
+from api.routes import routes
+from ballast.settings import Settings
+from ledger import db
+
+# Request bodies are small JSON objects; anything above this is refused with a 413.
+REQUEST_BODY_BYTES_MAX = 64 * 1024
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    app[POOL] = await db.create_pool(
+        settings.database_url,
+        min_size=settings.db_pool_min_size,
+        max_size=settings.db_pool_max_size,
+    )
+    await db.apply_schema(app[POOL])
+    yield
+    await app[POOL].close()
+
+
+async def _queue(app: web.Application) -> AsyncIterator[None]:
+    app[REDIS] = await create_pool(RedisSettings.from_dsn(app[SETTINGS].redis_url))
+    yield
+    await app[REDIS].aclose()
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(
+        middlewares=[error_middleware, auth_middleware], client_max_size=REQUEST_BODY_BYTES_MAX
+    )
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_queue)
+    app.add_routes(routes())
+    return app
+
+
+def run(settings: Settings) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s api %(levelname)s %(message)s")
+    web.run_app(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        access_log=None,
+        print=None,
+    )

@@ -1,0 +1,68 @@
+"""HTTP Basic authentication with the API key secret as the username (Balanced 1.1)."""
+
+from __future__ import annotations
+
+import binascii
+from base64 import b64decode
+
+from aiohttp import web
+
+from api.errors import Handler
+from api.keys import API_KEY, POOL
+from ledger import marketplaces
+from ledger.errors import BalancedError, Unauthorized
+
+# Routes anyone may call: creating the first key of a new marketplace, the health check,
+# and the rail's notifications (authenticated by the rail's own signature instead).
+PUBLIC_ROUTES = frozenset(
+    {("POST", "/api_keys"), ("GET", "/healthz"), ("POST", "/_rail/notifications")}
+)
+# Longest Authorization header accepted; real ones are well under 100 bytes.
+AUTHORIZATION_LENGTH_MAX = 512
+CHALLENGE = {"WWW-Authenticate": 'Basic realm="ballast"'}
+
+
+def _secret(header: str) -> str | None:
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or len(header) > AUTHORIZATION_LENGTH_MAX:
+        return None
+    try:
+        decoded = b64decode(encoded.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    username, _, _ = decoded.partition(":")
+    return username or None
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    header = request.headers.get("Authorization")
+    public = (request.method, request.path) in PUBLIC_ROUTES
+    if header is None and public:
+        request[API_KEY] = None
+        return await handler(request)
+    secret = _secret(header or "")
+    key = await marketplaces.authenticate(request.app[POOL], secret) if secret else None
+    if key is None:
+        raise Unauthorized(
+            "Authentication is required: use HTTP Basic with your API key secret as the username."
+            if header is None
+            else "The API key is not valid.",
+            headers=CHALLENGE,
+        )
+    request[API_KEY] = key
+    return await handler(request)
+
+
+def marketplace_id(request: web.Request) -> str:
+    """The marketplace of the request's key; every query is scoped by it."""
+    key = request[API_KEY]
+    assert key is not None, "a public route asked for a marketplace"
+    if key["marketplace_id"] is None:
+        raise BalancedError(
+            "This API key has no marketplace yet: create one with POST /marketplaces.",
+            status_code=409,
+            category_code="marketplace-not-created",
+        )
+    identifier: str = key["marketplace_id"]
+    return identifier

@@ -1,0 +1,17 @@
+"""Typed application state (aiohttp AppKeys)."""
+
+from __future__ import annotations
+
+import asyncpg
+from aiohttp import web
+from arq.connections import ArqRedis
+
+from ballast.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+POOL = web.AppKey("pool", asyncpg.Pool)
+REDIS = web.AppKey("redis", ArqRedis)
+
+REQUEST_ID = web.RequestKey("request_id", str)
+# The authenticated key (id, marketplace_id), or None on a public route called anonymously.
+API_KEY = web.RequestKey("api_key", asyncpg.Record | None)

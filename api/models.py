@@ -1,0 +1,155 @@
+"""Request bodies, validated once at the edge.
+
+Unknown fields are ignored (Balanced's clients send whole resources back, read-only fields
+included); numeric strings are accepted where Balanced accepted them; every string, map
+and amount is bounded."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from api.bodies import reference
+from ledger.money import parse_amount_cents
+
+# Bounds on free text: generous for real use, small enough that no request is a burden.
+NAME_LENGTH_MAX = 255
+DESCRIPTION_LENGTH_MAX = 1024
+URL_LENGTH_MAX = 2048
+# `meta` is a single-level map of strings (Balanced); bounded in keys and sizes.
+META_KEYS_MAX = 50
+META_KEY_LENGTH_MAX = 64
+META_VALUE_LENGTH_MAX = 1024
+
+
+def _meta(value: Any) -> dict[str, str]:
+    """Balanced coerces meta values to strings (`"rating": 8` comes back as `"8"`)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError("must be an object of strings")
+    if len(value) > META_KEYS_MAX:
+        raise ValueError(f"may hold at most {META_KEYS_MAX} keys")
+    meta: dict[str, str] = {}
+    for key, item in value.items():
+        if isinstance(item, dict | list) or item is None:
+            raise ValueError("values must be strings or numbers")
+        text = str(item).lower() if isinstance(item, bool) else str(item)
+        if len(key) > META_KEY_LENGTH_MAX or len(text) > META_VALUE_LENGTH_MAX:
+            raise ValueError("a key or value is too long")
+        meta[key] = text
+    return meta
+
+
+def _digits(value: Any) -> Any:
+    """Card and account numbers may be written with spaces and dashes."""
+    return value.replace(" ", "").replace("-", "") if isinstance(value, str) else value
+
+
+def _int_from_text(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return value
+
+
+Meta = Annotated[dict[str, str], BeforeValidator(_meta)]
+AmountCents = Annotated[int, BeforeValidator(parse_amount_cents)]
+Name = Annotated[str | None, Field(max_length=NAME_LENGTH_MAX)]
+Description = Annotated[str | None, Field(max_length=DESCRIPTION_LENGTH_MAX)]
+Month = Annotated[int, BeforeValidator(_int_from_text), Field(ge=1, le=12, strict=True)]
+Year = Annotated[int, BeforeValidator(_int_from_text), Field(ge=1900, le=2100, strict=True)]
+OrderRef = Annotated[
+    str, Field(max_length=128), AfterValidator(lambda value: reference(value, "orders", "OR"))
+]
+CustomerRef = Annotated[
+    str, Field(max_length=128), AfterValidator(lambda value: reference(value, "customers", "CU"))
+]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+class Address(Body):
+    line1: Name = None
+    line2: Name = None
+    city: Name = None
+    state: Name = None
+    postal_code: Annotated[str | None, Field(max_length=16)] = None
+    country_code: Annotated[str | None, Field(pattern=r"^[A-Z]{2}$")] = None
+
+
+class MarketplaceCreate(Body):
+    name: Name = None
+    domain_url: Name = None
+    support_email_address: Name = None
+    support_phone_number: Annotated[str | None, Field(max_length=64)] = None
+
+
+class CustomerCreate(Body):
+    name: Name = None
+    business_name: Name = None
+    email: Name = None
+    phone: Annotated[str | None, Field(max_length=64)] = None
+    ssn_last4: Annotated[str | None, Field(pattern=r"^[0-9]{4}$")] = None
+    ein: Annotated[str | None, Field(pattern=r"^[0-9]{9}$")] = None
+    dob_month: Month | None = None
+    dob_year: Year | None = None
+    address: Address = Field(default_factory=Address)
+    meta: Meta = Field(default_factory=dict)
+
+
+class BankAccountCreate(Body):
+    name: Name = None
+    account_number: Annotated[str, BeforeValidator(_digits), Field(pattern=r"^[0-9]{4,17}$")]
+    routing_number: Annotated[str, BeforeValidator(_digits), Field(pattern=r"^[0-9]{9}$")]
+    account_type: Literal["checking", "savings"] = "checking"
+    address: Address = Field(default_factory=Address)
+    meta: Meta = Field(default_factory=dict)
+
+
+class BankAccountLinks(Body):
+    customer: CustomerRef | None = None
+
+
+class BankAccountUpdate(Body):
+    """`PUT /bank_accounts/:id`: Balanced clients send the whole resource back; only
+    `links.customer` (attach to a customer) and `meta` are writable."""
+
+    links: BankAccountLinks = Field(default_factory=BankAccountLinks)
+    customer: CustomerRef | None = None
+    meta: Annotated[
+        dict[str, str] | None,
+        BeforeValidator(lambda value: None if value is None else _meta(value)),
+    ] = None
+
+
+class CardCreate(Body):
+    number: Annotated[str, BeforeValidator(_digits), Field(pattern=r"^[0-9]{12,19}$")]
+    expiration_month: Month
+    expiration_year: Year
+    cvv: Annotated[str | None, Field(pattern=r"^[0-9]{3,4}$")] = None
+    name: Name = None
+    address: Address = Field(default_factory=Address)
+    meta: Meta = Field(default_factory=dict)
+
+
+class OrderCreate(Body):
+    description: Description = None
+    delivery_address: Address = Field(default_factory=Address)
+    meta: Meta = Field(default_factory=dict)
+
+
+class TransferCreate(Body):
+    amount: AmountCents
+    order: OrderRef | None = None
+    description: Description = None
+    appears_on_statement_as: Annotated[str | None, Field(pattern=r"^[a-zA-Z0-9 .\-]{1,18}$")] = None
+    meta: Meta = Field(default_factory=dict)
+
+
+class CallbackCreate(Body):
+    url: Annotated[str, Field(min_length=1, max_length=URL_LENGTH_MAX)]
+    method: Literal["post", "put", "get"] = "post"
+    revision: Literal["1.0", "1.1"] = "1.1"

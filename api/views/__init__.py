@@ -1,0 +1,1 @@
+"""Request handlers, one module per resource family: parse, call the domain, respond."""

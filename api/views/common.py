@@ -1,0 +1,51 @@
+"""What every handler does: run one transaction, enqueue its jobs after the commit, and
+answer with a Balanced envelope."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+
+from api.bodies import page, page_meta
+from api.keys import POOL, REDIS, SETTINGS
+from api.responses import json_response
+from ledger import outbox, wire
+from ledger.outbox import Job
+
+# How long a request waits for a database connection before answering 503.
+POOL_ACQUIRE_TIMEOUT_S = 5.0
+
+
+@asynccontextmanager
+async def transaction(request: web.Request) -> AsyncIterator[asyncpg.Connection]:
+    async with (
+        request.app[POOL].acquire(timeout=POOL_ACQUIRE_TIMEOUT_S) as connection,
+        connection.transaction(),
+    ):
+        yield connection
+
+
+async def after_commit(request: web.Request, jobs: list[Job]) -> None:
+    app = request.app
+    await outbox.enqueue(app[REDIS], app[POOL], jobs, app[SETTINGS].queue_name)
+
+
+def one(plural: str, item: dict[str, Any], status: int = 200) -> web.Response:
+    return json_response(wire.envelope(plural, [item]), status)
+
+
+def many(
+    request: web.Request, plural: str, items: list[dict[str, Any]], total: int
+) -> web.Response:
+    limit, offset = page(request)
+    meta = page_meta(request.path, limit, offset, total)
+    return json_response(wire.envelope(plural, items, meta))
+
+
+def total_of(rows: list[Any]) -> int:
+    """Lists select `count(*) OVER ()` as `total`; an empty page has no row to carry it."""
+    return int(rows[0]["total"]) if rows else 0

@@ -1,0 +1,85 @@
+"""Customers, their bank accounts and cards, and their orders."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from api.auth import marketplace_id
+from api.bodies import parse
+from api.keys import POOL
+from api.models import BankAccountCreate, BankAccountUpdate, CardCreate, CustomerCreate, OrderCreate
+from api.views.common import one, transaction
+from ledger import instruments, orders, wire
+
+
+async def create_customer(request: web.Request) -> web.Response:
+    fields = await parse(request, CustomerCreate, "customers")
+    async with transaction(request) as connection:
+        row = await instruments.create_customer(
+            connection, marketplace_id(request), fields.model_dump()
+        )
+    return one("customers", wire.customer(row), status=201)
+
+
+async def get_customer(request: web.Request) -> web.Response:
+    row = await instruments.get_customer(
+        request.app[POOL], marketplace_id(request), request.match_info["customer_id"]
+    )
+    return one("customers", wire.customer(row))
+
+
+async def create_bank_account(request: web.Request) -> web.Response:
+    fields = await parse(request, BankAccountCreate, "bank_accounts")
+    async with transaction(request) as connection:
+        row = await instruments.create_bank_account(
+            connection, marketplace_id(request), fields.model_dump()
+        )
+    return one("bank_accounts", wire.bank_account(row), status=201)
+
+
+async def get_bank_account(request: web.Request) -> web.Response:
+    row = await instruments.get_bank_account(
+        request.app[POOL], marketplace_id(request), request.match_info["bank_account_id"]
+    )
+    return one("bank_accounts", wire.bank_account(row))
+
+
+async def update_bank_account(request: web.Request) -> web.Response:
+    fields = await parse(request, BankAccountUpdate, "bank_accounts")
+    async with transaction(request) as connection:
+        row = await instruments.update_bank_account(
+            connection,
+            marketplace_id(request),
+            request.match_info["bank_account_id"],
+            fields.links.customer or fields.customer,
+            fields.meta,
+        )
+    return one("bank_accounts", wire.bank_account(row))
+
+
+async def create_card(request: web.Request) -> web.Response:
+    fields = await parse(request, CardCreate, "cards")
+    async with transaction(request) as connection:
+        row = await instruments.create_card(
+            connection, marketplace_id(request), fields.model_dump()
+        )
+    return one("cards", wire.card(row), status=201)
+
+
+async def get_card(request: web.Request) -> web.Response:
+    row = await instruments.get_card(
+        request.app[POOL], marketplace_id(request), request.match_info["card_id"]
+    )
+    return one("cards", wire.card(row))
+
+
+async def create_order(request: web.Request) -> web.Response:
+    fields = await parse(request, OrderCreate, "orders")
+    async with transaction(request) as connection:
+        row = await orders.create(
+            connection,
+            marketplace_id(request),
+            request.match_info["customer_id"],
+            fields.model_dump(),
+        )
+    return one("orders", wire.order(row), status=201)

@@ -1,0 +1,49 @@
+"""API keys and marketplaces."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from api.auth import marketplace_id
+from api.bodies import parse, read_json
+from api.keys import API_KEY, POOL
+from api.models import MarketplaceCreate
+from api.views.common import many, one, transaction
+from ledger import marketplaces, wire
+from ledger.errors import NotFound
+
+
+async def create_api_key(request: web.Request) -> web.Response:
+    """Without credentials: a key for a new marketplace. With them: another key of the
+    same marketplace."""
+    await read_json(request)  # A malformed body is refused even though it is unused.
+    key = request[API_KEY]
+    async with transaction(request) as connection:
+        row, secret = await marketplaces.create_api_key(
+            connection, key["marketplace_id"] if key is not None else None
+        )
+    return one("api_keys", wire.api_key(row, secret), status=201)
+
+
+async def create_marketplace(request: web.Request) -> web.Response:
+    fields = await parse(request, MarketplaceCreate, "marketplaces")
+    async with transaction(request) as connection:
+        row = await marketplaces.create(connection, request[API_KEY]["id"], fields.model_dump())
+    return one("marketplaces", wire.marketplace(row), status=201)
+
+
+async def list_marketplaces(request: web.Request) -> web.Response:
+    """A key sees one marketplace at most: its own."""
+    owned = request[API_KEY]["marketplace_id"]
+    items = []
+    if owned is not None:
+        items = [wire.marketplace(await marketplaces.get(request.app[POOL], owned))]
+    return many(request, "marketplaces", items, len(items))
+
+
+async def get_marketplace(request: web.Request) -> web.Response:
+    requested = request.match_info["marketplace_id"]
+    if requested != marketplace_id(request):
+        raise NotFound(f"Marketplace {requested} could not be found.")
+    row = await marketplaces.get(request.app[POOL], requested)
+    return one("marketplaces", wire.marketplace(row))
