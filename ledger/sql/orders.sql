@@ -10,6 +10,6 @@ SELECT o.*, a.balance_cents AS amount_escrowed_cents,
        coalesce((SELECT sum(CASE WHEN t.kind = 'debit' THEN t.amount_cents ELSE -t.amount_cents END)
                  FROM transactions t
                  WHERE t.order_id = o.id AND t.kind IN ('debit', 'refund')
-                   AND t.status = 'succeeded'), 0) AS amount_cents
+                   AND t.status = 'succeeded'), 0)::bigint AS amount_cents
 FROM orders o JOIN ledger_accounts a ON a.id = o.id
 WHERE o.marketplace_id = $1 AND o.id = $2

@@ -46,7 +46,12 @@ class Api:
         return Api(self.session, self.base_url, secret)
 
     async def request(
-        self, method: str, path: str, json: Any = None, *, data: bytes | None = None,
+        self,
+        method: str,
+        path: str,
+        json: Any = None,
+        *,
+        data: bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> Response:
         headers = dict(headers or {})
@@ -134,8 +139,12 @@ async def start_pipeline(settings: Settings, pool: asyncpg.Pool) -> Pipeline:
         update={"api_public_url": str(api_server.make_url("")).rstrip("/")}
     )
     pipeline = Pipeline(
-        settings=settings, rail_secret=settings.rail_secret, pool=pool,
-        http=aiohttp.ClientSession(), api_server=api_server, rail_server=rail_server,
+        settings=settings,
+        rail_secret=settings.rail_secret,
+        pool=pool,
+        http=aiohttp.ClientSession(),
+        api_server=api_server,
+        rail_server=rail_server,
     )
     await pipeline.start_worker()
     return pipeline

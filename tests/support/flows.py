@@ -1,0 +1,113 @@
+"""Steps of the crowdfunding walkthrough, shared by the tests that need a funded order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tests.support.pipeline import Api, Pipeline, eventually
+from tests.support.receiver import Receiver
+
+VISA = "4111111111111111"
+ROUTING = "021000021"
+ACCOUNT_SUCCEEDS = "9900000002"
+ACCOUNT_FAILS = "9900000004"
+ACCOUNT_STAYS_PENDING = "9900000000"
+
+
+@dataclass(frozen=True)
+class FundedOrder:
+    order_id: str
+    merchant_id: str
+    bank_account_id: str
+    debit_id: str
+
+
+async def created(response: Any, plural: str) -> dict[str, Any]:
+    assert response.status == 201, response.body
+    item: dict[str, Any] = response.body[plural][0]
+    return item
+
+
+async def merchant_with_bank_account(
+    api: Api, account_number: str = ACCOUNT_SUCCEEDS
+) -> tuple[str, str]:
+    merchant = await created(
+        await api.post(
+            "/customers",
+            {
+                "name": "Ada Lovelace",
+                "dob_month": 12,
+                "dob_year": 1985,
+                "address": {"postal_code": "94103"},
+            },
+        ),
+        "customers",
+    )
+    bank_account = await created(
+        await api.post(
+            "/bank_accounts",
+            {
+                "name": "Ada Lovelace",
+                "routing_number": ROUTING,
+                "account_number": account_number,
+                "account_type": "checking",
+            },
+        ),
+        "bank_accounts",
+    )
+    attached = await api.put(
+        bank_account["href"],
+        {"bank_accounts": [bank_account | {"links": {"customer": merchant["id"]}}]},
+    )
+    assert attached.status == 200, attached.body
+    return merchant["id"], bank_account["id"]
+
+
+async def funded_order(
+    api: Api, amount_cents: int, account_number: str = ACCOUNT_SUCCEEDS
+) -> FundedOrder:
+    """A merchant with a bank account, an order, and a buyer's card debit into it."""
+    merchant_id, bank_account_id = await merchant_with_bank_account(api, account_number)
+    order = await created(
+        await api.post(f"/customers/{merchant_id}/orders", {"description": "Order #1"}), "orders"
+    )
+    card = await created(
+        await api.post(
+            "/cards",
+            {"number": VISA, "expiration_month": 12, "expiration_year": 2030, "cvv": "123"},
+        ),
+        "cards",
+    )
+    debit = await created(
+        await api.post(
+            f"/cards/{card['id']}/debits", {"amount": amount_cents, "order": order["href"]}
+        ),
+        "debits",
+    )
+    return FundedOrder(order["id"], merchant_id, bank_account_id, debit["id"])
+
+
+async def subscribe(pipeline: Pipeline, api: Api, receiver: Receiver) -> dict[str, Any]:
+    server = await pipeline.serve(receiver.app())
+    return await created(
+        await api.post("/callbacks", {"url": str(server.make_url("/hooks"))}), "callbacks"
+    )
+
+
+async def escrowed(api: Api, order_id: str) -> int:
+    response = await api.get(f"/orders/{order_id}")
+    assert response.status == 200, response.body
+    amount: int = response.body["orders"][0]["amount_escrowed"]
+    return amount
+
+
+async def credit_status(api: Api, credit_id: str, wanted: str) -> dict[str, Any]:
+    """Wait until the credit reaches `wanted`, then return it."""
+
+    async def reached() -> dict[str, Any] | None:
+        item: dict[str, Any] = (await api.get(f"/credits/{credit_id}")).body["credits"][0]
+        return item if item["status"] == wanted else None
+
+    result: dict[str, Any] = await eventually(reached)
+    return result
