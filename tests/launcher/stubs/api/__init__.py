@@ -1,0 +1,1 @@
+"""Stand-in for the real `api` package (launcher tests only)."""

@@ -1,0 +1,1 @@
+"""Stand-in for the real `rails` package (launcher tests only)."""

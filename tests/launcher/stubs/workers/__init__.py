@@ -1,0 +1,1 @@
+"""Stand-in for the real `workers` package (launcher tests only)."""

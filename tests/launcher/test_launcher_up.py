@@ -1,0 +1,209 @@
+"""`ballast up`, run as a real process over stand-in API, rail and worker packages.
+
+The stand-ins (tests/launcher/stubs) come first on the path, so these tests exercise the
+launcher alone: wiring, startup order, the ready-made key and marketplace, and above all
+that no process outlives it, however it ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+from launcher_procs import ProcessId, alive, identify, wait_gone
+
+import ballast
+from ballast.embedded import free_port
+
+STUBS_DIR = Path(__file__).parent / "stubs"
+REPO_ROOT = Path(ballast.__file__).resolve().parent.parent
+# The launcher starts three to four Python processes one after another; on a loaded CI
+# machine each import of aiohttp and pydantic may take a second.
+READY_TIMEOUT_S = 30.0
+# The launcher's own bound is CHILD_STOP_GRACE_S (10 s) plus the embedded servers' stop.
+EXIT_TIMEOUT_S = 30.0
+STUB_SECRET = "ak-test-stub0123456789"
+STUB_MARKETPLACE_ID = "TEST-MPstub0123456789"
+
+
+class Launcher:
+    """A `python -m ballast up` process in its own session, with its output collected."""
+
+    def __init__(self, tmp_path: Path, extra_args: list[str], env: dict[str, str]) -> None:
+        self.record_dir = tmp_path / "records"
+        self.record_dir.mkdir(parents=True)
+        self.api_port = free_port()
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        child_env = {**env, "STUB_RECORD_DIR": str(self.record_dir)}
+        child_env["PYTHONPATH"] = os.pathsep.join([str(STUBS_DIR), str(REPO_ROOT)])
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ballast", "up", "--port", str(self.api_port), *extra_args],
+            # `python -m` puts the working directory first on the path: the stand-ins win.
+            cwd=STUBS_DIR,
+            env=child_env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            # Its own process group, so that a test can Ctrl-C it as a terminal would.
+            start_new_session=True,
+        )
+        self.identity = identify(self.process.pid)
+        threading.Thread(target=self._collect, daemon=True).start()
+
+    def _collect(self) -> None:
+        assert self.process.stdout is not None
+        for raw_line in self.process.stdout:
+            with self._changed:
+                self.lines.append(raw_line.decode(errors="replace").rstrip("\n"))
+                self._changed.notify_all()
+
+    def wait_for_line(self, pattern: str, timeout_s: float = READY_TIMEOUT_S) -> re.Match[str]:
+        deadline = time.monotonic() + timeout_s
+        with self._changed:
+            while True:
+                for line in self.lines:
+                    if match := re.search(pattern, line):
+                        return match
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self.process.poll() is not None:
+                    output = "\n".join(self.lines)
+                    raise AssertionError(f"no line matching {pattern!r} in:\n{output}")
+                self._changed.wait(min(remaining, 0.1))
+
+    def records(self, role: str) -> list[dict[str, object]]:
+        paths = sorted(self.record_dir.glob(f"{role}-*.json"))
+        return [json.loads(path.read_text()) for path in paths]
+
+    def children(self) -> set[ProcessId]:
+        found = set()
+        for entry in self.records("*"):
+            pid, start_time = entry["pid"], entry["start_time"]
+            assert isinstance(pid, int) and isinstance(start_time, int)
+            found.add((pid, start_time))
+        return found
+
+    def wait_exit(self) -> int:
+        return self.process.wait(timeout=EXIT_TIMEOUT_S)
+
+    def kill_everything(self) -> None:
+        for process in {self.identity, *self.children()}:
+            if alive(process):
+                os.kill(process[0], signal.SIGKILL)
+
+
+@pytest.fixture
+def start_launcher(tmp_path: Path) -> Iterator[Callable[..., Launcher]]:
+    started: list[Launcher] = []
+
+    def start(*extra_args: str, embedded: bool = False, **extra_env: str) -> Launcher:
+        env = {key: value for key, value in os.environ.items() if not key.startswith("BALLAST_")}
+        env.pop("DATABASE_URL", None)
+        env.pop("REDIS_URL", None)
+        if not embedded:
+            # The stand-ins never connect: any URL keeps the embedded servers out of it.
+            env |= {"DATABASE_URL": "postgresql://stub/none", "REDIS_URL": "redis://stub/0"}
+        launcher = Launcher(tmp_path / f"run{len(started)}", list(extra_args), env | extra_env)
+        started.append(launcher)
+        return launcher
+
+    yield start
+    for launcher in started:
+        launcher.kill_everything()
+
+
+def _ready(launcher: Launcher, workers: int) -> set[ProcessId]:
+    """Wait for the banner; return the children's identities."""
+    launcher.wait_for_line(r"^Try:  curl ")
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while len(launcher.records("worker")) < workers and time.monotonic() < deadline:
+        time.sleep(0.05)
+    children = launcher.children()
+    assert len(children) == 2 + workers
+    return children
+
+
+def test_up_wires_everything_and_stops_on_ctrl_c(
+    start_launcher: Callable[..., Launcher],
+) -> None:
+    launcher = start_launcher("--workers", "2", "--rail-day-ms", "1234")
+    children = _ready(launcher, workers=2)
+    api_url = f"http://127.0.0.1:{launcher.api_port}"
+    assert launcher.wait_for_line(r"API:\s+(\S+)")[1] == api_url
+    assert launcher.wait_for_line(r"API key:\s+(\S+)")[1] == STUB_SECRET
+    assert launcher.wait_for_line(r"Marketplace:\s+(\S+)")[1] == STUB_MARKETPLACE_ID
+    assert launcher.wait_for_line(r"^Try:  curl -u (\S+): (\S+)").groups() == (
+        STUB_SECRET,
+        f"{api_url}/marketplaces/{STUB_MARKETPLACE_ID}",
+    )
+
+    [rail], [api] = launcher.records("rail"), launcher.records("api")
+    rail_url = f"http://127.0.0.1:{launcher.api_port + 1}"
+    config = rail["config"]
+    assert isinstance(config, dict) and isinstance(api["env"], dict)
+    assert config["port"] == launcher.api_port + 1 and config["day_ms"] == 1234
+    assert re.fullmatch(r"whsec_[A-Za-z0-9+/]{43}=", config["secret"])
+    assert api["rail_url"] == rail_url and api["api_port"] == launcher.api_port
+    assert api["env"]["BALLAST_RAIL_SECRET"] == config["secret"]
+    assert api["env"]["BALLAST_API_PUBLIC_URL"] == api_url
+    assert api["env"]["BALLAST_CALLBACKS_ALLOW_PRIVATE"] == "true"
+    assert config["secret"] not in Path(f"/proc/{rail['pid']}/cmdline").read_text()
+
+    # Ctrl-C at a terminal signals the whole process group: children ignore it, and the
+    # launcher stops them with SIGTERM, then exits cleanly.
+    os.killpg(launcher.process.pid, signal.SIGINT)
+    assert launcher.wait_exit() == 0
+    assert wait_gone(children) == set()
+
+
+def test_up_stops_everything_when_a_child_dies(start_launcher: Callable[..., Launcher]) -> None:
+    launcher = start_launcher("--workers", "1", STUB_WORKER_EXIT_AFTER_S="0.5")
+    children = _ready(launcher, workers=1)
+    assert launcher.wait_exit() == 1
+    launcher.wait_for_line(r"worker-1 \(pid \d+\) exited unexpectedly \(exit code 3\)")
+    assert wait_gone(children) == set()
+
+
+def test_up_children_die_with_a_killed_launcher(start_launcher: Callable[..., Launcher]) -> None:
+    launcher = start_launcher("--workers", "1")
+    children = _ready(launcher, workers=1)
+    launcher.process.kill()
+    assert launcher.wait_exit() == -signal.SIGKILL
+    assert wait_gone(children) == set()
+
+
+async def test_up_starts_embedded_servers_and_removes_them(
+    start_launcher: Callable[..., Launcher],
+) -> None:
+    launcher = start_launcher("--workers", "0", embedded=True)
+    children = await asyncio.to_thread(_ready, launcher, 0)
+    data_dir = Path(launcher.wait_for_line(r"^PostgreSQL: embedded at \S+ \(data: (\S+)\)")[1])
+    [api] = launcher.records("api")
+    env = api["env"]
+    assert isinstance(env, dict)
+    database_url, redis_url = env["DATABASE_URL"], env["REDIS_URL"]
+    connection = await asyncpg.connect(database_url)
+    assert await connection.fetchval("SELECT 1") == 1
+    await connection.close()
+    client = aioredis.Redis.from_url(redis_url)
+    assert await client.ping()
+    await client.aclose()
+
+    launcher.process.terminate()
+    assert await asyncio.to_thread(launcher.wait_exit) == 0
+    assert await asyncio.to_thread(wait_gone, children) == set()
+    assert not await asyncio.to_thread(data_dir.exists)
+    with pytest.raises(OSError):
+        await asyncpg.connect(database_url, timeout=1)
