@@ -16,6 +16,7 @@ def routes() -> list[web.RouteDef]:
         web.post("/customers", customers.create_customer),
         web.get("/customers/{customer_id}", customers.get_customer),
         web.post("/customers/{customer_id}/orders", customers.create_order),
+        web.get("/customers/{customer_id}/bank_accounts", customers.list_customer_bank_accounts),
         web.post("/bank_accounts", customers.create_bank_account),
         web.get("/bank_accounts/{bank_account_id}", customers.get_bank_account),
         web.put("/bank_accounts/{bank_account_id}", customers.update_bank_account),

@@ -5,11 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from api.auth import marketplace_id
-from api.bodies import parse
+from api.bodies import page, parse
 from api.keys import POOL
 from api.models import BankAccountCreate, BankAccountUpdate, CardCreate, CustomerCreate, OrderCreate
-from api.views.common import one, transaction
+from api.views.common import many, one, total_of, transaction
 from ledger import instruments, orders, wire
+from ledger.sql import QUERIES
 
 
 async def create_customer(request: web.Request) -> web.Response:
@@ -83,3 +84,15 @@ async def create_order(request: web.Request) -> web.Response:
             fields.model_dump(),
         )
     return one("orders", wire.order(row), status=201)
+
+
+async def list_customer_bank_accounts(request: web.Request) -> web.Response:
+    mp, customer_id = marketplace_id(request), request.match_info["customer_id"]
+    pool = request.app[POOL]
+    await instruments.get_customer(pool, mp, customer_id)
+    limit, offset = page(request)
+    rows = await pool.fetch(
+        QUERIES["customers"]["list_bank_accounts"], mp, customer_id, limit, offset
+    )
+    items = [wire.bank_account(dict(row)) for row in rows]
+    return many(request, "bank_accounts", items, total_of(rows))

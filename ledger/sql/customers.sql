@@ -39,3 +39,10 @@ RETURNING *
 -- name: get_card
 -- One card, visible only to its marketplace.
 SELECT * FROM cards WHERE marketplace_id = $1 AND id = $2
+
+-- name: list_bank_accounts
+-- Bank accounts of one customer, oldest first.
+SELECT *, count(*) OVER () AS total FROM bank_accounts
+WHERE marketplace_id = $1 AND customer_id = $2
+ORDER BY created_at, id
+LIMIT $3 OFFSET $4
