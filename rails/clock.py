@@ -173,6 +173,10 @@ class BankingClock:
         self._reanchor(self.now_ms())
         self._frozen = False
 
+    def set_now(self, target_ms: int) -> None:
+        """Set simulated time anywhere, even back: only safe before the first entry."""
+        self._reanchor(target_ms)
+
     def advance_to(self, target_ms: int) -> None:
         """Jump forward (in any mode); refuses to go back, so timestamps stay ordered."""
         if target_ms < self.now_ms():

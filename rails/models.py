@@ -41,8 +41,7 @@ class EntryRequest(BaseModel):
     name: Annotated[str, Field(max_length=NAME_LENGTH_MAX)] | None = None
     amount_cents: Annotated[int, Field(ge=1, le=AMOUNT_CENTS_MAX)]
     notify_url: (
-        Annotated[str, Field(max_length=NOTIFY_URL_LENGTH_MAX, pattern=r"^https?://[^\s]+$")]
-        | None
+        Annotated[str, Field(max_length=NOTIFY_URL_LENGTH_MAX, pattern=r"^https?://[^\s]+$")] | None
     ) = None
 
 

@@ -171,7 +171,12 @@ class RuleBook:
         self._compiled = tuple(_CompiledRule(rule) for rule in self.rules)
 
     def decide(
-        self, *, kind: str, routing_number: str, account_number: str, amount_cents: int,
+        self,
+        *,
+        kind: str,
+        routing_number: str,
+        account_number: str,
+        amount_cents: int,
         name: str | None,
     ) -> tuple[Step, ...]:
         for rule in self._compiled:

@@ -131,22 +131,24 @@ class Store:
     def get(self, entry_id: str) -> Entry | None:
         return self._entries.get(entry_id)
 
-    def add(self, request: EntryRequest, now_ms: int) -> tuple[Entry, bool]:
-        """The entry for `request.id` and whether it was created now. A resubmission with
-        the same body returns the stored entry (same trace number); a different body
-        raises Conflict, as an idempotency key must never be reused for other data."""
-        existing = self._entries.get(request.id)
-        if existing is not None:
-            if not existing.same_body(request):
-                raise Conflict(f"entry {request.id} exists with a different body")
-            return existing, False
+    def existing(self, request: EntryRequest) -> Entry | None:
+        """The stored entry for a resubmitted id, or None for a new id. A resubmission
+        must carry the same body: an idempotency key is never reused for other data."""
+        entry = self._entries.get(request.id)
+        if entry is not None and not entry.same_body(request):
+            raise Conflict(f"entry {request.id} exists with a different body")
+        return entry
+
+    def create(self, request: EntryRequest, now_ms: int) -> Entry:
+        """Store a new entry under the next trace number."""
+        assert request.id not in self._entries, request.id
         if self._sequence >= TRACE_SEQUENCE_MAX:
             raise StoreFull("trace-number sequence exhausted")
         self._sequence += 1
         entry = Entry(request, self._sequence, now_ms)
         self._entries[request.id] = entry
         assert len(self._entries) == self._sequence
-        return entry, True
+        return entry
 
     def trace_number(self, entry: Entry) -> str:
         return f"{self._trace_prefix}{entry.trace_sequence:07d}"

@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from aiohttp.typedefs import Handler
 from conftest import Rail
 
 from rails.client import EntryRequest, HttpRailClient, RailRejected, RailUnavailable
@@ -62,7 +63,7 @@ async def test_unreachable_rail_is_unavailable(session: aiohttp.ClientSession) -
         await client.submit(REQUEST)
 
 
-async def failing_server(handler: web.Handler) -> TestServer:
+async def failing_server(handler: Handler) -> TestServer:
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", handler)
     server = TestServer(app, host="127.0.0.1")

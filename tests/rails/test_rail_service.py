@@ -66,7 +66,7 @@ async def test_notifications_verify_with_standardwebhooks(rail: Rail, receiver: 
     body, raw, headers = await receiver.next_raw()
     assert Webhook(SECRET).verify(raw, headers) == body
     assert headers["webhook-id"] == body["id"]
-    assert body["id"] == f"NTF-{body['entry']['trace_number']}-1"
+    assert body["id"].endswith(f"-{body['entry']['trace_number']}-1")
     assert body["occurred_at"] == body["entry"]["settled_at"]
 
 
@@ -117,6 +117,17 @@ async def test_simulated_correction_sends_a_noc(rail: Rail, receiver: Receiver) 
     notification = await receiver.next()
     assert notification["type"] == "entry.corrected"
     assert notification["entry"]["corrected_data"] == "1234567890"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [("return", {"code": "R99"}), ("correct", {"code": "C99", "corrected_data": "1"})],
+)
+async def test_simulations_with_unknown_codes_are_400(rail: Rail, path: str, body: Any) -> None:
+    await rail.submit(account_number="9900000000")
+    status, error = await rail.call("POST", f"/simulations/entries/CR-1/{path}", body)
+    assert status == 400
+    assert "unknown" in error["error"]
 
 
 @pytest.mark.parametrize(
@@ -242,6 +253,17 @@ async def test_notifications_are_retried_until_accepted(rail: Rail, receiver: Re
     await rail.submit(notify_url=receiver.url)
     assert (await receiver.next())["type"] == "entry.settled"
     assert receiver.attempts == 3
+
+
+async def test_notification_ids_differ_between_rail_boots(
+    make_rail: Callable[..., AbstractAsyncContextManager[Rail]], receiver: Receiver
+) -> None:
+    ids = []
+    for _ in range(2):
+        async with make_rail() as rail:
+            await rail.submit(notify_url=receiver.url)
+            ids.append((await receiver.next())["id"])
+    assert ids[0] != ids[1]
 
 
 async def test_healthz_counts_entries(rail: Rail) -> None:

@@ -1,0 +1,16 @@
+"""rails: a fake ACH bank, run as its own aiohttp service ("another company").
+
+Callers submit ACH entries (`POST /entries`, idempotent by the caller's id) and learn
+their outcomes from signed notifications (Standard Webhooks) pushed to the entry's
+`notify_url`, or by polling `GET /entries/{id}`. Outcomes follow ordered rules (match on
+routing/account number, amount, kind, name; act: succeed, return with an R code, stay
+pending, or correct with a C code), timed on a simulated banking-day clock that skips
+weekends and Federal Reserve holidays and can run in real time, accelerated, or frozen.
+The defaults give Balanced's test bank accounts their documented behaviour.
+
+Modelled on Moov's ach-test-harness (rules) and Increase's sandbox (simulation
+endpoints that force an outcome now). Control endpoints change rules and the clock live.
+The package imports nothing from the rest of ballast; workers use `rails.client`.
+
+Run it with `rails.app.run(RailConfig(secret="whsec_..."))` or `python -m rails`.
+"""

@@ -1,0 +1,112 @@
+"""The rail's aiohttp application: factory, route table, error middleware and runner."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from rails import views
+from rails.bank import Bank
+from rails.clock import BankingClock
+from rails.config import RailConfig
+from rails.notifier import NOTIFY_CONCURRENCY, Notifier
+from rails.rules import DEFAULT_RULES, RuleBook, load_rules_toml
+from rails.store import Store
+from rails.views import ApiError, bank_key
+
+__all__ = ["RailConfig", "bank_key", "create_app", "run"]
+
+log = logging.getLogger(__name__)
+
+# The largest request body: a full rule list (1000 rules) is ~300 KB; an entry < 3 KB.
+BODY_BYTES_MAX = 1024 * 1024
+
+ROUTES = [
+    web.post("/entries", views.submit_entry),
+    web.get("/entries/{entry_id}", views.get_entry),
+    web.post("/simulations/entries/{entry_id}/settle", views.simulate_settle),
+    web.post("/simulations/entries/{entry_id}/return", views.simulate_return),
+    web.post("/simulations/entries/{entry_id}/correct", views.simulate_correct),
+    web.get("/clock", views.get_clock),
+    web.put("/clock", views.set_clock),
+    web.post("/clock/advance", views.advance_clock),
+    web.get("/rules", views.get_rules),
+    web.put("/rules", views.put_rules),
+    web.get("/healthz", views.healthz),
+]
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Render every error as `{"error": ...}` JSON and log the unexpected ones."""
+    try:
+        return await handler(request)
+    except ApiError as error:
+        return web.json_response({"error": error.message}, status=error.status)
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        # Router 404/405 and oversized bodies (413); keep headers such as Allow.
+        body = json.dumps({"error": error.reason})
+        return web.Response(
+            text=body,
+            status=error.status,
+            headers=_kept_headers(error),
+            content_type="application/json",
+        )
+    except Exception:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return web.json_response({"error": "internal error"}, status=500)
+
+
+def _kept_headers(error: web.HTTPException) -> dict[str, str]:
+    return {name: value for name, value in error.headers.items() if name.lower() == "allow"}
+
+
+def create_app(config: RailConfig) -> web.Application:
+    """Build the rail. Rules are loaded here, so a bad rules file fails before serving."""
+    rules = load_rules_toml(config.rules_path) if config.rules_path else DEFAULT_RULES
+    rulebook = RuleBook(rules)
+    app = web.Application(middlewares=[error_middleware], client_max_size=BODY_BYTES_MAX)
+    app.add_routes(ROUTES)
+
+    async def bank_context(app: web.Application) -> AsyncIterator[None]:
+        # Explicit connector limit: the notifier never needs more sockets than workers.
+        connector = aiohttp.TCPConnector(limit=NOTIFY_CONCURRENCY)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            notifier = Notifier(
+                session,
+                config.secret,
+                retry_base_ms=config.notify_retry_base_ms,
+                max_attempts=config.notify_max_attempts,
+            )
+            clock = BankingClock(config.day_ms)
+            app[bank_key] = Bank(clock=clock, rules=rulebook, store=Store(), notifier=notifier)
+            notifier.start()
+            try:
+                yield
+            finally:
+                await notifier.close()
+
+    async def scheduler_context(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(app[bank_key].scheduler.run(), name="rail-scheduler")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    app.cleanup_ctx.append(bank_context)
+    app.cleanup_ctx.append(scheduler_context)
+    return app
+
+
+def run(config: RailConfig) -> None:
+    """Serve the rail until SIGINT/SIGTERM; no banner, no access log."""
+    web.run_app(create_app(config), host=config.host, port=config.port, print=None, access_log=None)
