@@ -61,6 +61,19 @@ BEGIN
     END IF;
 END $$;
 
+-- Payable accounts: every customer has one. Its ledger account has the same id, and its
+-- balance may go negative (a reversal after a payout), to be settled from a bank account.
+CREATE TABLE IF NOT EXISTS accounts (
+    id             text PRIMARY KEY,
+    marketplace_id text NOT NULL REFERENCES marketplaces (id),
+    customer_id    text NOT NULL REFERENCES customers (id),
+    type           text NOT NULL DEFAULT 'payable' CHECK (type = 'payable'),
+    meta           jsonb NOT NULL DEFAULT '{}',
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    updated_at     timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (customer_id, type)
+);
+
 -- The full account number is kept because the rail needs it to route the entry.
 CREATE TABLE IF NOT EXISTS bank_accounts (
     id             text PRIMARY KEY,
@@ -150,7 +163,14 @@ CREATE TABLE IF NOT EXISTS transactions (
     customer_id             text REFERENCES customers (id),
     source_id               text,
     destination_id          text,
+    -- A refund's debit, a reversal's credit.
     parent_id               text REFERENCES transactions (id),
+    -- The settlement that paid out (or settled) a payable account's credit or reversal.
+    settlement_id           text REFERENCES transactions (id),
+    -- For transfers that travel on the ACH rail: the bank account the rail moves money
+    -- at, and the kind of ACH entry (a payout, a pull, or the reversal of a payout).
+    bank_account_id         text REFERENCES bank_accounts (id),
+    rail_entry_kind         text CHECK (rail_entry_kind IN ('credit', 'debit', 'reversal')),
     failure_reason_code     text,
     failure_reason          text,
     rail_trace_number       text,
@@ -158,7 +178,11 @@ CREATE TABLE IF NOT EXISTS transactions (
     created_at              timestamptz NOT NULL DEFAULT now(),
     updated_at              timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT transactions_failed_has_reason
-        CHECK ((status = 'failed') = (failure_reason_code IS NOT NULL))
+        CHECK ((status = 'failed') = (failure_reason_code IS NOT NULL)),
+    CONSTRAINT transactions_children_have_parent
+        CHECK ((kind IN ('refund', 'reversal')) = (parent_id IS NOT NULL)),
+    CONSTRAINT transactions_rail_entry_has_account
+        CHECK ((rail_entry_kind IS NULL) = (bank_account_id IS NULL))
 );
 CREATE INDEX IF NOT EXISTS transactions_marketplace_kind_created
     ON transactions (marketplace_id, kind, created_at);
@@ -166,6 +190,29 @@ CREATE INDEX IF NOT EXISTS transactions_order_kind ON transactions (order_id, ki
     WHERE order_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS transactions_parent ON transactions (parent_id)
     WHERE parent_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS transactions_destination ON transactions (destination_id, kind);
+CREATE INDEX IF NOT EXISTS transactions_source ON transactions (source_id, kind);
+CREATE INDEX IF NOT EXISTS transactions_settlement ON transactions (settlement_id)
+    WHERE settlement_id IS NOT NULL;
+-- Refunds of a debit (reversals of a credit) never add up to more than it. Code checks
+-- first to answer with the right error; this is the backstop under any concurrency.
+CREATE OR REPLACE FUNCTION transactions_within_parent() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    parent_cents bigint;
+    taken_cents bigint;
+BEGIN
+    SELECT amount_cents INTO parent_cents FROM transactions WHERE id = NEW.parent_id FOR UPDATE;
+    SELECT coalesce(sum(amount_cents), 0) INTO taken_cents FROM transactions
+        WHERE parent_id = NEW.parent_id AND status <> 'failed' AND id <> NEW.id;
+    IF NEW.status <> 'failed' AND taken_cents + NEW.amount_cents > parent_cents THEN
+        RAISE EXCEPTION '% of % would exceed it', NEW.kind, NEW.parent_id
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'transactions_within_parent';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE OR REPLACE TRIGGER transactions_within_parent BEFORE INSERT ON transactions
+    FOR EACH ROW WHEN (NEW.parent_id IS NOT NULL) EXECUTE FUNCTION transactions_within_parent();
 
 -- A transfer resolves at most once, and only forward: pending -> succeeded | failed, and
 -- succeeded -> failed (an ACH return days later). Asserted in code, enforced here.

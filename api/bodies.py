@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import pydantic
@@ -102,4 +103,81 @@ def page_meta(path: str, limit: int, offset: int, total: int) -> dict[str, Any]:
         "limit": limit,
         "offset": offset,
         "total": total,
+    }
+
+
+# Balanced's filter operators (`amount[>=]=100`) and the bound each one sets.
+_LOWER_OPERATORS = {"": 0, ">=": 0, ">": 1}
+_UPPER_OPERATORS = {"": 0, "<=": 0, "<": -1}
+SORTS = frozenset({"created_at,asc", "created_at,desc", "amount,asc", "amount,desc"})
+STATUSES = frozenset({"pending", "succeeded", "failed"})
+
+
+def _amount_bounds(request: web.Request) -> tuple[int | None, int | None]:
+    low: int | None = None
+    high: int | None = None
+    for key, value in request.query.items():
+        if not key.startswith("amount"):
+            continue
+        operator = key.removeprefix("amount").strip("[]")
+        if not value.isdigit() or operator not in _LOWER_OPERATORS | _UPPER_OPERATORS:
+            raise RequestInvalid(f"Invalid filter [{key}].", extras={key: value[:64]})
+        if operator in _LOWER_OPERATORS:
+            low = int(value) + _LOWER_OPERATORS[operator]
+        if operator in _UPPER_OPERATORS:
+            high = int(value) + _UPPER_OPERATORS[operator]
+    return low, high
+
+
+def _created_bounds(request: web.Request) -> tuple[datetime | None, datetime | None]:
+    low: datetime | None = None
+    high: datetime | None = None
+    for key, value in request.query.items():
+        if not key.startswith("created_at"):
+            continue
+        operator = key.removeprefix("created_at").strip("[]")
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError as error:
+            raise RequestInvalid(f"Invalid filter [{key}].", extras={key: value[:64]}) from error
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        if operator in (">", ">="):
+            low = moment
+        elif operator in ("<", "<="):
+            high = moment
+        else:
+            raise RequestInvalid(f"Invalid filter [{key}].", extras={key: value[:64]})
+    return low, high
+
+
+def statuses(request: web.Request) -> tuple[str, ...]:
+    """`status=failed` or `status[in]=pending,failed`; by default failed ones are hidden."""
+    wanted = request.query.get("status") or request.query.get("status[in]")
+    if wanted is None:
+        return ("pending", "succeeded")
+    chosen = tuple(wanted.split(","))
+    if not set(chosen) <= STATUSES:
+        raise RequestInvalid(
+            "Invalid filter [status]: pending, succeeded or failed.", extras={"status": wanted[:64]}
+        )
+    return chosen
+
+
+def list_filters(request: web.Request) -> dict[str, Any]:
+    """The filters of a transfer list, as keyword arguments of `transfers.ListQuery`."""
+    amount_min, amount_max = _amount_bounds(request)
+    created_after, created_before = _created_bounds(request)
+    sort = request.query.get("sort", "created_at,asc")
+    if sort not in SORTS:
+        raise RequestInvalid(
+            f"Invalid sort: one of {', '.join(sorted(SORTS))}.", extras={"sort": sort[:64]}
+        )
+    return {
+        "statuses": statuses(request),
+        "amount_cents_min": amount_min,
+        "amount_cents_max": amount_max,
+        "created_after": created_after,
+        "created_before": created_before,
+        "sort": sort,
     }

@@ -153,3 +153,35 @@ class CallbackCreate(Body):
     url: Annotated[str, Field(min_length=1, max_length=URL_LENGTH_MAX)]
     method: Literal["post", "put", "get"] = "post"
     revision: Literal["1.0", "1.1"] = "1.1"
+
+
+class ReturnCreate(Body):
+    """A refund of a debit or a reversal of a credit: the whole remainder by default."""
+
+    amount: AmountCents | None = None
+    description: Description = None
+    meta: Meta = Field(default_factory=dict)
+
+
+BankAccountRef = Annotated[
+    str,
+    Field(max_length=128),
+    AfterValidator(lambda value: reference(value, "bank_accounts", "BA")),
+]
+
+
+class SettlementCreate(Body):
+    funding_instrument: BankAccountRef
+    description: Description = None
+    appears_on_statement_as: Annotated[str | None, Field(pattern=r"^[a-zA-Z0-9 .\-]{1,18}$")] = None
+    meta: Meta = Field(default_factory=dict)
+
+
+class DetailsUpdate(Body):
+    """`PUT` of a transfer or an order: only `description` and `meta` are writable."""
+
+    description: Description = None
+    meta: Annotated[
+        dict[str, str] | None,
+        BeforeValidator(lambda value: None if value is None else _meta(value)),
+    ] = None

@@ -1,10 +1,72 @@
-"""Every route of the API, in one table."""
+"""Every route of the API, in one table. Path parameters are always `{id}`."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from api.views import customers, events, marketplaces, rail, transfers
+from api.views import accounts, customers, events, marketplaces, rail
+from api.views.transfers import (
+    credit_account,
+    credit_bank_account,
+    debit_card,
+    getter,
+    lister,
+    refund_debit,
+    reverse_credit,
+    settle_account,
+    updater,
+)
+
+TRANSFER_KINDS = {
+    "debits": "debit",
+    "credits": "credit",
+    "refunds": "refund",
+    "reversals": "reversal",
+    "settlements": "settlement",
+}
+# Sub-lists of transfers: (parent collection, transfer collection, ListQuery scope).
+TRANSFER_SUBLISTS = [
+    ("orders", "debits", "order_id"),
+    ("orders", "credits", "order_id"),
+    ("orders", "refunds", "order_id"),
+    ("orders", "reversals", "order_id"),
+    ("customers", "debits", "customer_id"),
+    ("customers", "credits", "customer_id"),
+    ("customers", "refunds", "customer_id"),
+    ("customers", "reversals", "customer_id"),
+    ("debits", "refunds", "parent_id"),
+    ("credits", "reversals", "parent_id"),
+    ("cards", "debits", "party_id"),
+    ("bank_accounts", "credits", "party_id"),
+    ("bank_accounts", "settlements", "party_id"),
+    ("accounts", "credits", "party_id"),
+    ("accounts", "debits", "party_id"),
+    ("accounts", "refunds", "party_id"),
+    ("accounts", "reversals", "party_id"),
+    ("accounts", "settlements", "party_id"),
+    ("settlements", "credits", "settlement_id"),
+    ("settlements", "reversals", "settlement_id"),
+]
+
+
+def _transfer_routes() -> list[web.RouteDef]:
+    table = [
+        web.post("/cards/{id}/debits", debit_card),
+        web.post("/bank_accounts/{id}/credits", credit_bank_account),
+        web.post("/accounts/{id}/credits", credit_account),
+        web.post("/debits/{id}/refunds", refund_debit),
+        web.post("/credits/{id}/reversals", reverse_credit),
+        web.post("/accounts/{id}/settlements", settle_account),
+    ]
+    for plural, kind in TRANSFER_KINDS.items():
+        table += [
+            web.get(f"/{plural}", lister(kind)),
+            web.get(f"/{plural}/{{id}}", getter(kind)),
+            web.put(f"/{plural}/{{id}}", updater(kind)),
+        ]
+    for parent, plural, scope in TRANSFER_SUBLISTS:
+        table.append(web.get(f"/{parent}/{{id}}/{plural}", lister(TRANSFER_KINDS[plural], scope)))
+    return table
 
 
 def routes() -> list[web.RouteDef]:
@@ -12,29 +74,31 @@ def routes() -> list[web.RouteDef]:
         web.post("/api_keys", marketplaces.create_api_key),
         web.post("/marketplaces", marketplaces.create_marketplace),
         web.get("/marketplaces", marketplaces.list_marketplaces),
-        web.get("/marketplaces/{marketplace_id}", marketplaces.get_marketplace),
+        web.get("/marketplaces/{id}", marketplaces.get_marketplace),
         web.post("/customers", customers.create_customer),
-        web.get("/customers/{customer_id}", customers.get_customer),
-        web.post("/customers/{customer_id}/orders", customers.create_order),
-        web.get("/customers/{customer_id}/bank_accounts", customers.list_customer_bank_accounts),
+        web.get("/customers/{id}", customers.get_customer),
+        web.post("/customers/{id}/orders", customers.create_order),
+        web.get("/customers/{id}/orders", accounts.list_orders),
+        web.get("/customers/{id}/bank_accounts", customers.list_customer_bank_accounts),
+        web.get("/customers/{id}/accounts", accounts.list_accounts),
         web.post("/bank_accounts", customers.create_bank_account),
-        web.get("/bank_accounts/{bank_account_id}", customers.get_bank_account),
-        web.put("/bank_accounts/{bank_account_id}", customers.update_bank_account),
-        web.post("/bank_accounts/{bank_account_id}/credits", transfers.credit_bank_account),
+        web.get("/bank_accounts/{id}", customers.get_bank_account),
+        web.put("/bank_accounts/{id}", customers.update_bank_account),
         web.post("/cards", customers.create_card),
-        web.get("/cards/{card_id}", customers.get_card),
-        web.post("/cards/{card_id}/debits", transfers.debit_card),
-        web.get("/orders/{order_id}", transfers.get_order),
-        web.get("/orders/{order_id}/debits", transfers.list_order_debits),
-        web.get("/orders/{order_id}/credits", transfers.list_order_credits),
-        web.get("/credits/{credit_id}", transfers.get_credit),
-        web.get("/debits/{debit_id}", transfers.get_debit),
+        web.get("/cards/{id}", customers.get_card),
+        web.get("/orders", accounts.list_orders),
+        web.get("/orders/{id}", accounts.get_order),
+        web.put("/orders/{id}", accounts.update_order),
+        web.get("/accounts", accounts.list_accounts),
+        web.get("/accounts/{id}", accounts.get_account),
+        web.get("/resources/{id}", accounts.get_resource),
+        *_transfer_routes(),
         web.get("/events", events.list_events),
-        web.get("/events/{event_id}", events.get_event),
+        web.get("/events/{id}", events.get_event),
         web.post("/callbacks", events.create_callback),
         web.get("/callbacks", events.list_callbacks),
-        web.get("/callbacks/{callback_id}", events.get_callback),
-        web.delete("/callbacks/{callback_id}", events.delete_callback),
+        web.get("/callbacks/{id}", events.get_callback),
+        web.delete("/callbacks/{id}", events.delete_callback),
         web.post("/_rail/notifications", rail.rail_notification),
         web.get("/healthz", rail.health),
     ]

@@ -1,7 +1,7 @@
 """The audit: proof that the money is right.
 
 Every posting sums to zero; every tracked balance equals the sum of its lines; every
-order's escrow equals debits − refunds − credits + reversals (design §3). Run by
+order's escrow equals debits - refunds - credits + reversals (design §3). Run by
 `ballast audit` (exit status 1 on any violation) and by the tests after each scenario."""
 
 from __future__ import annotations

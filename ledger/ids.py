@@ -17,6 +17,7 @@ PREFIXES = {
     "card": "CC",
     "bank_account": "BA",
     "order": "OR",
+    "account": "AT",
     "debit": "WD",
     "credit": "CR",
     "refund": "RF",

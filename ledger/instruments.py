@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from ledger import ids
+from ledger import accounts, ids
 from ledger.errors import Conflict, NotFound, RequestInvalid
 from ledger.sql import QUERIES
 
@@ -59,6 +59,7 @@ async def insert_customer(
         fields.get("meta") or {},
     )
     assert row is not None
+    await accounts.open_payable(connection, marketplace_id, customer_id)
     return dict(row)
 
 

@@ -38,3 +38,24 @@ async def get(
     if row is None:
         raise NotFound(f"Order {order_id} could not be found.")
     return dict(row)
+
+
+async def list_page(
+    pool: asyncpg.Pool, marketplace_id: str, merchant_id: str | None, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    rows = await pool.fetch(Q["list"], marketplace_id, merchant_id, limit, offset)
+    total = int(rows[0]["total"]) if rows else 0
+    return [dict(row) for row in rows], total
+
+
+async def update_details(
+    connection: asyncpg.Connection,
+    marketplace_id: str,
+    order_id: str,
+    description: str | None,
+    meta: dict[str, str] | None,
+) -> dict[str, Any]:
+    if await connection.fetchval(Q["update_details"], marketplace_id, order_id, description,
+                                 meta) is None:
+        raise NotFound(f"Order {order_id} could not be found.")
+    return await get(connection, marketplace_id, order_id)

@@ -108,6 +108,33 @@ LINK_TEMPLATES: dict[str, dict[str, str]] = {
         "credits.settlement": "/settlements/{credits.settlement}",
         "credits.settlements": "/credits/{credits.id}/settlements",
     },
+    "refunds": {
+        "refunds.debit": "/debits/{refunds.debit}",
+        "refunds.dispute": "/disputes/{refunds.dispute}",
+        "refunds.events": "/refunds/{refunds.id}/events",
+        "refunds.order": "/orders/{refunds.order}",
+    },
+    "reversals": {
+        "reversals.credit": "/credits/{reversals.credit}",
+        "reversals.events": "/reversals/{reversals.id}/events",
+        "reversals.order": "/orders/{reversals.order}",
+        "reversals.settlement": "/settlements/{reversals.settlement}",
+        "reversals.settlements": "/reversals/{reversals.id}/settlements",
+    },
+    "settlements": {
+        "settlements.credits": "/settlements/{settlements.id}/credits",
+        "settlements.destination": "/resources/{settlements.destination}",
+        "settlements.events": "/settlements/{settlements.id}/events",
+        "settlements.reversals": "/settlements/{settlements.id}/reversals",
+        "settlements.source": "/resources/{settlements.source}",
+    },
+    "accounts": {
+        "accounts.customer": "/customers/{accounts.customer}",
+        **{
+            f"accounts.{c}": f"/accounts/{{accounts.id}}/{c}"
+            for c in ("credits", "debits", "refunds", "reversals", "settlements")
+        },
+    },
     "events": {"events.callbacks": "/events/{events.self}/callbacks"},
     "callbacks": {},
 }
@@ -237,8 +264,47 @@ def order(row: Row) -> Resource:
     return item
 
 
-# Per transaction kind: the plural type and the links each item carries.
-TRANSACTION_TYPES = {"debit": "debits", "credit": "credits"}
+# Per transaction kind: the plural type of its resource.
+TRANSACTION_TYPES = {
+    "debit": "debits",
+    "credit": "credits",
+    "refund": "refunds",
+    "reversal": "reversals",
+    "settlement": "settlements",
+}
+# Fields each kind shows beyond those all transfers share (Balanced's schemas forbid
+# any other property).
+_WITH_STATEMENT = frozenset({"debit", "credit", "settlement"})
+_WITH_FAILURE = frozenset({"debit", "credit", "reversal", "settlement"})
+
+
+def _transaction_links(row: Row) -> dict[str, Any]:
+    kind = row["kind"]
+    if kind == "debit":
+        return {
+            "source": row["source_id"],
+            "customer": row["customer_id"],
+            "order": row["order_id"],
+            "dispute": None,
+            "card_hold": None,
+        }
+    if kind == "credit":
+        return {
+            "customer": row["customer_id"],
+            "destination": row["destination_id"],
+            "order": row["order_id"],
+            "settlement": row["settlement_id"],
+        }
+    if kind == "refund":
+        return {"debit": row["parent_id"], "order": row["order_id"], "dispute": None}
+    if kind == "reversal":
+        return {
+            "credit": row["parent_id"],
+            "order": row["order_id"],
+            "settlement": row["settlement_id"],
+        }
+    assert kind == "settlement", kind
+    return {"source": row["source_id"], "destination": row["destination_id"]}
 
 
 def transaction(row: Row) -> Resource:
@@ -247,28 +313,29 @@ def transaction(row: Row) -> Resource:
     item |= {
         "amount": row["amount_cents"],
         "currency": CURRENCY,
-        "appears_on_statement_as": row["appears_on_statement_as"],
         "description": row["description"],
         "status": row["status"],
-        "failure_reason_code": row["failure_reason_code"],
-        "failure_reason": row["failure_reason"],
         "transaction_number": row["transaction_number"],
+        "links": _transaction_links(row),
     }
-    if kind == "debit":
-        item["links"] = {
-            "source": row["source_id"],
-            "customer": row["customer_id"],
-            "order": row["order_id"],
-            "dispute": None,
-            "card_hold": None,
-        }
-    else:
-        item["links"] = {
-            "customer": row["customer_id"],
-            "destination": row["destination_id"],
-            "order": row["order_id"],
-            "settlement": None,
-        }
+    if kind in _WITH_STATEMENT:
+        item["appears_on_statement_as"] = row["appears_on_statement_as"]
+    if kind in _WITH_FAILURE:
+        item["failure_reason_code"] = row["failure_reason_code"]
+        item["failure_reason"] = row["failure_reason"]
+    return item
+
+
+def account(row: Row) -> Resource:
+    item = _common(row, "accounts")
+    item |= {
+        "balance": row["balance_cents"],
+        "currency": CURRENCY,
+        "type": row["type"],
+        "can_debit": False,
+        "can_credit": True,
+        "links": {"customer": row["customer_id"]},
+    }
     return item
 
 

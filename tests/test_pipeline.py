@@ -5,7 +5,7 @@ from __future__ import annotations
 import redis.asyncio as redis_asyncio
 import standardwebhooks
 
-from ledger import outbox, transfers
+from ledger import outbox, outcomes
 from tests.conftest import Marketplace
 from tests.support import flows
 from tests.support.pipeline import Pipeline
@@ -162,7 +162,7 @@ async def test_applying_an_outcome_twice_moves_money_once(
     notification = {"id": f"test-{credit_id}", "type": "entry.settled", "entry": entry}
     for _ in range(2):
         async with pipeline.pool.acquire() as connection, connection.transaction():
-            await transfers.apply_rail_outcome(connection, notification)
+            await outcomes.apply_rail_outcome(connection, notification)
     postings = await pipeline.pool.fetch(
         "SELECT kind FROM ledger_postings WHERE transaction_id = $1 ORDER BY id", credit_id
     )

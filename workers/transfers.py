@@ -8,7 +8,7 @@ from typing import Any
 from arq import Retry
 from rails.client import EntryRequest, RailUnavailable
 
-from ledger import outbox, transfers
+from ledger import outbox, outcomes
 from ledger.sql import QUERIES
 from workers.context import WorkerContext
 
@@ -36,8 +36,9 @@ async def _load_args(ctx: WorkerContext, outbox_id: str) -> dict[str, Any] | Non
 
 
 async def submit_transfer(ctx: WorkerContext, outbox_id: str) -> None:
-    """Hand a pending credit to the rail, keyed by our transaction id so that a second
-    submission (a job run twice) gets the same entry and trace number back."""
+    """Hand a pending rail transfer (credit, reversal, settlement) to the rail, keyed by our
+    transaction id so that a second submission (a job run twice) gets the same entry and
+    trace number back."""
     args = await _load_args(ctx, outbox_id)
     if args is None:
         return
@@ -49,7 +50,7 @@ async def submit_transfer(ctx: WorkerContext, outbox_id: str) -> None:
         return
     entry = EntryRequest(
         id=row["id"],
-        kind=row["kind"],
+        kind=row["rail_entry_kind"],
         routing_number=row["routing_number"],
         account_number=row["account_number"],
         name=row["account_name"],
@@ -74,6 +75,6 @@ async def apply_outcome(ctx: WorkerContext, outbox_id: str) -> None:
         return
     pool = ctx["pool"]
     async with pool.acquire() as connection, connection.transaction():
-        jobs = await transfers.apply_rail_outcome(connection, args)
+        jobs = await outcomes.apply_rail_outcome(connection, args)
         await outbox.mark_done(connection, outbox_id)
     await outbox.enqueue(ctx["redis"], pool, jobs, ctx["settings"].queue_name)

@@ -24,7 +24,7 @@ async def create_customer(request: web.Request) -> web.Response:
 
 async def get_customer(request: web.Request) -> web.Response:
     row = await instruments.get_customer(
-        request.app[POOL], marketplace_id(request), request.match_info["customer_id"]
+        request.app[POOL], marketplace_id(request), request.match_info["id"]
     )
     return one("customers", wire.customer(row))
 
@@ -40,7 +40,7 @@ async def create_bank_account(request: web.Request) -> web.Response:
 
 async def get_bank_account(request: web.Request) -> web.Response:
     row = await instruments.get_bank_account(
-        request.app[POOL], marketplace_id(request), request.match_info["bank_account_id"]
+        request.app[POOL], marketplace_id(request), request.match_info["id"]
     )
     return one("bank_accounts", wire.bank_account(row))
 
@@ -51,7 +51,7 @@ async def update_bank_account(request: web.Request) -> web.Response:
         row = await instruments.update_bank_account(
             connection,
             marketplace_id(request),
-            request.match_info["bank_account_id"],
+            request.match_info["id"],
             fields.links.customer or fields.customer,
             fields.meta,
         )
@@ -69,7 +69,7 @@ async def create_card(request: web.Request) -> web.Response:
 
 async def get_card(request: web.Request) -> web.Response:
     row = await instruments.get_card(
-        request.app[POOL], marketplace_id(request), request.match_info["card_id"]
+        request.app[POOL], marketplace_id(request), request.match_info["id"]
     )
     return one("cards", wire.card(row))
 
@@ -80,14 +80,14 @@ async def create_order(request: web.Request) -> web.Response:
         row = await orders.create(
             connection,
             marketplace_id(request),
-            request.match_info["customer_id"],
+            request.match_info["id"],
             fields.model_dump(),
         )
     return one("orders", wire.order(row), status=201)
 
 
 async def list_customer_bank_accounts(request: web.Request) -> web.Response:
-    mp, customer_id = marketplace_id(request), request.match_info["customer_id"]
+    mp, customer_id = marketplace_id(request), request.match_info["id"]
     pool = request.app[POOL]
     await instruments.get_customer(pool, mp, customer_id)
     limit, offset = page(request)

@@ -29,7 +29,7 @@ async def list_events(request: web.Request) -> web.Response:
 
 
 async def get_event(request: web.Request) -> web.Response:
-    event_id = request.match_info["event_id"]
+    event_id = request.match_info["id"]
     row = await request.app[POOL].fetchrow(EVENTS["get"], marketplace_id(request), event_id)
     if row is None:
         raise NotFound(f"Event {event_id} could not be found.")
@@ -76,7 +76,7 @@ async def list_callbacks(request: web.Request) -> web.Response:
 
 
 async def get_callback(request: web.Request) -> web.Response:
-    callback_id = request.match_info["callback_id"]
+    callback_id = request.match_info["id"]
     row = await request.app[POOL].fetchrow(CALLBACKS["get"], marketplace_id(request), callback_id)
     if row is None:
         raise NotFound(f"Callback {callback_id} could not be found.")
@@ -84,7 +84,7 @@ async def get_callback(request: web.Request) -> web.Response:
 
 
 async def delete_callback(request: web.Request) -> web.StreamResponse:
-    callback_id = request.match_info["callback_id"]
+    callback_id = request.match_info["id"]
     deleted = await request.app[POOL].fetchval(
         CALLBACKS["delete"], marketplace_id(request), callback_id
     )

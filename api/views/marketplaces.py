@@ -42,7 +42,7 @@ async def list_marketplaces(request: web.Request) -> web.Response:
 
 
 async def get_marketplace(request: web.Request) -> web.Response:
-    requested = request.match_info["marketplace_id"]
+    requested = request.match_info["id"]
     if requested != marketplace_id(request):
         raise NotFound(f"Marketplace {requested} could not be found.")
     row = await marketplaces.get(request.app[POOL], requested)

@@ -1,29 +1,29 @@
-"""Orders and the money that moves through them: card debits in, ACH credits out."""
+"""Money movements: debits in, credits out, refunds, reversals and settlements, and the
+reading, listing and updating of them all."""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from api.auth import marketplace_id
-from api.bodies import page, parse
+from api.bodies import list_filters, page, parse
 from api.keys import POOL
-from api.models import TransferCreate
-from api.views.common import after_commit, many, one, total_of, transaction
-from ledger import orders, transfers, wire
-from ledger.sql import QUERIES
+from api.models import DetailsUpdate, ReturnCreate, SettlementCreate, TransferCreate
+from api.views.common import after_commit, many, one, transaction
+from ledger import credits, debits, resources, settlements, transfers, wire
 
-# Statuses a list shows: failed transfers are hidden unless asked for (Balanced).
-VISIBLE_STATUSES = ("pending", "succeeded")
-LISTABLE_STATUSES = frozenset({"pending", "succeeded", "failed"})
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _request(fields: TransferCreate) -> transfers.TransferRequest:
+def _request(fields: TransferCreate | ReturnCreate) -> transfers.TransferRequest:
     return transfers.TransferRequest(
         amount_cents=fields.amount,
-        order_id=fields.order,
+        order_id=getattr(fields, "order", None),
         description=fields.description,
         meta=fields.meta,
-        appears_on_statement_as=fields.appears_on_statement_as,
+        appears_on_statement_as=getattr(fields, "appears_on_statement_as", None),
     )
 
 
@@ -38,8 +38,8 @@ async def _respond(request: web.Request, result: transfers.TransferResult) -> we
 async def debit_card(request: web.Request) -> web.Response:
     fields = await parse(request, TransferCreate, "debits")
     async with transaction(request) as connection:
-        result = await transfers.debit_card(
-            connection, marketplace_id(request), request.match_info["card_id"], _request(fields)
+        result = await debits.debit_card(
+            connection, marketplace_id(request), request.match_info["id"], _request(fields)
         )
     return await _respond(request, result)
 
@@ -47,68 +47,111 @@ async def debit_card(request: web.Request) -> web.Response:
 async def credit_bank_account(request: web.Request) -> web.Response:
     fields = await parse(request, TransferCreate, "credits")
     async with transaction(request) as connection:
-        result = await transfers.credit_bank_account(
+        result = await credits.credit_bank_account(
             connection,
             marketplace_id(request),
-            request.match_info["bank_account_id"],
+            request.match_info["id"],
             _request(fields),
         )
     return await _respond(request, result)
 
 
-async def get_credit(request: web.Request) -> web.Response:
-    row = await transfers.get(
-        request.app[POOL], marketplace_id(request), "credit", request.match_info["credit_id"]
+async def credit_account(request: web.Request) -> web.Response:
+    fields = await parse(request, TransferCreate, "credits")
+    async with transaction(request) as connection:
+        result = await credits.credit_account(
+            connection,
+            marketplace_id(request),
+            request.match_info["id"],
+            _request(fields),
+        )
+    return await _respond(request, result)
+
+
+async def refund_debit(request: web.Request) -> web.Response:
+    fields = await parse(request, ReturnCreate, "refunds")
+    async with transaction(request) as connection:
+        result = await debits.refund(
+            connection, marketplace_id(request), request.match_info["id"], _request(fields)
+        )
+    return await _respond(request, result)
+
+
+async def reverse_credit(request: web.Request) -> web.Response:
+    fields = await parse(request, ReturnCreate, "reversals")
+    async with transaction(request) as connection:
+        result = await credits.reverse(
+            connection,
+            marketplace_id(request),
+            request.match_info["id"],
+            _request(fields),
+        )
+    return await _respond(request, result)
+
+
+async def settle_account(request: web.Request) -> web.Response:
+    fields = await parse(request, SettlementCreate, "settlements")
+    details = transfers.TransferRequest(
+        None, None, fields.description, fields.meta, fields.appears_on_statement_as
     )
-    return one("credits", wire.transaction(row))
+    async with transaction(request) as connection:
+        result = await settlements.settle(
+            connection,
+            marketplace_id(request),
+            request.match_info["id"],
+            fields.funding_instrument,
+            details,
+        )
+    return await _respond(request, result)
 
 
-async def get_debit(request: web.Request) -> web.Response:
-    row = await transfers.get(
-        request.app[POOL], marketplace_id(request), "debit", request.match_info["debit_id"]
-    )
-    return one("debits", wire.transaction(row))
+def getter(kind: str) -> Handler:
+    """`GET /<plural>/{id}` for one kind of transfer."""
+
+    async def get(request: web.Request) -> web.Response:
+        row = await transfers.get(
+            request.app[POOL], marketplace_id(request), kind, request.match_info["id"]
+        )
+        return one(wire.TRANSACTION_TYPES[kind], wire.transaction(row))
+
+    return get
 
 
-async def get_order(request: web.Request) -> web.Response:
-    row = await orders.get(
-        request.app[POOL], marketplace_id(request), request.match_info["order_id"]
-    )
-    return one("orders", wire.order(row))
+def updater(kind: str) -> Handler:
+    """`PUT /<plural>/{id}`: description and meta."""
+
+    async def update(request: web.Request) -> web.Response:
+        plural = wire.TRANSACTION_TYPES[kind]
+        fields = await parse(request, DetailsUpdate, plural)
+        row = await transfers.update_details(
+            request.app[POOL],
+            marketplace_id(request),
+            kind,
+            request.match_info["id"],
+            fields.description,
+            fields.meta,
+        )
+        return one(plural, wire.transaction(row))
+
+    return update
 
 
-def _statuses(request: web.Request) -> list[str]:
-    wanted = request.query.get("status")
-    if wanted is None:
-        return list(VISIBLE_STATUSES)
-    if wanted not in LISTABLE_STATUSES:
-        from ledger.errors import RequestInvalid
+def lister(kind: str, scope: str | None = None) -> Handler:
+    """`GET` of a list of transfers of `kind`, at the root or under the resource whose id
+    is the route's `{id}`, narrowed by `scope` (a field of `transfers.ListQuery`)."""
 
-        raise RequestInvalid("Invalid field [status]: must be pending, succeeded or failed.")
-    return [wanted]
+    async def list_transfers(request: web.Request) -> web.Response:
+        mp = marketplace_id(request)
+        scoped = {}
+        if scope is not None:
+            parent_id = request.match_info["id"]
+            await resources.find(request.app[POOL], mp, parent_id)  # 404 if not ours.
+            scoped = {scope: parent_id}
+        query = transfers.ListQuery(kind=kind, **scoped, **list_filters(request))
+        limit, offset = page(request)
+        rows, total = await transfers.list_page(request.app[POOL], mp, query, limit, offset)
+        return many(
+            request, wire.TRANSACTION_TYPES[kind], [wire.transaction(r) for r in rows], total
+        )
 
-
-async def _list_for_order(request: web.Request, kind: str) -> web.Response:
-    mp, order_id = marketplace_id(request), request.match_info["order_id"]
-    limit, offset = page(request)
-    pool = request.app[POOL]
-    await orders.get(pool, mp, order_id)
-    rows = await pool.fetch(
-        QUERIES["transactions"]["list_for_order"],
-        mp,
-        order_id,
-        kind,
-        _statuses(request),
-        limit,
-        offset,
-    )
-    items = [wire.transaction(dict(row)) for row in rows]
-    return many(request, wire.TRANSACTION_TYPES[kind], items, total_of(rows))
-
-
-async def list_order_debits(request: web.Request) -> web.Response:
-    return await _list_for_order(request, "debit")
-
-
-async def list_order_credits(request: web.Request) -> web.Response:
-    return await _list_for_order(request, "credit")
+    return list_transfers

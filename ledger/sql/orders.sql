@@ -13,3 +13,22 @@ SELECT o.*, a.balance_cents AS amount_escrowed_cents,
                    AND t.status = 'succeeded'), 0)::bigint AS amount_cents
 FROM orders o JOIN ledger_accounts a ON a.id = o.id
 WHERE o.marketplace_id = $1 AND o.id = $2
+
+-- name: list
+-- Orders of a marketplace (of merchant $2 when set), with their figures; one page.
+SELECT o.*, a.balance_cents AS amount_escrowed_cents, count(*) OVER () AS total,
+       coalesce((SELECT sum(CASE WHEN t.kind = 'debit' THEN t.amount_cents ELSE -t.amount_cents END)
+                 FROM transactions t
+                 WHERE t.order_id = o.id AND t.kind IN ('debit', 'refund')
+                   AND t.status = 'succeeded'), 0)::bigint AS amount_cents
+FROM orders o JOIN ledger_accounts a ON a.id = o.id
+WHERE o.marketplace_id = $1 AND ($2::text IS NULL OR o.merchant_customer_id = $2)
+ORDER BY o.created_at, o.id
+LIMIT $3 OFFSET $4
+
+-- name: update_details
+-- Description and meta are an order's only writable fields.
+UPDATE orders
+SET description = coalesce($3, description), meta = coalesce($4, meta), updated_at = now()
+WHERE marketplace_id = $1 AND id = $2
+RETURNING id

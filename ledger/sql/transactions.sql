@@ -2,32 +2,59 @@
 -- A transfer of any kind.
 INSERT INTO transactions (id, marketplace_id, kind, status, amount_cents, description, meta,
                           appears_on_statement_as, transaction_number, order_id, customer_id,
-                          source_id, destination_id, parent_id, failure_reason_code,
-                          failure_reason)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                          source_id, destination_id, parent_id, bank_account_id, rail_entry_kind)
+VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 RETURNING *
 
 -- name: get
 -- One transfer of kind $3, visible only to its marketplace.
 SELECT * FROM transactions WHERE marketplace_id = $1 AND id = $2 AND kind = $3
 
+-- name: get_any
+-- One transfer of any kind, visible only to its marketplace.
+SELECT * FROM transactions WHERE marketplace_id = $1 AND id = $2
+
 -- name: lock
 -- One transfer, locked until the end of the transaction (outcomes are applied under it).
 SELECT * FROM transactions WHERE id = $1 FOR UPDATE
 
--- name: list_for_order
--- Transfers of kind $3 in order $2 whose status is one of $4 (Balanced hides failed ones
--- unless asked for them).
+-- name: lock_in_marketplace
+-- One transfer of kind $3 of marketplace $1, locked: refunds and reversals of it queue here.
+SELECT * FROM transactions WHERE marketplace_id = $1 AND id = $2 AND kind = $3 FOR UPDATE
+
+-- name: children_cents
+-- What the live (not failed) refunds or reversals of a transfer add up to.
+SELECT coalesce(sum(amount_cents), 0)::bigint FROM transactions
+WHERE parent_id = $1 AND status <> 'failed'
+
+-- name: list
+-- Transfers of kind $2 of a marketplace, narrowed by whichever of the scopes $3..$6 is set
+-- (order; parent; party, the source or destination; settlement) and $15 (customer), by
+-- statuses $7, amount
+-- range $8..$9 and creation range $10..$11; sorted by $12; one page ($13, $14).
 SELECT *, count(*) OVER () AS total
 FROM transactions
-WHERE marketplace_id = $1 AND order_id = $2 AND kind = $3 AND status = ANY ($4::text[])
-ORDER BY created_at, id
-LIMIT $5 OFFSET $6
+WHERE marketplace_id = $1 AND kind = $2
+  AND ($3::text IS NULL OR order_id = $3)
+  AND ($4::text IS NULL OR parent_id = $4)
+  AND ($5::text IS NULL OR source_id = $5 OR destination_id = $5)
+  AND ($6::text IS NULL OR settlement_id = $6)
+  AND ($15::text IS NULL OR customer_id = $15)
+  AND status = ANY ($7::text[])
+  AND ($8::bigint IS NULL OR amount_cents >= $8)
+  AND ($9::bigint IS NULL OR amount_cents <= $9)
+  AND ($10::timestamptz IS NULL OR created_at >= $10)
+  AND ($11::timestamptz IS NULL OR created_at <= $11)
+ORDER BY CASE WHEN $12 = 'amount,asc' THEN amount_cents END ASC,
+         CASE WHEN $12 = 'amount,desc' THEN amount_cents END DESC,
+         CASE WHEN $12 = 'created_at,desc' THEN created_at END DESC,
+         created_at, id
+LIMIT $13 OFFSET $14
 
 -- name: submission
--- What the rail needs to move a bank-account transfer.
+-- What the rail needs to move a transfer at its bank account.
 SELECT t.*, b.routing_number, b.account_number, b.name AS account_name
-FROM transactions t JOIN bank_accounts b ON b.id = t.destination_id
+FROM transactions t JOIN bank_accounts b ON b.id = t.bank_account_id
 WHERE t.id = $1
 
 -- name: mark_submitted
@@ -41,4 +68,19 @@ RETURNING id
 UPDATE transactions
 SET status = $2, failure_reason_code = $4, failure_reason = $5, updated_at = now()
 WHERE id = $1 AND status = ANY ($3::text[])
+RETURNING *
+
+-- name: attach_settlement
+-- Mark the payable account's credits and reversals not yet settled as settled by $2.
+UPDATE transactions SET settlement_id = $2, updated_at = now()
+WHERE marketplace_id = $1 AND settlement_id IS NULL AND status = 'succeeded'
+  AND ((kind = 'credit' AND destination_id = $3)
+       OR (kind = 'reversal' AND parent_id IN (SELECT id FROM transactions
+                                               WHERE kind = 'credit' AND destination_id = $3)))
+
+-- name: update_details
+-- Description and meta are the only writable fields of a transfer.
+UPDATE transactions
+SET description = coalesce($4, description), meta = coalesce($5, meta), updated_at = now()
+WHERE marketplace_id = $1 AND id = $2 AND kind = $3
 RETURNING *

@@ -1,0 +1,190 @@
+"""Money out of escrow: ACH credits to bank accounts, immediate credits to payable
+accounts, and reversals that pull a credit back into the escrow it came from."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import asyncpg
+
+from ledger import accounts, instruments, marketplaces, postings, transfers
+from ledger.errors import BalancedError, Conflict
+from ledger.status import Status
+from ledger.transfers import Parties, TransferRequest, TransferResult
+
+# ACH entries show at most 14 characters on the receiver's statement.
+ACH_STATEMENT_LENGTH_MAX = 14
+
+
+async def _check_payee(
+    connection: asyncpg.Connection,
+    marketplace_id: str,
+    order: dict[str, Any] | None,
+    payee_customer_id: str | None,
+    destination_id: str,
+) -> None:
+    """ "For each Order, only one merchant and the marketplace may be credited." """
+    if order is None:
+        return
+    marketplace = await marketplaces.get(connection, marketplace_id)
+    if payee_customer_id not in {order["merchant_customer_id"], marketplace["owner_customer_id"]}:
+        raise Conflict(
+            f"{destination_id} belongs to neither the merchant of order {order['id']} nor "
+            "the marketplace owner.",
+            category_code="funding-destination-not-associated",
+        )
+
+
+async def _take_from_escrow(
+    connection: asyncpg.Connection,
+    row: dict[str, Any],
+    order: dict[str, Any] | None,
+    to_account_id: str,
+) -> TransferResult | None:
+    """Post escrow → `to_account_id`. When the escrow cannot cover it, the credit is kept
+    as `failed` with `insufficient-funds` and nothing moves; returns that result."""
+    marketplace_id, amount_cents = row["marketplace_id"], row["amount_cents"]
+    try:
+        await postings.post(
+            connection,
+            marketplace_id,
+            row["id"],
+            "credit.created",
+            {
+                postings.escrow_of(marketplace_id, row["order_id"]): -amount_cents,
+                to_account_id: amount_cents,
+            },
+        )
+    except postings.InsufficientFunds:
+        holder = f"Order {order['id']}" if order else f"Marketplace {marketplace_id}"
+        reason = f"{holder} has insufficient funds to cover a transfer of {amount_cents}."
+        return await transfers.fail_now(connection, row, "insufficient-funds", reason)
+    return None
+
+
+async def credit_bank_account(
+    connection: asyncpg.Connection,
+    marketplace_id: str,
+    bank_account_id: str,
+    request: TransferRequest,
+) -> TransferResult:
+    """Pay escrow out to a bank account over ACH: `pending` now, decided by the rail later.
+    A pending credit consumes the escrow at once."""
+    bank_account = await instruments.get_bank_account(connection, marketplace_id, bank_account_id)
+    request, order = await transfers.with_order(connection, marketplace_id, request)
+    await _check_payee(
+        connection, marketplace_id, order, bank_account["customer_id"], bank_account_id
+    )
+    marketplace = await marketplaces.get(connection, marketplace_id)
+    statement = request.appears_on_statement_as or marketplace["domain_url"]
+    row = await transfers.insert(
+        connection,
+        marketplace_id,
+        "credit",
+        request,
+        Parties(
+            customer_id=bank_account["customer_id"],
+            destination_id=bank_account_id,
+            statement=statement[:ACH_STATEMENT_LENGTH_MAX],
+            bank_account_id=bank_account_id,
+            rail_entry_kind="credit",
+        ),
+    )
+    in_flight = postings.system_account(marketplace_id, "ach_in_flight")
+    refused = await _take_from_escrow(connection, row, order, in_flight)
+    if refused is not None:
+        return refused
+    jobs = await transfers.record_event(connection, row, "credit.created")
+    jobs += await transfers.submit_later(connection, row)
+    return TransferResult(row, jobs)
+
+
+async def credit_account(
+    connection: asyncpg.Connection, marketplace_id: str, account_id: str, request: TransferRequest
+) -> TransferResult:
+    """Move escrow into a customer's payable account: immediate and `succeeded`."""
+    account = await accounts.get(connection, marketplace_id, account_id)
+    request, order = await transfers.with_order(connection, marketplace_id, request)
+    await _check_payee(connection, marketplace_id, order, account["customer_id"], account_id)
+    row = await transfers.insert(
+        connection,
+        marketplace_id,
+        "credit",
+        request,
+        Parties(
+            customer_id=account["customer_id"],
+            destination_id=account_id,
+            statement=request.appears_on_statement_as,
+        ),
+    )
+    refused = await _take_from_escrow(connection, row, order, account_id)
+    if refused is not None:
+        return refused
+    succeeded, jobs = await transfers.succeed_now(connection, row)
+    return TransferResult(succeeded, jobs)
+
+
+async def _reversible_cents(
+    connection: asyncpg.Connection, credit: dict[str, Any], requested_cents: int | None
+) -> int:
+    if credit["status"] != Status.SUCCEEDED:
+        raise BalancedError(
+            "Credit to reversal must have ``succeeded``.", category_code="cannot-reverse-credit"
+        )
+    remaining_cents = await transfers.remaining_cents(connection, credit)
+    if remaining_cents == 0:
+        raise Conflict(
+            "Credit has already been fully reversed.", category_code="credit-already-reversed"
+        )
+    amount_cents = requested_cents or remaining_cents
+    if amount_cents > remaining_cents:
+        raise BalancedError(
+            "Reverse amount cannot be greater than the amount of the original credit.",
+            category_code="invalid-reversal-amount",
+            extras={"amount": f"at most {remaining_cents} remains to reverse"},
+        )
+    return amount_cents
+
+
+async def reverse(
+    connection: asyncpg.Connection, marketplace_id: str, credit_id: str, request: TransferRequest
+) -> TransferResult:
+    """Pull a credit back into the escrow it came from, in full or in part.
+
+    A bank-account credit is reversed through the rail (`pending`; the escrow rises only
+    when the rail succeeds). A payable-account credit is reversed at once, even if that
+    takes the account below zero (a settlement then settles it)."""
+    credit = await transfers.lock(connection, marketplace_id, "credit", credit_id)
+    amount_cents = await _reversible_cents(connection, credit, request.amount_cents)
+    request = replace(request, amount_cents=amount_cents, order_id=credit["order_id"])
+    on_rail = credit["bank_account_id"] is not None
+    row = await transfers.insert(
+        connection,
+        marketplace_id,
+        "reversal",
+        request,
+        Parties(
+            customer_id=credit["customer_id"],
+            source_id=credit["destination_id"],
+            parent_id=credit_id,
+            bank_account_id=credit["bank_account_id"],
+            rail_entry_kind="reversal" if on_rail else None,
+        ),
+    )
+    if on_rail:
+        jobs = await transfers.record_event(connection, row, "reversal.created")
+        jobs += await transfers.submit_later(connection, row)
+        return TransferResult(row, jobs)
+    await postings.post(
+        connection,
+        marketplace_id,
+        row["id"],
+        "reversal.succeeded",
+        {
+            credit["destination_id"]: -amount_cents,
+            postings.escrow_of(marketplace_id, row["order_id"]): amount_cents,
+        },
+    )
+    succeeded, jobs = await transfers.succeed_now(connection, row)
+    return TransferResult(succeeded, jobs)

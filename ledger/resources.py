@@ -1,0 +1,48 @@
+"""Any resource by its id alone (`GET /resources/{id}`, and the parent of a sub-list),
+dispatched on the id's prefix. Every lookup is scoped to one marketplace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from ledger import accounts, instruments, orders, transfers, wire
+from ledger.errors import NotFound
+
+TRANSFER_KINDS = {
+    "WD": "debit",
+    "CR": "credit",
+    "RF": "refund",
+    "RV": "reversal",
+    "ST": "settlement",
+}
+
+
+async def find(
+    connection: asyncpg.Connection | asyncpg.Pool, marketplace_id: str, resource_id: str
+) -> tuple[str, dict[str, Any]]:
+    """(plural type, Balanced representation) of the resource; 404 when it is not there or
+    not this marketplace's."""
+    prefix = resource_id[:2]
+    if prefix in TRANSFER_KINDS:
+        kind = TRANSFER_KINDS[prefix]
+        row = await transfers.get(connection, marketplace_id, kind, resource_id)
+        return wire.TRANSACTION_TYPES[kind], wire.transaction(row)
+    if prefix == "CU":
+        return "customers", wire.customer(
+            await instruments.get_customer(connection, marketplace_id, resource_id)
+        )
+    if prefix == "BA":
+        return "bank_accounts", wire.bank_account(
+            await instruments.get_bank_account(connection, marketplace_id, resource_id)
+        )
+    if prefix == "CC":
+        return "cards", wire.card(
+            await instruments.get_card(connection, marketplace_id, resource_id)
+        )
+    if prefix == "OR":
+        return "orders", wire.order(await orders.get(connection, marketplace_id, resource_id))
+    if prefix == "AT":
+        return "accounts", wire.account(await accounts.get(connection, marketplace_id, resource_id))
+    raise NotFound(f"Resource {resource_id} could not be found.")
