@@ -304,12 +304,14 @@ BEGIN
         RAISE EXCEPTION 'a posting may not cross marketplaces'
             USING ERRCODE = 'check_violation', CONSTRAINT = 'ledger_postings_one_marketplace';
     END IF;
+    -- Lock before inserting lines: their foreign keys take KEY SHARE locks on the same
+    -- rows, and upgrading from those to an update lock would deadlock two postings.
+    PERFORM 1 FROM ledger_accounts
+        WHERE id = ANY (p_account_ids) AND tracks_balance ORDER BY id FOR NO KEY UPDATE;
     INSERT INTO ledger_postings (marketplace_id, transaction_id, kind)
         VALUES (p_marketplace_id, p_transaction_id, p_kind) RETURNING id INTO posting;
     INSERT INTO ledger_lines (posting_id, account_id, amount_cents)
         SELECT posting, a, c FROM unnest(p_account_ids, p_amounts_cents) AS l (a, c);
-    PERFORM 1 FROM ledger_accounts
-        WHERE id = ANY (p_account_ids) AND tracks_balance ORDER BY id FOR UPDATE;
     UPDATE ledger_accounts la SET balance_cents = la.balance_cents + l.c
         FROM unnest(p_account_ids, p_amounts_cents) AS l (a, c)
         WHERE la.id = l.a AND la.tracks_balance;

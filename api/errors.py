@@ -30,6 +30,10 @@ UNAVAILABLE = (
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
+    # Lock ordering makes these impossible by design; if one happens it is logged, and the
+    # client is told to retry rather than shown a 500.
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
 )
 
 

@@ -55,7 +55,9 @@ async def update_details(
     description: str | None,
     meta: dict[str, str] | None,
 ) -> dict[str, Any]:
-    if await connection.fetchval(Q["update_details"], marketplace_id, order_id, description,
-                                 meta) is None:
+    if (
+        await connection.fetchval(Q["update_details"], marketplace_id, order_id, description, meta)
+        is None
+    ):
         raise NotFound(f"Order {order_id} could not be found.")
     return await get(connection, marketplace_id, order_id)

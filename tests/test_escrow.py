@@ -1,0 +1,320 @@
+"""Orders escrow: every money movement of Balanced 1.1's Orders guides, with the order's
+figures checked at each step (the marketplace fixture audits the ledger afterwards)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from tests.conftest import Marketplace
+from tests.support import flows, schemas
+from tests.support.pipeline import Api, Pipeline, eventually
+
+
+async def _order_figures(api: Api, order_id: str) -> tuple[int, int]:
+    order = (await api.get(f"/orders/{order_id}")).body["orders"][0]
+    return order["amount"], order["amount_escrowed"]
+
+
+async def _simulate(pipeline: Pipeline, entry_id: str, action: str, code: str = "R03") -> None:
+    url = f"{pipeline.rail_url}/simulations/entries/{entry_id}/{action}"
+    body = {"code": code} if action == "return" else {}
+
+    async def submitted() -> bool:
+        async with pipeline.http.get(f"{pipeline.rail_url}/entries/{entry_id}") as response:
+            return response.status == 200
+
+    await eventually(submitted)
+    async with pipeline.http.post(url, json=body) as response:
+        assert response.status == 200, await response.text()
+
+
+async def _status(api: Api, path: str, wanted: str) -> dict[str, Any]:
+    async def reached() -> dict[str, Any] | None:
+        body = (await api.get(path)).body
+        item: dict[str, Any] = next(v for k, v in body.items() if k != "links")[0]
+        return item if item["status"] == wanted else None
+
+    result: dict[str, Any] = await eventually(reached)
+    return result
+
+
+async def _credit(api: Api, funded: flows.FundedOrder, amount: int) -> dict[str, Any]:
+    return await flows.created(
+        await api.post(
+            f"/bank_accounts/{funded.bank_account_id}/credits",
+            {"amount": amount, "order": funded.order_id},
+        ),
+        "credits",
+    )
+
+
+async def test_full_refund_empties_the_order(marketplace: Marketplace) -> None:
+    api = marketplace.api
+    funded = await flows.funded_order(api, 12345)
+    refund = await flows.created(await api.post(f"/debits/{funded.debit_id}/refunds"), "refunds")
+    assert (refund["amount"], refund["status"]) == (12345, "succeeded")
+    assert refund["links"]["order"] == funded.order_id
+    assert await _order_figures(api, funded.order_id) == (0, 0)
+    schemas.validate("refunds", (await api.get(refund["href"])).body)
+
+
+async def test_several_partial_refunds_up_to_the_debit(marketplace: Marketplace) -> None:
+    api = marketplace.api
+    funded = await flows.funded_order(api, 1000)
+    for amount in (300, 300):
+        await flows.created(
+            await api.post(f"/debits/{funded.debit_id}/refunds", {"amount": amount}), "refunds"
+        )
+    over = await api.post(f"/debits/{funded.debit_id}/refunds", {"amount": 401})
+    assert (over.status, over.body["errors"][0]["category_code"]) == (400, "invalid-amount")
+    await flows.created(await api.post(f"/debits/{funded.debit_id}/refunds"), "refunds")
+    again = await api.post(f"/debits/{funded.debit_id}/refunds", {"amount": 1})
+    assert (again.status, again.body["errors"][0]["category_code"]) == (
+        409,
+        "debit-already-refunded",
+    )
+    listed = (await api.get(f"/debits/{funded.debit_id}/refunds")).body
+    assert [r["amount"] for r in listed["refunds"]] == [300, 300, 400]
+    assert await _order_figures(api, funded.order_id) == (0, 0)
+
+
+async def test_refund_above_escrow_is_refused_until_credits_are_reversed(
+    pipeline: Pipeline, marketplace: Marketplace
+) -> None:
+    api = marketplace.api
+    funded = await flows.funded_order(api, 1234)
+    credit = await _credit(api, funded, 1234)
+    refused = await api.post(f"/debits/{funded.debit_id}/refunds")
+    assert (refused.status, refused.body["errors"][0]["category_code"]) == (
+        409,
+        "insufficient-funds",
+    )
+    assert (await api.get(f"/debits/{funded.debit_id}/refunds")).body["refunds"] == []
+    await flows.credit_status(api, credit["id"], "succeeded")
+    reversal = await flows.created(
+        await api.post(f"/credits/{credit['id']}/reversals"), "reversals"
+    )
+    assert reversal["status"] == "pending"
+    assert await _order_figures(api, funded.order_id) == (1234, 0)
+    await _status(api, reversal["href"], "succeeded")
+    assert await _order_figures(api, funded.order_id) == (1234, 1234)
+    await flows.created(await api.post(f"/debits/{funded.debit_id}/refunds"), "refunds")
+    assert await _order_figures(api, funded.order_id) == (0, 0)
+
+
+async def test_reversal_limits(pipeline: Pipeline, marketplace: Marketplace) -> None:
+    api = marketplace.api
+    funded = await flows.funded_order(api, 1000, account_number=flows.ACCOUNT_STAYS_PENDING)
+    credit = await _credit(api, funded, 1000)
+    pending = await api.post(f"/credits/{credit['id']}/reversals")
+    assert (pending.status, pending.body["errors"][0]["category_code"]) == (
+        400,
+        "cannot-reverse-credit",
+    )
+    await _simulate(pipeline, credit["id"], "settle")
+    await flows.credit_status(api, credit["id"], "succeeded")
+    over = await api.post(f"/credits/{credit['id']}/reversals", {"amount": 1001})
+    assert (over.status, over.body["errors"][0]["category_code"]) == (
+        400,
+        "invalid-reversal-amount",
+    )
+    first = await flows.created(
+        await api.post(f"/credits/{credit['id']}/reversals", {"amount": 400}), "reversals"
+    )
+    rest = await flows.created(await api.post(f"/credits/{credit['id']}/reversals"), "reversals")
+    assert rest["amount"] == 600
+    done = await api.post(f"/credits/{credit['id']}/reversals", {"amount": 1})
+    assert (done.status, done.body["errors"][0]["category_code"]) == (
+        409,
+        "credit-already-reversed",
+    )
+    await _simulate(pipeline, first["id"], "settle")
+    await _simulate(pipeline, rest["id"], "return")
+    await _status(api, first["href"], "succeeded")
+    failed = await _status(api, f"/reversals/{rest['id']}?status=failed", "failed")
+    assert failed["failure_reason_code"] == "R03"
+    assert await _order_figures(api, funded.order_id) == (1000, 400)
+    schemas.validate("reversals", (await api.get(first["href"])).body)
+
+
+async def test_late_return_fails_a_succeeded_credit_and_restores_escrow(
+    pipeline: Pipeline, marketplace: Marketplace
+) -> None:
+    api = marketplace.api
+    funded = await flows.funded_order(api, 800, account_number=flows.ACCOUNT_STAYS_PENDING)
+    credit = await _credit(api, funded, 800)
+    await _simulate(pipeline, credit["id"], "settle")
+    await flows.credit_status(api, credit["id"], "succeeded")
+    assert await _order_figures(api, funded.order_id) == (800, 0)
+    await _simulate(pipeline, credit["id"], "return", code="R02")
+    failed = await flows.credit_status(api, credit["id"], "failed")
+    assert failed["failure_reason_code"] == "R02"
+    assert await _order_figures(api, funded.order_id) == (800, 800)
+
+
+async def _payable(api: Api, customer_id: str) -> dict[str, Any]:
+    listed = await api.get(f"/customers/{customer_id}/accounts")
+    assert listed.status == 200 and listed.body["meta"]["total"] == 1, listed.body
+    schemas.validate("accounts", listed.body)
+    account: dict[str, Any] = listed.body["accounts"][0]
+    return account
+
+
+async def _balance(api: Api, account_id: str) -> int:
+    balance: int = (await api.get(f"/accounts/{account_id}")).body["accounts"][0]["balance"]
+    return balance
+
+
+async def test_account_credit_is_immediate_and_its_reversal_may_go_negative(
+    pipeline: Pipeline, marketplace: Marketplace
+) -> None:
+    api = marketplace.api
+    funded = await flows.funded_order(api, 30000)
+    account = await _payable(api, funded.merchant_id)
+    assert account["type"] == "payable"
+    credits = []
+    for _ in range(3):
+        credit = await flows.created(
+            await api.post(
+                f"/accounts/{account['id']}/credits", {"amount": 10000, "order": funded.order_id}
+            ),
+            "credits",
+        )
+        assert credit["status"] == "succeeded"
+        credits.append(credit)
+    assert await _balance(api, account["id"]) == 30000
+    assert await _order_figures(api, funded.order_id) == (30000, 0)
+
+    settlement = await flows.created(
+        await api.post(
+            f"/accounts/{account['id']}/settlements",
+            {"funding_instrument": f"/bank_accounts/{funded.bank_account_id}"},
+        ),
+        "settlements",
+    )
+    assert (settlement["amount"], settlement["status"]) == (30000, "pending")
+    assert settlement["transaction_number"].startswith("SC")
+    assert await _balance(api, account["id"]) == 0
+    await _status(api, settlement["href"], "succeeded")
+    settled = (await api.get(f"/settlements/{settlement['id']}/credits")).body["credits"]
+    assert {c["id"] for c in settled} == {c["id"] for c in credits}
+
+    reversal = await flows.created(
+        await api.post(f"/credits/{credits[0]['id']}/reversals"), "reversals"
+    )
+    assert (reversal["amount"], reversal["status"]) == (10000, "succeeded")
+    assert await _balance(api, account["id"]) == -10000
+    assert await _order_figures(api, funded.order_id) == (30000, 10000)
+
+    collected = await flows.created(
+        await api.post(
+            f"/accounts/{account['id']}/settlements", {"funding_instrument": funded.bank_account_id}
+        ),
+        "settlements",
+    )
+    assert collected["transaction_number"].startswith("SD")
+    assert collected["links"] == {"source": funded.bank_account_id, "destination": account["id"]}
+    assert await _balance(api, account["id"]) == 0
+    await _status(api, collected["href"], "succeeded")
+    schemas.validate("settlements", (await api.get(collected["href"])).body)
+
+
+async def test_settlement_limits(pipeline: Pipeline, marketplace: Marketplace) -> None:
+    api = marketplace.api
+    funded = await flows.funded_order(api, 500, account_number=flows.ACCOUNT_FAILS)
+    account = await _payable(api, funded.merchant_id)
+    empty = await api.post(
+        f"/accounts/{account['id']}/settlements", {"funding_instrument": funded.bank_account_id}
+    )
+    assert (empty.status, empty.body["errors"][0]["category_code"]) == (
+        409,
+        "account-nothing-to-settle",
+    )
+    missing = await api.post(f"/accounts/{account['id']}/settlements", {})
+    assert (missing.status, missing.body["errors"][0]["category_code"]) == (400, "request")
+    await flows.created(
+        await api.post(
+            f"/accounts/{account['id']}/credits", {"amount": 500, "order": funded.order_id}
+        ),
+        "credits",
+    )
+    failing = await flows.created(
+        await api.post(
+            f"/accounts/{account['id']}/settlements", {"funding_instrument": funded.bank_account_id}
+        ),
+        "settlements",
+    )
+    failed = await _status(api, f"{failing['href']}?status=failed", "failed")
+    assert failed["failure_reason_code"].startswith("R")
+    assert await _balance(api, account["id"]) == 500
+
+
+async def test_debits_and_credits_without_an_order_use_the_marketplace_escrow(
+    pipeline: Pipeline, marketplace: Marketplace
+) -> None:
+    api = marketplace.api
+    card = await flows.created(
+        await api.post(
+            "/cards", {"number": flows.VISA, "expiration_month": 1, "expiration_year": 2031}
+        ),
+        "cards",
+    )
+    await flows.created(await api.post(f"/cards/{card['id']}/debits", {"amount": 5000}), "debits")
+    in_escrow = (await api.get(f"/marketplaces/{marketplace.id}")).body["marketplaces"][0]
+    assert in_escrow["in_escrow"] == 5000
+    _, bank_account_id = await flows.merchant_with_bank_account(api)
+    await flows.created(
+        await api.post(f"/bank_accounts/{bank_account_id}/credits", {"amount": 2000}), "credits"
+    )
+    over = await api.post(f"/bank_accounts/{bank_account_id}/credits", {"amount": 3001})
+    assert (over.status, over.body["errors"][0]["category_code"]) == (409, "insufficient-funds")
+    marketplace_body = (await api.get(f"/marketplaces/{marketplace.id}")).body
+    assert marketplace_body["marketplaces"][0]["in_escrow"] == 3000
+
+
+async def test_concurrent_one_cent_credits_never_overdraw_the_order(
+    pipeline: Pipeline, marketplace: Marketplace
+) -> None:
+    api = marketplace.api
+    funded = await flows.funded_order(api, 100, account_number=flows.ACCOUNT_STAYS_PENDING)
+    path = f"/bank_accounts/{funded.bank_account_id}/credits"
+    responses = await asyncio.gather(
+        *(api.post(path, {"amount": 1, "order": funded.order_id}) for _ in range(200))
+    )
+    statuses = sorted(r.status for r in responses)
+    assert statuses.count(201) == 100 and statuses.count(409) == 100, statuses
+    assert await _order_figures(api, funded.order_id) == (100, 0)
+
+
+async def test_refunds_racing_credits_never_overdraw_the_order(
+    pipeline: Pipeline, marketplace: Marketplace
+) -> None:
+    api = marketplace.api
+    funded = await flows.funded_order(api, 50, account_number=flows.ACCOUNT_STAYS_PENDING)
+    credit_path = f"/bank_accounts/{funded.bank_account_id}/credits"
+    refund_path = f"/debits/{funded.debit_id}/refunds"
+    requests = []
+    for _ in range(50):
+        requests.append(api.post(credit_path, {"amount": 1, "order": funded.order_id}))
+        requests.append(api.post(refund_path, {"amount": 1}))
+    responses = await asyncio.gather(*requests)
+    assert sum(r.status == 201 for r in responses) == 50
+    assert all(r.status in (201, 409) for r in responses)
+    amount, escrowed = await _order_figures(api, funded.order_id)
+    assert escrowed == 0 and amount >= 0
+
+
+async def test_order_description_and_meta_can_be_updated(marketplace: Marketplace) -> None:
+    api = marketplace.api
+    funded = await flows.funded_order(api, 100)
+    updated = await api.put(
+        f"/orders/{funded.order_id}", {"description": "Renamed", "meta": {"campaign": 7}}
+    )
+    assert updated.status == 200
+    order = updated.body["orders"][0]
+    assert (order["description"], order["meta"]) == ("Renamed", {"campaign": "7"})
+    debit = await api.put(f"/debits/{funded.debit_id}", {"meta": {"k": "v"}})
+    assert debit.body["debits"][0]["meta"] == {"k": "v"}
+    found = await api.get(f"/resources/{funded.debit_id}")
+    assert found.body["debits"][0]["id"] == funded.debit_id
