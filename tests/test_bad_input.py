@@ -32,8 +32,20 @@ def _error(response: Any, status: int, category_code: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     "amount",
     [None, 0, -1, 1.5, 100.0, "abc", "12.50", 10**13, True, "1e3", [100], {"cents": 1}],
-    ids=["missing", "zero", "negative", "fraction", "float", "garbage", "decimal-string",
-         "huge", "boolean", "exponent", "list", "object"],
+    ids=[
+        "missing",
+        "zero",
+        "negative",
+        "fraction",
+        "float",
+        "garbage",
+        "decimal-string",
+        "huge",
+        "boolean",
+        "exponent",
+        "list",
+        "object",
+    ],
 )
 async def test_bad_amount_is_refused_with_request_error_and_moves_nothing(
     pipeline: Pipeline, marketplace: Marketplace, amount: Any
@@ -52,7 +64,8 @@ async def test_bad_amount_is_refused_with_request_error_and_moves_nothing(
 async def test_numeric_string_amount_is_accepted_as_cents(marketplace: Marketplace) -> None:
     funded = await flows.funded_order(marketplace.api, 500)
     response = await marketplace.api.post(
-        f"/bank_accounts/{funded.bank_account_id}/credits", {"amount": "250", "order": funded.order_id}
+        f"/bank_accounts/{funded.bank_account_id}/credits",
+        {"amount": "250", "order": funded.order_id},
     )
     assert response.status == 201, response.body
     assert response.body["credits"][0]["amount"] == 250
@@ -65,7 +78,9 @@ async def test_malformed_body_is_refused_with_request_error(
     funded = await flows.funded_order(marketplace.api, 500)
     before = await _transfer_count(pipeline, marketplace)
     response = await marketplace.api.request(
-        "POST", f"/bank_accounts/{funded.bank_account_id}/credits", data=raw,
+        "POST",
+        f"/bank_accounts/{funded.bank_account_id}/credits",
+        data=raw,
         headers={"Content-Type": "application/json"},
     )
     _error(response, 400, "request")
@@ -110,8 +125,9 @@ async def test_another_marketplaces_order_is_not_found(
     assert await flows.escrowed(other, theirs.order_id) == 900
 
 
-@pytest.mark.parametrize("secret", [None, "ak-test-nosuchkeyxxxxxxxxxxxxxxxxxxxx"],
-                         ids=["missing", "wrong"])
+@pytest.mark.parametrize(
+    "secret", [None, "ak-test-nosuchkeyxxxxxxxxxxxxxxxxxxxx"], ids=["missing", "wrong"]
+)
 async def test_missing_or_wrong_api_key_is_unauthorized(
     pipeline: Pipeline, marketplace: Marketplace, secret: str | None
 ) -> None:
@@ -119,7 +135,8 @@ async def test_missing_or_wrong_api_key_is_unauthorized(
     before = await _transfer_count(pipeline, marketplace)
     anonymous = pipeline.api.as_key(secret)
     response = await anonymous.post(
-        f"/bank_accounts/{funded.bank_account_id}/credits", {"amount": 100, "order": funded.order_id}
+        f"/bank_accounts/{funded.bank_account_id}/credits",
+        {"amount": 100, "order": funded.order_id},
     )
     error = _error(response, 401, "authentication-required")
     assert error["category_type"] == "request"
@@ -150,7 +167,9 @@ async def test_marketplace_can_be_created_only_once(marketplace: Marketplace) ->
     _error(await marketplace.api.post("/marketplaces", {}), 409, "marketplace-already-created")
 
 
-async def test_duplicate_callback_url_conflicts(pipeline: Pipeline, marketplace: Marketplace) -> None:
+async def test_duplicate_callback_url_conflicts(
+    pipeline: Pipeline, marketplace: Marketplace
+) -> None:
     body = {"url": "http://127.0.0.1:9/hooks"}
     assert (await marketplace.api.post("/callbacks", body)).status == 201
     _error(await marketplace.api.post("/callbacks", body), 409, "duplicate-webhook-url")

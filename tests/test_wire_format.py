@@ -32,12 +32,15 @@ async def test_every_spine_resource_matches_balanced_schemas(
     _valid(await api.get(f"/debits/{funded.debit_id}"), "debits")
     _valid(await api.get(f"/orders/{funded.order_id}/debits"), "debits")
     credit = await api.post(
-        f"/bank_accounts/{funded.bank_account_id}/credits", {"amount": 100, "order": funded.order_id}
+        f"/bank_accounts/{funded.bank_account_id}/credits",
+        {"amount": 100, "order": funded.order_id},
     )
     _valid(credit, "credits", 201)
     _valid(await api.get(f"/orders/{funded.order_id}/credits"), "credits")
-    card = await api.post("/cards", {"number": "5105105105105100", "expiration_month": "12",
-                                     "expiration_year": "2030"})
+    card = await api.post(
+        "/cards",
+        {"number": "5105105105105100", "expiration_month": "12", "expiration_year": "2030"},
+    )
     _valid(card, "cards", 201)
     _valid(await api.get(f"/cards/{card.body['cards'][0]['id']}"), "cards")
     _valid(await api.post("/api_keys"), "api_keys", 201)
@@ -75,7 +78,8 @@ async def test_failed_credit_answers_with_the_transaction_and_its_errors(
 ) -> None:
     funded = await flows.funded_order(marketplace.api, 100)
     response = await marketplace.api.post(
-        f"/bank_accounts/{funded.bank_account_id}/credits", {"amount": 5000, "order": funded.order_id}
+        f"/bank_accounts/{funded.bank_account_id}/credits",
+        {"amount": 5000, "order": funded.order_id},
     )
     assert response.status == 409
     schemas.validate("errors", {"errors": response.body["errors"]})
@@ -100,7 +104,8 @@ async def test_lists_carry_pagination_meta(marketplace: Marketplace) -> None:
     funded = await flows.funded_order(marketplace.api, 300)
     for _ in range(3):
         await marketplace.api.post(
-            f"/bank_accounts/{funded.bank_account_id}/credits", {"amount": 1, "order": funded.order_id}
+            f"/bank_accounts/{funded.bank_account_id}/credits",
+            {"amount": 1, "order": funded.order_id},
         )
     page = (await marketplace.api.get(f"/orders/{funded.order_id}/credits?limit=2&offset=0")).body
     assert len(page["credits"]) == 2
