@@ -387,3 +387,22 @@ CREATE TABLE IF NOT EXISTS outbox (
     done_at     timestamptz
 );
 CREATE INDEX IF NOT EXISTS outbox_open ON outbox (not_before) WHERE done_at IS NULL;
+
+-- Idempotency-Key (Stripe semantics): the first response to a key is kept and replayed to
+-- every retry with the same request; a different request under the same key is refused.
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    marketplace_id  text NOT NULL REFERENCES marketplaces (id),
+    key             text NOT NULL CHECK (length(key) BETWEEN 1 AND 255),
+    request_sha256  bytea NOT NULL CHECK (length(request_sha256) = 32),
+    -- in_progress: a request holds the key; committed: its writes are committed but its
+    -- response was not kept (the process died), so it can be neither replayed nor re-run.
+    state           text NOT NULL DEFAULT 'in_progress'
+                        CHECK (state IN ('in_progress', 'committed', 'done')),
+    response_status integer,
+    response_body   bytea,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (marketplace_id, key),
+    CHECK ((state = 'done') = (response_status IS NOT NULL))
+);
+CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys (created_at);

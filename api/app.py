@@ -11,6 +11,7 @@ from arq.connections import RedisSettings
 
 from api.auth import auth_middleware
 from api.errors import error_middleware
+from api.idempotency import idempotency_middleware
 from api.keys import POOL, REDIS, SETTINGS
 from api.routes import routes
 from ballast.settings import Settings
@@ -40,7 +41,8 @@ async def _queue(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware], client_max_size=REQUEST_BODY_BYTES_MAX
+        middlewares=[error_middleware, auth_middleware, idempotency_middleware],
+        client_max_size=REQUEST_BODY_BYTES_MAX,
     )
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_database)

@@ -15,3 +15,5 @@ REDIS = web.AppKey("redis", ArqRedis)
 REQUEST_ID = web.RequestKey("request_id", str)
 # The authenticated key (id, marketplace_id), or None on a public route called anonymously.
 API_KEY = web.RequestKey("api_key", asyncpg.Record | None)
+# The Idempotency-Key this request holds (api.idempotency.Claim), if it sent one.
+IDEMPOTENCY = web.RequestKey("idempotency", object)

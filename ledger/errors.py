@@ -33,6 +33,7 @@ CATEGORY_TYPES = {
     409: "logical",
     413: "request",
     415: "request",
+    422: "request",
     429: "request",
     500: "server",
     503: "server",

@@ -11,10 +11,11 @@ import asyncpg
 from aiohttp import web
 
 from api.bodies import page, page_meta
-from api.keys import POOL, REDIS, SETTINGS
+from api.keys import IDEMPOTENCY, POOL, REDIS, SETTINGS
 from api.responses import json_response
 from ledger import outbox, wire
 from ledger.outbox import Job
+from ledger.sql import QUERIES
 
 # How long a request waits for a database connection before answering 503.
 POOL_ACQUIRE_TIMEOUT_S = 5.0
@@ -22,11 +23,18 @@ POOL_ACQUIRE_TIMEOUT_S = 5.0
 
 @asynccontextmanager
 async def transaction(request: web.Request) -> AsyncIterator[asyncpg.Connection]:
-    async with (
-        request.app[POOL].acquire(timeout=POOL_ACQUIRE_TIMEOUT_S) as connection,
-        connection.transaction(),
-    ):
-        yield connection
+    """One transaction for the request's writes. A request holding an Idempotency-Key marks
+    it in this same transaction, so its writes and the mark commit or vanish together."""
+    claim = request.get(IDEMPOTENCY)
+    async with request.app[POOL].acquire(timeout=POOL_ACQUIRE_TIMEOUT_S) as connection:
+        async with connection.transaction():
+            yield connection
+            if claim is not None:
+                await connection.execute(
+                    QUERIES["idempotency"]["mark_committed"], claim.marketplace_id, claim.key
+                )
+        if claim is not None:
+            claim.committed = True
 
 
 async def after_commit(request: web.Request, jobs: list[Job]) -> None:
