@@ -179,7 +179,8 @@ class MoneyModel(RuleBasedStateMachine):
         )
         self.run(self._simulate(transfer, "settle" if succeed else "return"))
         transfer.status = "succeeded" if succeed else "failed"
-        if (transfer.kind == "reversal" and succeed) or (transfer.kind == "bank_credit" and not succeed):
+        returns_to_escrow = "reversal" if succeed else "bank_credit"
+        if transfer.kind == returns_to_escrow:
             self.escrow += transfer.amount
         elif transfer.kind == "settlement_out" and not succeed:
             self.balance += transfer.amount
