@@ -25,9 +25,8 @@ def test_up_passes_its_options_to_the_launcher(monkeypatch: pytest.MonkeyPatch) 
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(launcher, "run_up", lambda **kwargs: calls.append(kwargs) or 4)
     assert cli.main(["up"]) == 4
-    assert cli.main(
-        ["up", "--port", "9000", "--workers", "3", "--rail-day-ms", "50", "--keep-data"]
-    )
+    argv = ["up", "--port", "9000", "--workers", "3", "--rail-day-ms", "50", "--keep-data"]
+    assert cli.main(argv) == 4
     assert calls == [
         {"port": 8090, "workers": 1, "rail_day_ms": 2000, "keep_data": False},
         {"port": 9000, "workers": 3, "rail_day_ms": 50, "keep_data": True},

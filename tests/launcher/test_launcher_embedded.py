@@ -6,12 +6,16 @@ Run as root (as CI does) these prove the root path: PostgreSQL runs as `nobody`.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import pwd
 import shutil
 import signal
 import stat
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +30,8 @@ from ballast.embedded import EmbeddedPostgres, EmbeddedServerError, EmbeddedValk
 
 # asyncpg and redis give up on a server that does not answer within this; they are local.
 CONNECT_TIMEOUT_S = 5.0
+# A guard removes the files right after the server is gone; that takes milliseconds.
+GUARD_CLEANUP_TIMEOUT_S = 5.0
 
 
 async def _postgres_roundtrip(url: str) -> tuple[str, int]:
@@ -190,3 +196,35 @@ def test_valkey_start_failing_halfway_leaves_nothing(monkeypatch: pytest.MonkeyP
     assert isinstance(processes, set) and isinstance(data_dir, Path)
     assert wait_gone(processes) == set()
     assert not data_dir.exists()
+
+
+OWNER_SCRIPT = """
+import json, sys, time
+from ballast.embedded import EmbeddedPostgres, EmbeddedValkey
+postgres, valkey = EmbeddedPostgres(fast=True), EmbeddedValkey()
+postgres.start()
+valkey.start()
+print(json.dumps({"pids": [postgres.pid, valkey.pid],
+                  "dirs": [str(postgres.data_dir.parent), str(valkey.data_dir)]}), flush=True)
+time.sleep(3600)
+"""
+
+
+def test_servers_and_files_go_when_their_owner_is_killed() -> None:
+    """An owner killed with SIGKILL cannot stop its servers: their guards do."""
+    env = {**os.environ, "PYTHONPATH": str(Path(embedded.__file__).parent.parent)}
+    owner = subprocess.Popen([sys.executable, "-c", OWNER_SCRIPT], stdout=subprocess.PIPE, env=env)
+    try:
+        assert owner.stdout is not None
+        started = json.loads(owner.stdout.readline())
+        processes = set().union(*(process_tree(pid) for pid in started["pids"]))
+        dirs = [Path(directory) for directory in started["dirs"]]
+        assert all(directory.exists() for directory in dirs)
+    finally:
+        owner.kill()
+        owner.wait()
+    assert wait_gone(processes) == set()
+    deadline = time.monotonic() + GUARD_CLEANUP_TIMEOUT_S
+    while any(directory.exists() for directory in dirs) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(directory.exists() for directory in dirs)

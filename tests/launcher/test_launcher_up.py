@@ -22,7 +22,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
-from launcher_procs import ProcessId, alive, identify, wait_gone
+from launcher_procs import ProcessId, alive, identify, process_tree, wait_gone
 
 import ballast
 from ballast.embedded import free_port
@@ -176,12 +176,21 @@ def test_up_stops_everything_when_a_child_dies(start_launcher: Callable[..., Lau
     assert wait_gone(children) == set()
 
 
-def test_up_children_die_with_a_killed_launcher(start_launcher: Callable[..., Launcher]) -> None:
-    launcher = start_launcher("--workers", "1")
+def test_nothing_outlives_a_killed_launcher(start_launcher: Callable[..., Launcher]) -> None:
+    launcher = start_launcher("--workers", "1", embedded=True)
     children = _ready(launcher, workers=1)
+    data_dir = Path(launcher.wait_for_line(r"^PostgreSQL: embedded at \S+ \(data: (\S+)\)")[1])
+    # Its process tree: the children, Valkey and the guards (PostgreSQL is detached).
+    processes = process_tree(launcher.process.pid) - {launcher.identity}
+    assert children < processes
     launcher.process.kill()
     assert launcher.wait_exit() == -signal.SIGKILL
-    assert wait_gone(children) == set()
+    # The children die with it (PR_SET_PDEATHSIG); the embedded servers' guards stop them.
+    assert wait_gone(processes) == set()
+    deadline = time.monotonic() + EXIT_TIMEOUT_S
+    while data_dir.parent.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not data_dir.parent.exists(), "the guard removes it once PostgreSQL is gone"
 
 
 async def test_up_starts_embedded_servers_and_removes_them(

@@ -1,0 +1,130 @@
+"""The `ballast` command line: `up`, `api`, `worker`, `rails`, `audit`.
+
+Each subcommand imports what it runs only when it runs, so that `ballast up` and
+`ballast --help` do not load the API, the workers or the rail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+DEFAULT_API_PORT = 8090
+DEFAULT_RAIL_PORT = 8091
+DEFAULT_WORKERS = 1
+# Two seconds per simulated banking day: an ACH payout settles in a few seconds locally.
+DEFAULT_UP_RAIL_DAY_MS = 2000
+LOCAL_HOST = "127.0.0.1"
+PORT_MAX = 65535
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse `argv` (default: sys.argv[1:]), run the subcommand, return its exit code."""
+    args = _parser().parse_args(argv)
+    code: int = args.run(args)
+    assert isinstance(code, int)
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ballast", description="Marketplace escrow and payout engine."
+    )
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    up = commands.add_parser("up", help="run the whole system locally (API, workers, rail)")
+    up.add_argument("--port", type=_port, default=DEFAULT_API_PORT, help="API port")
+    up.add_argument("--workers", type=_count, default=DEFAULT_WORKERS, help="worker processes")
+    up.add_argument(
+        "--rail-day-ms",
+        type=_count,
+        default=DEFAULT_UP_RAIL_DAY_MS,
+        help="length of one simulated banking day, in milliseconds",
+    )
+    up.add_argument(
+        "--keep-data", action="store_true", help="keep the embedded servers' data on exit"
+    )
+    up.set_defaults(run=_run_up)
+
+    commands.add_parser("api", help="run the HTTP API").set_defaults(run=_run_api)
+    commands.add_parser("worker", help="run one background worker").set_defaults(run=_run_worker)
+
+    rails = commands.add_parser("rails", help="run the simulated ACH rail")
+    rails.add_argument("--host", default=LOCAL_HOST)
+    rails.add_argument("--port", type=_port, default=DEFAULT_RAIL_PORT)
+    rails.add_argument(
+        "--day-ms", type=_count, default=0, help="banking day length in ms (0: manual clock)"
+    )
+    rails.add_argument(
+        "--secret",
+        default=None,
+        help="outcome signing secret (default: $BALLAST_RAIL_SECRET, else the settings')",
+    )
+    rails.add_argument("--rules", type=Path, default=None, help="outcome rules file")
+    rails.set_defaults(run=_run_rails)
+
+    commands.add_parser("audit", help="check the ledger's invariants").set_defaults(run=_run_audit)
+    return parser
+
+
+def _run_up(args: argparse.Namespace) -> int:
+    from ballast import launcher
+
+    return launcher.run_up(
+        port=args.port, workers=args.workers, rail_day_ms=args.rail_day_ms, keep_data=args.keep_data
+    )
+
+
+def _run_api(args: argparse.Namespace) -> int:
+    from api.app import run
+    from ballast.settings import Settings
+
+    run(Settings())
+    return 0
+
+
+def _run_worker(args: argparse.Namespace) -> int:
+    from ballast.settings import Settings
+    from workers.main import run
+
+    run(Settings())
+    return 0
+
+
+def _run_rails(args: argparse.Namespace) -> int:
+    from ballast.settings import Settings
+    from rails.app import RailConfig, run
+
+    secret = args.secret or os.environ.get("BALLAST_RAIL_SECRET") or Settings().rail_secret
+    config = RailConfig(
+        host=args.host, port=args.port, day_ms=args.day_ms, secret=secret, rules_path=args.rules
+    )
+    run(config)
+    return 0
+
+
+def _run_audit(args: argparse.Namespace) -> int:
+    from ballast.settings import Settings
+    from ledger.audit import main as audit_main
+
+    code: int = audit_main(Settings().database_url)
+    return code
+
+
+def _port(text: str) -> int:
+    value = _count(text)
+    if not 0 < value <= PORT_MAX:
+        raise argparse.ArgumentTypeError(f"not a TCP port: {text}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
+    return value

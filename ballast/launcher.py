@@ -1,0 +1,370 @@
+"""`ballast up`: the whole system on one machine, ready to take API calls.
+
+Starts PostgreSQL and Valkey when `DATABASE_URL` / `REDIS_URL` do not point at running
+ones, then the simulated ACH rail, the API and the workers as child processes, creates an
+API key and a marketplace, and prints how to call it. It then watches: on Ctrl-C, SIGTERM
+or SIGHUP, or when any child dies, it stops everything it started, in reverse order.
+
+The launcher owns shutdown. Its children block SIGINT, so a Ctrl-C at the terminal (which
+reaches the whole process group) stops them once, through the launcher's SIGTERM, rather
+than twice. On Linux each child also gets PR_SET_PDEATHSIG, so it dies with the launcher
+even if the launcher is killed with SIGKILL.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import ctypes
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+from ballast.embedded import EmbeddedPostgres, EmbeddedServerError, EmbeddedValkey, free_port
+
+LOCAL_HOST = "127.0.0.1"
+# The API applies schema migrations before it reports healthy; on a fresh embedded
+# cluster that takes a second or two, on a loaded CI machine a good deal longer.
+HEALTH_TIMEOUT_S = 60.0
+# Health polls are cheap loopback requests; 100 ms keeps startup snappy.
+HEALTH_POLL_INTERVAL_S = 0.1
+# A loopback request that takes longer than this is a hung server, not a slow one.
+HTTP_TIMEOUT_S = 10.0
+# How long children get to finish in-flight work after SIGTERM before they are killed.
+# Everything they do is at-least-once and idempotent, so a kill loses no money, only time.
+CHILD_STOP_GRACE_S = 10.0
+# After SIGKILL a process is gone within milliseconds; this bounds the wait regardless.
+CHILD_KILL_WAIT_S = 5.0
+# How often the launcher checks on its children and on shutdown requests.
+SUPERVISE_POLL_INTERVAL_S = 0.2
+# While children stop, poll faster: each stopped child ends the wait sooner.
+STOP_POLL_INTERVAL_S = 0.05
+# Bytes of randomness in the rail's signing secret: HMAC-SHA256 keys gain nothing past 32.
+RAIL_SECRET_BYTES = 32
+# How much of an unexpected HTTP answer to quote in an error message.
+ERROR_BODY_CHARS_MAX = 500
+# Balanced API 1.1 clients ask for this media type; the API answers in it.
+BALANCED_MEDIA_TYPE = "application/vnd.api+json;revision=1.1"
+# From <linux/prctl.h>: ask the kernel to signal us when our parent thread exits.
+PR_SET_PDEATHSIG = 1
+SHUTDOWN_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+assert SUPERVISE_POLL_INTERVAL_S < CHILD_STOP_GRACE_S
+assert HEALTH_POLL_INTERVAL_S < HTTP_TIMEOUT_S < HEALTH_TIMEOUT_S
+
+# Loopback requests must never go through a proxy from the environment (HTTP_PROXY).
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class LaunchError(Exception):
+    """The system could not be brought up; the message says why."""
+
+
+class ShutdownRequested(Exception):
+    """A shutdown signal arrived; raised from ordinary code, never from a signal handler."""
+
+
+def run_up(port: int, workers: int, rail_day_ms: int, keep_data: bool) -> int:
+    """Run the whole system until a signal or a child's death; return the exit code."""
+    assert 0 < port < 65536, port
+    assert workers >= 0, workers
+    assert rail_day_ms >= 0, rail_day_ms
+    gate = _SignalGate()
+    previous_handlers = {sig: signal.signal(sig, gate.handle) for sig in SHUTDOWN_SIGNALS}
+    try:
+        with contextlib.ExitStack() as stack:
+            return _bring_up_and_watch(stack, gate, port, workers, rail_day_ms, keep_data)
+    except ShutdownRequested:
+        _say("ballast up: stopped.")
+        return 0
+    except (LaunchError, EmbeddedServerError) as error:
+        _say(f"ballast up: {error}", error=True)
+        return 1
+    finally:
+        for sig, handler in previous_handlers.items():
+            signal.signal(sig, handler)
+
+
+def _bring_up_and_watch(
+    stack: contextlib.ExitStack,
+    gate: _SignalGate,
+    port: int,
+    workers: int,
+    rail_day_ms: int,
+    keep_data: bool,
+) -> int:
+    if not _port_free(port):
+        raise LaunchError(f"port {port} is in use; choose another with --port")
+    env = _backing_services(stack, gate, keep_data)
+    rail_port = port + 1 if port < 65535 and _port_free(port + 1) else free_port()
+    api_url, rail_url = f"http://{LOCAL_HOST}:{port}", f"http://{LOCAL_HOST}:{rail_port}"
+    rail_secret = "whsec_" + base64.b64encode(secrets.token_bytes(RAIL_SECRET_BYTES)).decode()
+    env |= {
+        "BALLAST_API_HOST": LOCAL_HOST,
+        "BALLAST_API_PORT": str(port),
+        "BALLAST_API_PUBLIC_URL": api_url,
+        "BALLAST_RAIL_URL": rail_url,
+        "BALLAST_RAIL_SECRET": rail_secret,
+        # Local mode: the developer's callback receiver usually listens on loopback.
+        "BALLAST_CALLBACKS_ALLOW_PRIVATE": "true",
+        # Children's logs share our terminal; unbuffered, they appear as they happen.
+        "PYTHONUNBUFFERED": "1",
+    }
+    children = _Children(gate, env)
+    stack.callback(children.stop_all)
+    # The secret reaches the rail through the environment, not argv, which `ps` shows.
+    rail_args = ["--host", LOCAL_HOST, "--port", str(rail_port), "--day-ms", str(rail_day_ms)]
+    rail = children.spawn("rail", ["rails", *rail_args])
+    _wait_healthy(rail, f"{rail_url}/healthz", gate)
+    api = children.spawn("api", ["api"])
+    _wait_healthy(api, f"{api_url}/healthz", gate)
+    for number in range(1, workers + 1):
+        children.spawn(f"worker-{number}", ["worker"])
+    api_key_secret, marketplace_id = _create_api_key_and_marketplace(api_url)
+    _print_banner(api_url, rail_url, rail_day_ms, api_key_secret, marketplace_id)
+    return children.watch()
+
+
+def _backing_services(
+    stack: contextlib.ExitStack, gate: _SignalGate, keep_data: bool
+) -> dict[str, str]:
+    """Start embedded PostgreSQL and Valkey unless the environment names servers."""
+    env = dict(os.environ)
+    if not env.get("DATABASE_URL"):
+        postgres = EmbeddedPostgres(keep_data=keep_data)
+        stack.callback(_stop_embedded, "PostgreSQL", postgres)
+        env["DATABASE_URL"] = postgres.start()
+        _say(f"PostgreSQL: embedded at {env['DATABASE_URL']} (data: {postgres.data_dir})")
+    gate.check()
+    if not env.get("REDIS_URL"):
+        valkey = EmbeddedValkey(keep_data=keep_data)
+        stack.callback(_stop_embedded, "Valkey", valkey)
+        env["REDIS_URL"] = valkey.start()
+        _say(f"Valkey:     embedded at {env['REDIS_URL']}")
+    gate.check()
+    return env
+
+
+def _stop_embedded(name: str, server: EmbeddedPostgres | EmbeddedValkey) -> None:
+    kept = server.data_dir if server.keep_data else None
+    try:
+        server.stop()
+    except Exception as error:
+        _say(f"ballast up: stopping embedded {name} failed: {error}", error=True)
+    if kept is not None:
+        _say(f"ballast up: kept {name} data in {kept}")
+
+
+@dataclass
+class _Child:
+    name: str
+    process: subprocess.Popen[bytes]
+
+
+class _SignalGate:
+    """Records shutdown signals; ordinary code asks it whether to stop."""
+
+    def __init__(self) -> None:
+        self.signals_received = 0
+        self.last_signal: int | None = None
+
+    def handle(self, signum: int, frame: FrameType | None) -> None:
+        # Only record: raising here could interrupt cleanup code at any bytecode.
+        self.signals_received += 1
+        self.last_signal = signum
+
+    @property
+    def requested(self) -> bool:
+        return self.signals_received > 0
+
+    def check(self) -> None:
+        if self.requested:
+            assert self.last_signal is not None
+            _say(f"ballast up: {signal.Signals(self.last_signal).name} received, stopping...")
+            raise ShutdownRequested
+
+
+class _Children:
+    """The child processes, started in order and stopped all together."""
+
+    def __init__(self, gate: _SignalGate, env: dict[str, str]) -> None:
+        self._gate = gate
+        self._env = env
+        self._children: list[_Child] = []
+
+    def spawn(self, name: str, ballast_args: list[str]) -> _Child:
+        self._gate.check()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ballast", *ballast_args],
+            env=self._env,
+            stdin=subprocess.DEVNULL,
+            # Same session and process group: job control (Ctrl-Z) applies to all of us.
+            start_new_session=False,
+            preexec_fn=_child_preexec(os.getpid()),
+        )
+        child = _Child(name, process)
+        self._children.append(child)
+        return child
+
+    def watch(self) -> int:
+        """Wait for a shutdown signal (raises ShutdownRequested) or a child's death (→ 1)."""
+        _say("Press Ctrl-C to stop.")
+        while True:  # Runs until a signal or a death: the system is meant to stay up.
+            self._gate.check()
+            for child in self._children:
+                code = child.process.poll()
+                if code is not None:
+                    _say(
+                        f"ballast up: {child.name} (pid {child.process.pid}) exited "
+                        f"unexpectedly ({_describe_exit(code)}); stopping everything",
+                        error=True,
+                    )
+                    return 1
+            time.sleep(SUPERVISE_POLL_INTERVAL_S)
+
+    def stop_all(self) -> None:
+        """SIGTERM every child, wait up to CHILD_STOP_GRACE_S, then SIGKILL the rest."""
+        running = [child for child in self._children if child.process.poll() is None]
+        for child in reversed(running):
+            child.process.terminate()
+        deadline = time.monotonic() + CHILD_STOP_GRACE_S
+        # A second signal from the user means "now": skip the rest of the grace period.
+        signals_before = self._gate.signals_received
+        while running and time.monotonic() < deadline:
+            if self._gate.signals_received > signals_before:
+                break
+            running = [child for child in running if child.process.poll() is None]
+            time.sleep(STOP_POLL_INTERVAL_S)
+        for child in running:
+            if child.process.poll() is None:
+                _say(f"ballast up: {child.name} did not stop in time; killing it", error=True)
+                child.process.kill()
+        for child in running:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.process.wait(timeout=CHILD_KILL_WAIT_S)
+        assert all(child.process.poll() is not None for child in running)
+
+
+def _child_preexec(parent_pid: int) -> Callable[[], None]:
+    """What a child runs between fork and exec: block SIGINT, die with its parent."""
+    prctl = _libc_prctl()
+
+    def preexec() -> None:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        if prctl is None:
+            return
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        # The parent may have died before prctl took effect; then no signal would come.
+        if os.getppid() != parent_pid:
+            os._exit(1)
+
+    return preexec
+
+
+def _libc_prctl() -> Callable[..., int] | None:
+    """prctl(2) from the C library, loaded before fork (loading after fork is unsafe)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    return prctl
+
+
+def _wait_healthy(child: _Child, url: str, gate: _SignalGate) -> None:
+    """Poll `url` until it answers 200; fail if the child dies or the deadline passes."""
+    deadline = time.monotonic() + HEALTH_TIMEOUT_S
+    while True:
+        gate.check()
+        code = child.process.poll()
+        if code is not None:
+            raise LaunchError(f"{child.name} exited during startup ({_describe_exit(code)})")
+        with contextlib.suppress(OSError), _OPENER.open(url, timeout=HTTP_TIMEOUT_S) as answer:
+            if answer.status == 200:
+                return
+        if time.monotonic() >= deadline:
+            raise LaunchError(f"{child.name} did not answer 200 at {url} in {HEALTH_TIMEOUT_S} s")
+        time.sleep(HEALTH_POLL_INTERVAL_S)
+
+
+def _create_api_key_and_marketplace(api_url: str) -> tuple[str, str]:
+    """Create an API key (no auth needed for the first) and a marketplace owned by it."""
+    created = _request_json("POST", f"{api_url}/api_keys", {}, None)
+    try:
+        api_key_secret = str(created["api_keys"][0]["secret"])
+    except (KeyError, IndexError, TypeError):
+        raise LaunchError(f"POST /api_keys answered without a secret: {created}") from None
+    marketplace = _request_json("POST", f"{api_url}/marketplaces", {}, api_key_secret)
+    try:
+        marketplace_id = str(marketplace["marketplaces"][0]["id"])
+    except (KeyError, IndexError, TypeError):
+        raise LaunchError(f"POST /marketplaces answered without an id: {marketplace}") from None
+    return api_key_secret, marketplace_id
+
+
+def _request_json(method: str, url: str, body: object, basic_user: str | None) -> Any:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method=method)
+    request.add_header("Content-Type", "application/json")
+    request.add_header("Accept", BALANCED_MEDIA_TYPE)
+    if basic_user is not None:
+        # Balanced authenticates with the key secret as the username and no password.
+        token = base64.b64encode(f"{basic_user}:".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    try:
+        with _OPENER.open(request, timeout=HTTP_TIMEOUT_S) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as error:
+        text = error.read().decode(errors="replace")[:ERROR_BODY_CHARS_MAX]
+        raise LaunchError(f"{method} {url} answered {error.code}: {text}") from None
+    except (OSError, ValueError) as error:
+        raise LaunchError(f"{method} {url} failed: {error}") from None
+
+
+def _print_banner(
+    api_url: str, rail_url: str, rail_day_ms: int, api_key_secret: str, marketplace_id: str
+) -> None:
+    _say(
+        "\n".join(
+            [
+                "",
+                "ballast is up.",
+                f"  API:          {api_url}",
+                f"  API key:      {api_key_secret}",
+                f"  Marketplace:  {marketplace_id}",
+                f"  Rail:         {rail_url} (one banking day = {rail_day_ms} ms)",
+                "",
+                f"Try:  curl -u {api_key_secret}: {api_url}/marketplaces/{marketplace_id}",
+                "",
+            ]
+        )
+    )
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((LOCAL_HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def _describe_exit(code: int) -> str:
+    if code < 0:
+        return f"killed by {signal.Signals(-code).name}"
+    return f"exit code {code}"
+
+
+def _say(message: str, *, error: bool = False) -> None:
+    """Print, but never fail: after SIGHUP the terminal may be gone."""
+    with contextlib.suppress(OSError):
+        print(message, file=sys.stderr if error else sys.stdout, flush=True)

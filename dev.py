@@ -1,0 +1,128 @@
+"""Developer entry point; needs only Python >= 3.11 (standard library) and PyPI.
+
+    python3 dev.py up [ARGS...]     run the whole system (ARGS go to `ballast up`)
+    python3 dev.py test [ARGS...]   run the test suite (ARGS go to pytest)
+
+Creates `.venv` next to this file on first use and installs the project into it
+(`pip install -e '.[dev]'`), again whenever pyproject.toml changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+PYTHON_MIN = (3, 11)
+ROOT = Path(__file__).resolve().parent
+VENV_DIR = ROOT / ".venv"
+VENV_BIN = VENV_DIR / "bin"
+VENV_PYTHON = VENV_BIN / "python"
+PYPROJECT = ROOT / "pyproject.toml"
+# sha256 of the pyproject.toml last installed; a different one means install again.
+INSTALL_STAMP = VENV_DIR / ".ballast-install-stamp"
+COMMANDS = ("up", "test")
+EDITABLE_WARNING_FILTER = "ignore:Editable installation"
+USAGE = "usage: python3 dev.py {up|test} [ARGS...]"
+
+
+def main(argv: list[str]) -> int:
+    if sys.version_info < PYTHON_MIN:
+        found = ".".join(str(part) for part in sys.version_info[:3])
+        wanted = ".".join(str(part) for part in PYTHON_MIN)
+        print(
+            f"dev.py: Python >= {wanted} is required; {sys.executable} is {found}", file=sys.stderr
+        )
+        return 1
+    if len(argv) < 2 or argv[1] not in COMMANDS:
+        print(USAGE, file=sys.stderr)
+        return 2
+    command, passthrough = argv[1], argv[2:]
+    try:
+        ensure_venv()
+        ensure_installed()
+    except subprocess.CalledProcessError as error:
+        failed = " ".join(map(str, error.cmd))
+        print(f"dev.py: {failed} failed (exit code {error.returncode})", file=sys.stderr)
+        return 1
+    except SetupError as error:
+        print(f"dev.py: {error}", file=sys.stderr)
+        return 1
+    os.chdir(ROOT)
+    if command == "up":
+        program = str(VENV_BIN / "ballast")
+        os.execv(program, [program, "up", *passthrough])
+    os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), "-m", "pytest", *passthrough])
+    raise AssertionError("execv does not return")
+
+
+class SetupError(Exception):
+    """The virtualenv could not be made ready; the message says what to do."""
+
+
+def ensure_venv() -> None:
+    """Create .venv unless one whose Python runs is there."""
+    if _runs(VENV_PYTHON, "-c", ""):
+        return
+    if VENV_DIR.exists():
+        print(f"dev.py: {VENV_DIR} is broken; creating it again", file=sys.stderr)
+        shutil.rmtree(VENV_DIR)
+    print(f"dev.py: creating {VENV_DIR}", file=sys.stderr)
+    if _runs(sys.executable, "-m", "venv", str(VENV_DIR)):
+        return
+    # Debian and Ubuntu ship venv's pip bootstrap (ensurepip) in a separate package; then
+    # the venv is made without pip, and ensure_installed brings pip in another way.
+    shutil.rmtree(VENV_DIR, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(VENV_DIR)], check=True)
+
+
+def ensure_installed() -> None:
+    """Install the project into .venv when it is new or pyproject.toml has changed."""
+    digest = hashlib.sha256(PYPROJECT.read_bytes()).hexdigest()
+    if INSTALL_STAMP.exists() and INSTALL_STAMP.read_text().strip() == digest:
+        return
+    if not _runs(VENV_PYTHON, "-m", "pip", "--version"):
+        install_pip()
+    print("dev.py: installing the project and its dependencies into .venv", file=sys.stderr)
+    pip = [str(VENV_PYTHON), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    # setuptools warns on every editable install of a flat layout, which this is on purpose.
+    warnings = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), EDITABLE_WARNING_FILTER]))
+    env = {**os.environ, "PYTHONWARNINGS": warnings}
+    subprocess.run([*pip, "-e", ".[dev]"], cwd=ROOT, env=env, check=True)
+    # Written only after a successful install, so that a failed one is retried next time.
+    INSTALL_STAMP.write_text(digest + "\n")
+
+
+def install_pip() -> None:
+    """Put pip into a venv made without it, with the pip of the Python running us."""
+    if not _runs(sys.executable, "-m", "pip", "--version"):
+        raise SetupError(
+            f"{sys.executable} has neither ensurepip nor pip, so .venv cannot get pip;"
+            " install one of them (on Debian or Ubuntu: apt install python3-venv)"
+        )
+    print("dev.py: installing pip into .venv with the system's pip", file=sys.stderr)
+    pip_for_venv = [sys.executable, "-m", "pip", "--python", str(VENV_PYTHON)]
+    subprocess.run(
+        [*pip_for_venv, "install", "-q", "--disable-pip-version-check", "pip"], check=True
+    )
+
+
+def _runs(program: Path | str, *args: str) -> bool:
+    """Whether `program args` runs and exits 0 (its output is not wanted)."""
+    try:
+        completed = subprocess.run(
+            [str(program), *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    except OSError:
+        return False
+    return completed.returncode == 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
