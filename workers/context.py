@@ -7,9 +7,9 @@ from typing import TypedDict
 import aiohttp
 import asyncpg
 from arq.connections import ArqRedis
-from rails.client import RailClient
 
 from ballast.settings import Settings
+from rails.client import RailClient
 
 
 class WorkerContext(TypedDict):

@@ -11,10 +11,10 @@ import aiohttp
 from arq import Worker
 from arq.connections import RedisSettings
 from arq.worker import func
-from rails.client import HttpRailClient
 
 from ballast.settings import Settings
 from ledger import db
+from rails.client import HttpRailClient
 from workers.deliveries import deliver_callback
 from workers.sweeper import sweep_forever
 from workers.transfers import apply_outcome, submit_transfer

@@ -6,10 +6,10 @@ import logging
 from typing import Any
 
 from arq import Retry
-from rails.client import EntryRequest, RailUnavailable
 
 from ledger import outbox, outcomes
 from ledger.sql import QUERIES
+from rails.client import EntryRequest, RailUnavailable
 from workers.context import WorkerContext
 
 Q = QUERIES["transactions"]
