@@ -78,10 +78,3 @@ def test_rails_builds_its_config(monkeypatch: pytest.MonkeyPatch) -> None:
         FakeRailConfig("0.0.0.0", 9200, 10, "whsec_arg", Path("rules.json")),
         FakeRailConfig("127.0.0.1", 8091, 0, Settings().rail_secret, None),
     ]
-
-
-def test_audit_returns_the_audits_exit_code(monkeypatch: pytest.MonkeyPatch) -> None:
-    received: list[object] = []
-    _fake_module(monkeypatch, "ledger.audit", main=lambda settings: received.append(settings) or 3)
-    assert cli.main(["audit"]) == 3
-    assert isinstance(received[0], Settings)

@@ -1,0 +1,192 @@
+"""Push N credits through the whole pipeline and print what it sustained.
+
+    python bench/pipeline.py [--credits 2000] [--concurrency 32] [--orders 20] [--workers 2]
+    python bench/pipeline.py --api http://127.0.0.1:8090   # against a running `ballast up`
+
+Without `--api` it starts `ballast up --rail-day-ms 0` itself (embedded PostgreSQL and
+Valkey unless DATABASE_URL / REDIS_URL are set) and stops it afterwards. Each credit goes
+API → PostgreSQL → arq → rail → outcome → signed `credit.succeeded` callback, which this
+script receives; "end to end" is the first POST to the last `credit.succeeded` received.
+Figures: credits/s end to end, API latency p50/p99 of the credit POSTs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+# Funding per order: enough for every credit the order will see.
+CREDIT_AMOUNT_CENTS = 100
+STARTUP_TIMEOUT_S = 120
+# The run fails rather than hang if the pipeline stalls.
+DRAIN_TIMEOUT_S = 600
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.asynccontextmanager
+async def _system(api_url: str | None, workers: int) -> AsyncIterator[str]:
+    if api_url is not None:
+        yield api_url
+        return
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ballast", "up", "--port", str(port), "--workers", str(workers),
+         "--rail-day-ms", "0"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        await _wait_healthy(url)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+
+
+async def _wait_healthy(url: str) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(aiohttp.ClientError):
+                async with session.get(f"{url}/healthz") as response:
+                    if response.status == 200:
+                        return
+            await asyncio.sleep(0.2)
+    raise SystemExit(f"the system at {url} did not become healthy")
+
+
+class Client:
+    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
+        self.session, self.url, self.auth = session, url, ""
+
+    async def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        async with self.session.post(self.url + path, data=json.dumps(body),
+                                     headers={"Authorization": self.auth}) as response:
+            payload: dict[str, Any] = await response.json(content_type=None)
+            if response.status not in (200, 201):
+                raise SystemExit(f"POST {path} → {response.status}: {payload}")
+            return payload
+
+    async def login(self) -> None:
+        secret = (await self.post("/api_keys", {}))["api_keys"][0]["secret"]
+        self.auth = "Basic " + base64.b64encode(f"{secret}:".encode()).decode()
+        await self.post("/marketplaces", {})
+
+
+async def _fund_orders(client: Client, orders: int, credits_per_order: int) -> list[tuple[str, str]]:
+    """(order id, merchant bank account id) for each funded order."""
+    card = (await client.post("/cards", {"number": "4111111111111111", "expiration_month": 12,
+                                         "expiration_year": 2030}))["cards"][0]["id"]
+    funded = []
+    for index in range(orders):
+        merchant = (await client.post("/customers", {"name": f"Merchant {index}"}))
+        merchant_id = merchant["customers"][0]["id"]
+        bank = await client.post("/bank_accounts", {
+            "name": f"Merchant {index}", "routing_number": "021000021",
+            "account_number": "9900000002", "account_type": "checking"})
+        bank_id = bank["bank_accounts"][0]["id"]
+        async with client.session.put(f"{client.url}/bank_accounts/{bank_id}",
+                                      data=json.dumps({"links": {"customer": merchant_id}}),
+                                      headers={"Authorization": client.auth}):
+            pass
+        order = (await client.post(f"/customers/{merchant_id}/orders", {}))["orders"][0]["id"]
+        await client.post(f"/cards/{card}/debits",
+                          {"amount": CREDIT_AMOUNT_CENTS * credits_per_order, "order": order})
+        funded.append((order, bank_id))
+    return funded
+
+
+class Receiver:
+    def __init__(self, expected: int) -> None:
+        self.expected, self.succeeded = expected, set[str]()
+        self.done = asyncio.Event()
+        self.last_at = 0.0
+
+    async def handle(self, request: web.Request) -> web.Response:
+        event = json.loads(await request.text())["events"][0]
+        if event["type"] == "credit.succeeded":
+            self.succeeded.add(event["entity"]["credits"][0]["id"])
+            self.last_at = time.monotonic()
+            if len(self.succeeded) >= self.expected:
+                self.done.set()
+        return web.Response(text="ok")
+
+
+async def _run(args: argparse.Namespace) -> None:
+    receiver = Receiver(args.credits)
+    app = web.Application()
+    app.router.add_post("/hooks", receiver.handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    hook_port = _free_port()
+    await web.TCPSite(runner, "127.0.0.1", hook_port).start()
+    connector = aiohttp.TCPConnector(limit=args.concurrency)
+    async with _system(args.api, args.workers) as url, aiohttp.ClientSession(
+        connector=connector
+    ) as session:
+        client = Client(session, url)
+        await client.login()
+        await client.post("/callbacks", {"url": f"http://127.0.0.1:{hook_port}/hooks"})
+        per_order = -(-args.credits // args.orders)
+        funded = await _fund_orders(client, args.orders, per_order)
+        latencies_ms: list[float] = []
+        semaphore = asyncio.Semaphore(args.concurrency)
+
+        async def credit(index: int) -> None:
+            order_id, bank_id = funded[index % len(funded)]
+            async with semaphore:
+                started = time.monotonic()
+                await client.post(f"/bank_accounts/{bank_id}/credits",
+                                  {"amount": CREDIT_AMOUNT_CENTS, "order": order_id})
+                latencies_ms.append((time.monotonic() - started) * 1000)
+
+        started = time.monotonic()
+        await asyncio.gather(*(credit(i) for i in range(args.credits)))
+        submitted_s = time.monotonic() - started
+        await asyncio.wait_for(receiver.done.wait(), DRAIN_TIMEOUT_S)
+        total_s = receiver.last_at - started
+    await runner.cleanup()
+    quantiles = statistics.quantiles(latencies_ms, n=100)
+    print(f"credits: {args.credits} over {args.orders} orders, concurrency {args.concurrency}, "
+          f"workers {args.workers if args.api is None else 'external'}")
+    print(f"API accepted: {args.credits / submitted_s:,.0f} credits/s "
+          f"(p50 {quantiles[49]:.1f} ms, p99 {quantiles[98]:.1f} ms)")
+    print(f"end to end (POST → credit.succeeded callback): {args.credits / total_s:,.0f} credits/s "
+          f"({total_s:.1f} s)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--credits", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--orders", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--api", help="a running ballast API (default: start one)")
+    args = parser.parse_args()
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    asyncio.run(_run(args))
+
+
+if __name__ == "__main__":
+    main()
