@@ -50,10 +50,21 @@ async def _system(api_url: str | None, workers: int) -> AsyncIterator[str]:
         yield api_url
         return
     port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ballast", "up", "--port", str(port), "--workers", str(workers),
-         "--rail-day-ms", "0"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    process = subprocess.Popen(  # noqa: ASYNC220 - started once, before any load
+        [
+            sys.executable,
+            "-m",
+            "ballast",
+            "up",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--rail-day-ms",
+            "0",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -81,8 +92,10 @@ class Client:
         self.session, self.url, self.auth = session, url, ""
 
     async def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        async with self.session.post(self.url + path, data=json.dumps(body),
-                                     headers={"Authorization": self.auth}) as response:
+        headers = {"Authorization": self.auth} if self.auth else {}
+        async with self.session.post(
+            self.url + path, data=json.dumps(body), headers=headers
+        ) as response:
             payload: dict[str, Any] = await response.json(content_type=None)
             if response.status not in (200, 201):
                 raise SystemExit(f"POST {path} → {response.status}: {payload}")
@@ -94,25 +107,41 @@ class Client:
         await self.post("/marketplaces", {})
 
 
-async def _fund_orders(client: Client, orders: int, credits_per_order: int) -> list[tuple[str, str]]:
+async def _fund_orders(
+    client: Client, orders: int, credits_per_order: int
+) -> list[tuple[str, str]]:
     """(order id, merchant bank account id) for each funded order."""
-    card = (await client.post("/cards", {"number": "4111111111111111", "expiration_month": 12,
-                                         "expiration_year": 2030}))["cards"][0]["id"]
+    card = (
+        await client.post(
+            "/cards",
+            {"number": "4111111111111111", "expiration_month": 12, "expiration_year": 2030},
+        )
+    )["cards"][0]["id"]
     funded = []
     for index in range(orders):
-        merchant = (await client.post("/customers", {"name": f"Merchant {index}"}))
+        merchant = await client.post("/customers", {"name": f"Merchant {index}"})
         merchant_id = merchant["customers"][0]["id"]
-        bank = await client.post("/bank_accounts", {
-            "name": f"Merchant {index}", "routing_number": "021000021",
-            "account_number": "9900000002", "account_type": "checking"})
+        bank = await client.post(
+            "/bank_accounts",
+            {
+                "name": f"Merchant {index}",
+                "routing_number": "021000021",
+                "account_number": "9900000002",
+                "account_type": "checking",
+            },
+        )
         bank_id = bank["bank_accounts"][0]["id"]
-        async with client.session.put(f"{client.url}/bank_accounts/{bank_id}",
-                                      data=json.dumps({"links": {"customer": merchant_id}}),
-                                      headers={"Authorization": client.auth}):
+        async with client.session.put(
+            f"{client.url}/bank_accounts/{bank_id}",
+            data=json.dumps({"links": {"customer": merchant_id}}),
+            headers={"Authorization": client.auth},
+        ):
             pass
         order = (await client.post(f"/customers/{merchant_id}/orders", {}))["orders"][0]["id"]
-        await client.post(f"/cards/{card}/debits",
-                          {"amount": CREDIT_AMOUNT_CENTS * credits_per_order, "order": order})
+        await client.post(
+            f"/cards/{card}/debits",
+            {"amount": CREDIT_AMOUNT_CENTS * credits_per_order, "order": order},
+        )
         funded.append((order, bank_id))
     return funded
 
@@ -142,9 +171,10 @@ async def _run(args: argparse.Namespace) -> None:
     hook_port = _free_port()
     await web.TCPSite(runner, "127.0.0.1", hook_port).start()
     connector = aiohttp.TCPConnector(limit=args.concurrency)
-    async with _system(args.api, args.workers) as url, aiohttp.ClientSession(
-        connector=connector
-    ) as session:
+    async with (
+        _system(args.api, args.workers) as url,
+        aiohttp.ClientSession(connector=connector) as session,
+    ):
         client = Client(session, url)
         await client.login()
         await client.post("/callbacks", {"url": f"http://127.0.0.1:{hook_port}/hooks"})
@@ -157,8 +187,10 @@ async def _run(args: argparse.Namespace) -> None:
             order_id, bank_id = funded[index % len(funded)]
             async with semaphore:
                 started = time.monotonic()
-                await client.post(f"/bank_accounts/{bank_id}/credits",
-                                  {"amount": CREDIT_AMOUNT_CENTS, "order": order_id})
+                await client.post(
+                    f"/bank_accounts/{bank_id}/credits",
+                    {"amount": CREDIT_AMOUNT_CENTS, "order": order_id},
+                )
                 latencies_ms.append((time.monotonic() - started) * 1000)
 
         started = time.monotonic()
@@ -168,12 +200,18 @@ async def _run(args: argparse.Namespace) -> None:
         total_s = receiver.last_at - started
     await runner.cleanup()
     quantiles = statistics.quantiles(latencies_ms, n=100)
-    print(f"credits: {args.credits} over {args.orders} orders, concurrency {args.concurrency}, "
-          f"workers {args.workers if args.api is None else 'external'}")
-    print(f"API accepted: {args.credits / submitted_s:,.0f} credits/s "
-          f"(p50 {quantiles[49]:.1f} ms, p99 {quantiles[98]:.1f} ms)")
-    print(f"end to end (POST → credit.succeeded callback): {args.credits / total_s:,.0f} credits/s "
-          f"({total_s:.1f} s)")
+    print(
+        f"credits: {args.credits} over {args.orders} orders, concurrency {args.concurrency}, "
+        f"workers {args.workers if args.api is None else 'external'}"
+    )
+    print(
+        f"API accepted: {args.credits / submitted_s:,.0f} credits/s "
+        f"(p50 {quantiles[49]:.1f} ms, p99 {quantiles[98]:.1f} ms)"
+    )
+    print(
+        f"end to end (POST → credit.succeeded callback): {args.credits / total_s:,.0f} credits/s "
+        f"({total_s:.1f} s)"
+    )
 
 
 def main() -> None:

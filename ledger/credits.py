@@ -17,17 +17,15 @@ from ledger.transfers import Parties, TransferRequest, TransferResult
 ACH_STATEMENT_LENGTH_MAX = 14
 
 
-async def _check_payee(
-    connection: asyncpg.Connection,
-    marketplace_id: str,
+def _check_payee(
+    marketplace: dict[str, Any],
     order: dict[str, Any] | None,
     payee_customer_id: str | None,
     destination_id: str,
 ) -> None:
-    """ "For each Order, only one merchant and the marketplace may be credited." """
+    """Balanced: "For each Order, only one merchant and the marketplace may be credited." """
     if order is None:
         return
-    marketplace = await marketplaces.get(connection, marketplace_id)
     if payee_customer_id not in {order["merchant_customer_id"], marketplace["owner_customer_id"]}:
         raise Conflict(
             f"{destination_id} belongs to neither the merchant of order {order['id']} nor "
@@ -73,10 +71,8 @@ async def credit_bank_account(
     A pending credit consumes the escrow at once."""
     bank_account = await instruments.get_bank_account(connection, marketplace_id, bank_account_id)
     request, order = await transfers.with_order(connection, marketplace_id, request)
-    await _check_payee(
-        connection, marketplace_id, order, bank_account["customer_id"], bank_account_id
-    )
     marketplace = await marketplaces.get(connection, marketplace_id)
+    _check_payee(marketplace, order, bank_account["customer_id"], bank_account_id)
     statement = request.appears_on_statement_as or marketplace["domain_url"]
     row = await transfers.insert(
         connection,
@@ -106,7 +102,8 @@ async def credit_account(
     """Move escrow into a customer's payable account: immediate and `succeeded`."""
     account = await accounts.get(connection, marketplace_id, account_id)
     request, order = await transfers.with_order(connection, marketplace_id, request)
-    await _check_payee(connection, marketplace_id, order, account["customer_id"], account_id)
+    marketplace = await marketplaces.get(connection, marketplace_id)
+    _check_payee(marketplace, order, account["customer_id"], account_id)
     row = await transfers.insert(
         connection,
         marketplace_id,

@@ -61,3 +61,12 @@ async def update_details(
     ):
         raise NotFound(f"Order {order_id} could not be found.")
     return await get(connection, marketplace_id, order_id)
+
+
+async def get_row(
+    connection: asyncpg.Connection | asyncpg.Pool, marketplace_id: str, order_id: str
+) -> dict[str, Any]:
+    row = await connection.fetchrow(Q["get_row"], marketplace_id, order_id)
+    if row is None:
+        raise NotFound(f"Order {order_id} could not be found.")
+    return dict(row)

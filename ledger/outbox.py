@@ -37,17 +37,17 @@ async def mark_done(connection: asyncpg.Connection, outbox_id: str) -> None:
     await connection.execute(Q["mark_done"], outbox_id)
 
 
-async def enqueue(redis: ArqRedis, pool: asyncpg.Pool, jobs: list[Job], queue_name: str) -> None:
-    """Put committed jobs on the queue. A failure here loses nothing: the sweeper will."""
-    if not jobs:
-        return
+async def enqueue(redis: ArqRedis, jobs: list[Job], queue_name: str) -> None:
+    """Put committed jobs on the queue. A failure here loses nothing: the sweeper will.
+
+    The fast path does not record that it enqueued: the sweeper only takes rows that have
+    stayed open past the stale threshold, and enqueueing one of those again while its job
+    is still queued or running is refused by arq (same `_job_id`)."""
     try:
         for job, outbox_id in jobs:
             await redis.enqueue_job(job, outbox_id, _job_id=outbox_id, _queue_name=queue_name)
     except Exception:  # Redis may be down; PostgreSQL already holds the work.
         log.warning("enqueue failed; the outbox sweeper will retry", exc_info=True)
-        return
-    await pool.execute(Q["mark_enqueued"], [outbox_id for _, outbox_id in jobs])
 
 
 async def claim_stale(pool: asyncpg.Pool, stale_after_ms: int) -> list[Job]:
@@ -58,5 +58,5 @@ async def claim_stale(pool: asyncpg.Pool, stale_after_ms: int) -> list[Job]:
 async def sweep(redis: ArqRedis, pool: asyncpg.Pool, queue_name: str, stale_after_ms: int) -> int:
     """Re-enqueue open jobs that nobody has touched for `stale_after_ms`; returns how many."""
     jobs = await claim_stale(pool, stale_after_ms)
-    await enqueue(redis, pool, jobs, queue_name)
+    await enqueue(redis, jobs, queue_name)
     return len(jobs)

@@ -177,7 +177,7 @@ async def with_order(
     inherit its description, as Balanced does."""
     if request.order_id is None:
         return request, None
-    order = await orders.get(connection, marketplace_id, request.order_id)
+    order = await orders.get_row(connection, marketplace_id, request.order_id)
     if request.description is None and order["description"] is not None:
         request = replace(request, description=order["description"])
     return request, order

@@ -77,4 +77,4 @@ async def apply_outcome(ctx: WorkerContext, outbox_id: str) -> None:
     async with pool.acquire() as connection, connection.transaction():
         jobs = await outcomes.apply_rail_outcome(connection, args)
         await outbox.mark_done(connection, outbox_id)
-    await outbox.enqueue(ctx["redis"], pool, jobs, ctx["settings"].queue_name)
+    await outbox.enqueue(ctx["redis"], jobs, ctx["settings"].queue_name)

@@ -39,7 +39,7 @@ async def transaction(request: web.Request) -> AsyncIterator[asyncpg.Connection]
 
 async def after_commit(request: web.Request, jobs: list[Job]) -> None:
     app = request.app
-    await outbox.enqueue(app[REDIS], app[POOL], jobs, app[SETTINGS].queue_name)
+    await outbox.enqueue(app[REDIS], jobs, app[SETTINGS].queue_name)
 
 
 def one(plural: str, item: dict[str, Any], status: int = 200) -> web.Response:

@@ -32,3 +32,7 @@ UPDATE orders
 SET description = coalesce($3, description), meta = coalesce($4, meta), updated_at = now()
 WHERE marketplace_id = $1 AND id = $2
 RETURNING id
+
+-- name: get_row
+-- One order's own row, without its figures (what a transfer into or out of it needs).
+SELECT * FROM orders WHERE marketplace_id = $1 AND id = $2

@@ -12,10 +12,6 @@ SELECT * FROM outbox WHERE id = $1
 -- The job's work is committed; the sweeper will not enqueue it again.
 UPDATE outbox SET done_at = now() WHERE id = $1 AND done_at IS NULL
 
--- name: mark_enqueued
--- The fast path put these jobs on the queue.
-UPDATE outbox SET enqueued_at = now() WHERE id = ANY ($1::text[])
-
 -- name: defer
 -- Run no earlier than $2 (a retry waiting out its backoff).
 UPDATE outbox SET not_before = $2 WHERE id = $1 AND done_at IS NULL
