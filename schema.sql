@@ -341,8 +341,18 @@ CREATE TABLE IF NOT EXISTS callbacks (
     revision       text NOT NULL CHECK (revision IN ('1.0', '1.1')),
     -- Standard Webhooks signing secret (whsec_...). Kept in clear because signing needs it.
     secret         text NOT NULL,
+    -- During a rotation the old secret keeps signing (beside the new one) until it expires,
+    -- so receivers can switch over without dropping a delivery.
+    previous_secret            text,
+    previous_secret_expires_at timestamptz,
+    -- Since when every delivery has failed; past a limit the callback is disabled.
+    failing_since  timestamptz,
+    disabled_at    timestamptz,
+    disabled_reason text,
     created_at     timestamptz NOT NULL DEFAULT now(),
-    deleted_at     timestamptz
+    deleted_at     timestamptz,
+    CHECK ((previous_secret IS NULL) = (previous_secret_expires_at IS NULL)),
+    CHECK ((disabled_at IS NULL) = (disabled_reason IS NULL))
 );
 CREATE UNIQUE INDEX IF NOT EXISTS callbacks_one_url_per_marketplace
     ON callbacks (marketplace_id, url) WHERE deleted_at IS NULL;

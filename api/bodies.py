@@ -129,13 +129,14 @@ def _amount_bounds(request: web.Request) -> tuple[int | None, int | None]:
     return low, high
 
 
-def _created_bounds(request: web.Request) -> tuple[datetime | None, datetime | None]:
+def time_bounds(request: web.Request, field: str) -> tuple[datetime | None, datetime | None]:
+    """`<field>[>=]=…` and `<field>[<=]=…` (ISO-8601) as a range; open ends are None."""
     low: datetime | None = None
     high: datetime | None = None
     for key, value in request.query.items():
-        if not key.startswith("created_at"):
+        if not key.startswith(field):
             continue
-        operator = key.removeprefix("created_at").strip("[]")
+        operator = key.removeprefix(field).strip("[]")
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError as error:
@@ -167,7 +168,7 @@ def statuses(request: web.Request) -> tuple[str, ...]:
 def list_filters(request: web.Request) -> dict[str, Any]:
     """The filters of a transfer list, as keyword arguments of `transfers.ListQuery`."""
     amount_min, amount_max = _amount_bounds(request)
-    created_after, created_before = _created_bounds(request)
+    created_after, created_before = time_bounds(request, "created_at")
     sort = request.query.get("sort", "created_at,asc")
     if sort not in SORTS:
         raise RequestInvalid(

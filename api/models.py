@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+)
 
 from api.bodies import reference
 from ledger.money import parse_amount_cents
@@ -185,3 +192,22 @@ class DetailsUpdate(Body):
         dict[str, str] | None,
         BeforeValidator(lambda value: None if value is None else _meta(value)),
     ] = None
+
+
+EventRef = Annotated[
+    str, Field(max_length=128), AfterValidator(lambda value: reference(value, "events", "EV"))
+]
+# Longest overlap a rotation may ask for: a week is ample for any receiver to switch over.
+ROTATION_OVERLAP_MS_MAX = 7 * 24 * 3600 * 1000
+
+
+class RedeliveryCreate(Body):
+    """One event (`event`), or every event that occurred from `since` to `until`."""
+
+    event: EventRef | None = None
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
+
+
+class RotationCreate(Body):
+    overlap_ms: Annotated[int | None, Field(ge=0, le=ROTATION_OVERLAP_MS_MAX, strict=True)] = None

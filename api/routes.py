@@ -24,6 +24,19 @@ TRANSFER_KINDS = {
     "reversals": "reversal",
     "settlements": "settlement",
 }
+# Resources whose events have a list of their own (`/{parent}/{id}/events`).
+EVENT_PARENTS = (
+    "debits",
+    "credits",
+    "refunds",
+    "reversals",
+    "settlements",
+    "orders",
+    "customers",
+    "bank_accounts",
+    "cards",
+    "accounts",
+)
 # Sub-lists of transfers: (parent collection, transfer collection, ListQuery scope).
 TRANSFER_SUBLISTS = [
     ("orders", "debits", "order_id"),
@@ -95,10 +108,17 @@ def routes() -> list[web.RouteDef]:
         *_transfer_routes(),
         web.get("/events", events.list_events),
         web.get("/events/{id}", events.get_event),
+        web.get("/events/{id}/callbacks", events.list_event_callbacks),
+        web.get("/events/{id}/callbacks/{callback_id}/logs", events.list_event_callback_logs),
+        *[web.get(f"/{parent}/{{id}}/events", events.list_events) for parent in EVENT_PARENTS],
         web.post("/callbacks", events.create_callback),
         web.get("/callbacks", events.list_callbacks),
         web.get("/callbacks/{id}", events.get_callback),
         web.delete("/callbacks/{id}", events.delete_callback),
+        web.get("/callbacks/{id}/health", events.get_callback_health),
+        web.post("/callbacks/{id}/enable", events.enable_callback),
+        web.post("/callbacks/{id}/secret_rotations", events.rotate_callback_secret),
+        web.post("/callbacks/{id}/redeliveries", events.redeliver),
         web.post("/_rail/notifications", rail.rail_notification),
         web.get("/healthz", rail.health),
     ]

@@ -11,8 +11,9 @@ from typing import Any
 
 import asyncpg
 
-from ledger import accounts, ids
+from ledger import accounts, events, ids, wire
 from ledger.errors import Conflict, NotFound, RequestInvalid
+from ledger.outbox import Job
 from ledger.sql import QUERIES
 
 Q = QUERIES["customers"]
@@ -65,8 +66,23 @@ async def insert_customer(
 
 async def create_customer(
     connection: asyncpg.Connection, marketplace_id: str, fields: dict[str, Any]
-) -> dict[str, Any]:
-    return await insert_customer(connection, marketplace_id, ids.new_id("customer"), fields)
+) -> tuple[dict[str, Any], list[Job]]:
+    """A customer, with its payable account and its `account.created` event (Balanced calls
+    customers "accounts" in its event types)."""
+    row = await insert_customer(connection, marketplace_id, ids.new_id("customer"), fields)
+    entity = wire.envelope("customers", [wire.customer(row)])
+    jobs = await events.record(connection, marketplace_id, "account.created", row["id"], entity)
+    return row, jobs
+
+
+async def _instrument_event(
+    connection: asyncpg.Connection, row: dict[str, Any], event_type: str
+) -> list[Job]:
+    plural, render = (
+        ("cards", wire.card) if row["id"].startswith("CC") else ("bank_accounts", wire.bank_account)
+    )
+    entity = wire.envelope(plural, [render(row)])
+    return await events.record(connection, row["marketplace_id"], event_type, row["id"], entity)
 
 
 async def get_customer(
@@ -92,7 +108,7 @@ async def create_bank_account(
     marketplace_id: str,
     fields: dict[str, Any],
     customer_id: str | None = None,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], list[Job]]:
     routing_number = fields["routing_number"]
     if not routing_number_valid(routing_number):
         raise RequestInvalid(
@@ -117,7 +133,7 @@ async def create_bank_account(
         fields.get("meta") or {},
     )
     assert row is not None
-    return dict(row)
+    return dict(row), await _instrument_event(connection, dict(row), "bank_account.created")
 
 
 async def get_bank_account(
@@ -135,7 +151,7 @@ async def update_bank_account(
     bank_account_id: str,
     customer_id: str | None,
     meta: dict[str, str] | None,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], list[Job]]:
     current = await get_bank_account(connection, marketplace_id, bank_account_id)
     if customer_id is not None:
         await get_customer(connection, marketplace_id, customer_id)
@@ -149,7 +165,7 @@ async def update_bank_account(
         Q["update_bank_account"], marketplace_id, bank_account_id, customer_id, meta
     )
     assert row is not None
-    return dict(row)
+    return dict(row), await _instrument_event(connection, dict(row), "bank_account.updated")
 
 
 def luhn_valid(number: str) -> bool:
@@ -174,7 +190,7 @@ def card_brand(number: str) -> str:
 
 async def create_card(
     connection: asyncpg.Connection, marketplace_id: str, fields: dict[str, Any]
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], list[Job]]:
     number = fields["number"]
     if not luhn_valid(number) or number in INVALID_CARD_NUMBERS:
         raise Conflict(
@@ -202,7 +218,7 @@ async def create_card(
         fields.get("meta") or {},
     )
     assert row is not None
-    return dict(row)
+    return dict(row), await _instrument_event(connection, dict(row), "card.created")
 
 
 async def get_card(

@@ -1,7 +1,16 @@
-"""The job that delivers one event to one callback, retrying on a schedule."""
+"""The job that delivers one event to one callback, retrying on a schedule.
+
+Every attempt is logged. A 2xx ends the delivery; 410 Gone disables the callback; any other
+failure is retried after the next delay of the schedule (doubled for 429, 502 and 504, and
+never sooner than a `Retry-After`), until the schedule runs out. A callback that has failed
+every delivery for `callback_disable_after_ms` is disabled and a `callback.disabled` event
+says so. Each callback gets at most `callback_concurrency_max` deliveries in flight per
+worker: a delivery that finds them all busy gives its job slot back and comes again
+shortly, so one slow receiver cannot starve the others."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -10,7 +19,8 @@ from typing import Any
 from arq import Retry
 
 from callbacks import delivery, signing, ssrf
-from ledger import outbox, wire
+from ledger import outbox, subscriptions, wire
+from ledger.outbox import Job
 from ledger.sql import QUERIES
 from workers.context import WorkerContext
 
@@ -18,6 +28,13 @@ Q = QUERIES["callbacks"]
 
 # 410 Gone: the receiver asks us to stop (Standard Webhooks).
 GONE = 410
+# Answers that mean "you are going too fast" (Standard Webhooks): back off harder.
+SLOW_DOWN = frozenset({429, 502, 504})
+SLOW_DOWN_FACTOR = 2
+# How soon a delivery whose callback has no free slot tries again.
+BUSY_RETRY_DELAY_MS = 200
+# Callbacks whose slots a worker remembers; past this, idle ones are forgotten.
+CALLBACK_SLOTS_MAX = 10_000
 
 
 def payload(row: Any) -> str:
@@ -35,19 +52,19 @@ def payload(row: Any) -> str:
     return json.dumps(wire.envelope("events", [event]), separators=(",", ":"))
 
 
-async def _deliverable(ctx: WorkerContext, outbox_id: str) -> Any:
-    row = await ctx["pool"].fetchrow(Q["delivery"], outbox_id)
-    finished = row is None or row["status"] in ("succeeded", "failed")
-    if finished or row["callback_deleted_at"] is not None:
-        await outbox.mark_done(ctx["pool"], outbox_id)
-        return None
-    return row
+def _slot(ctx: Any, callback_id: str, concurrency_max: int) -> asyncio.Semaphore:
+    slots: dict[str, asyncio.Semaphore] = ctx.setdefault("callback_slots", {})
+    if callback_id not in slots and len(slots) >= CALLBACK_SLOTS_MAX:
+        for idle in [key for key, slot in slots.items() if not slot.locked()]:
+            del slots[idle]
+    return slots.setdefault(callback_id, asyncio.Semaphore(concurrency_max))
 
 
 async def _attempt(ctx: WorkerContext, row: Any) -> tuple[delivery.Attempt, dict[str, str]]:
     settings = ctx["settings"]
     body = payload(row)
-    headers = signing.headers([row["secret"]], row["event_id"], int(time.time()), body)
+    signing_secrets = [row["secret"]] + ([row["previous_secret"]] if row["previous_secret"] else [])
+    headers = signing.headers(signing_secrets, row["event_id"], int(time.time()), body)
     try:
         await ssrf.check_url(row["url"], allow_private=settings.callbacks_allow_private)
     except ssrf.UnsafeUrl as error:
@@ -58,39 +75,116 @@ async def _attempt(ctx: WorkerContext, row: Any) -> tuple[delivery.Attempt, dict
     return result, headers
 
 
-async def deliver_callback(ctx: WorkerContext, outbox_id: str) -> None:
-    """POST the signed event; record the attempt; succeed, retry later, or give up."""
-    row = await _deliverable(ctx, outbox_id)
-    if row is None:
-        return
-    result, headers = await _attempt(ctx, row)
-    delay_ms = None
-    if not result.succeeded and result.status_code != GONE:
-        delay_ms = delivery.retry_delay_ms(
-            row["attempts"] + 1, ctx["settings"].callback_retry_schedule_ms, result
+def _retry_delay_ms(ctx: WorkerContext, row: Any, result: delivery.Attempt) -> int | None:
+    delay_ms = delivery.retry_delay_ms(
+        row["attempts"] + 1, ctx["settings"].callback_retry_schedule_ms, result
+    )
+    if delay_ms is not None and result.status_code in SLOW_DOWN:
+        delay_ms *= SLOW_DOWN_FACTOR
+    return delay_ms
+
+
+async def _judge(
+    ctx: WorkerContext, connection: Any, row: Any, result: delivery.Attempt
+) -> tuple[str, int | None, list[Job]]:
+    """(new status, retry delay or None, jobs of a `callback.disabled` event)."""
+    if result.succeeded:
+        await connection.execute(Q["record_success"], row["callback_id"])
+        return "succeeded", None, []
+    if result.status_code == GONE:
+        return (
+            "failed",
+            None,
+            await subscriptions.disable(
+                connection, row["callback_id"], "the receiver answered 410 Gone"
+            ),
         )
-    status = "succeeded" if result.succeeded else ("retrying" if delay_ms is not None else "failed")
+    failing_since = await connection.fetchval(Q["record_failure"], row["callback_id"])
+    limit = timedelta(milliseconds=ctx["settings"].callback_disable_after_ms)
+    if datetime.now(UTC) - failing_since > limit:
+        return (
+            "failed",
+            None,
+            await subscriptions.disable(
+                connection, row["callback_id"], f"every delivery failed for more than {limit}"
+            ),
+        )
+    delay_ms = _retry_delay_ms(ctx, row, result)
+    return ("retrying" if delay_ms is not None else "failed"), delay_ms, []
+
+
+async def _record(
+    ctx: WorkerContext,
+    outbox_id: str,
+    row: Any,
+    result: delivery.Attempt,
+    headers: dict[str, str],
+) -> int | None:
+    """Log the attempt and move the delivery on, in one transaction; returns the delay
+    before the next attempt, if there is one."""
     pool = ctx["pool"]
     async with pool.acquire() as connection, connection.transaction():
+        status, delay_ms, jobs = await _judge(ctx, connection, row, result)
+        logged = {key: headers[key] for key in ("webhook-id", "webhook-timestamp")}
         await connection.execute(
             Q["record_attempt"],
-            outbox_id,
-            {
-                "webhook-id": headers["webhook-id"],
-                "webhook-timestamp": headers["webhook-timestamp"],
-            },
+            row["id"],
+            logged,
             result.status_code,
             result.latency_ms,
             result.response_excerpt,
             result.error,
         )
         await connection.fetchval(
-            Q["settle_delivery"], outbox_id, status, result.status_code, result.error
+            Q["settle_delivery"], row["id"], status, result.status_code, result.error, 1
         )
         if delay_ms is None:
             await outbox.mark_done(connection, outbox_id)
         else:
             not_before = datetime.now(UTC) + timedelta(milliseconds=delay_ms)
             await connection.execute(QUERIES["outbox"]["defer"], outbox_id, not_before)
+    await outbox.enqueue(ctx["redis"], jobs, ctx["settings"].queue_name)
+    return delay_ms
+
+
+async def _deliverable(ctx: WorkerContext, outbox_id: str) -> Any:
+    """The delivery to attempt now, or None when there is nothing left to do."""
+    pool = ctx["pool"]
+    job = await pool.fetchrow(QUERIES["outbox"]["get"], outbox_id)
+    row = (
+        None
+        if job is None or job["done_at"]
+        else await pool.fetchrow(Q["delivery"], job["args"]["delivery_id"])
+    )
+    if (
+        row is not None
+        and row["callback_disabled_at"] is not None
+        and row["status"] in ("pending", "retrying")
+    ):
+        await pool.fetchval(
+            Q["settle_delivery"], row["id"], "failed", None, "the callback is disabled", 0
+        )
+        row = None
+    if (
+        row is None
+        or row["status"] not in ("pending", "retrying")
+        or row["callback_deleted_at"] is not None
+    ):
+        await outbox.mark_done(pool, outbox_id)
+        return None
+    return row
+
+
+async def deliver_callback(ctx: WorkerContext, outbox_id: str) -> None:
+    """POST the signed event; record the attempt; succeed, retry later, or give up."""
+    row = await _deliverable(ctx, outbox_id)
+    if row is None:
+        return
+    slot = _slot(ctx, row["callback_id"], ctx["settings"].callback_concurrency_max)
+    if slot.locked():
+        raise Retry(defer=BUSY_RETRY_DELAY_MS / 1000)
+    async with slot:
+        result, headers = await _attempt(ctx, row)
+    delay_ms = await _record(ctx, outbox_id, row, result, headers)
     if delay_ms is not None:
         raise Retry(defer=delay_ms / 1000)

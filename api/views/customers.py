@@ -8,7 +8,7 @@ from api.auth import marketplace_id
 from api.bodies import page, parse
 from api.keys import POOL
 from api.models import BankAccountCreate, BankAccountUpdate, CardCreate, CustomerCreate, OrderCreate
-from api.views.common import many, one, total_of, transaction
+from api.views.common import after_commit, many, one, total_of, transaction
 from ledger import instruments, orders, wire
 from ledger.sql import QUERIES
 
@@ -16,9 +16,10 @@ from ledger.sql import QUERIES
 async def create_customer(request: web.Request) -> web.Response:
     fields = await parse(request, CustomerCreate, "customers")
     async with transaction(request) as connection:
-        row = await instruments.create_customer(
+        row, jobs = await instruments.create_customer(
             connection, marketplace_id(request), fields.model_dump()
         )
+    await after_commit(request, jobs)
     return one("customers", wire.customer(row), status=201)
 
 
@@ -32,9 +33,10 @@ async def get_customer(request: web.Request) -> web.Response:
 async def create_bank_account(request: web.Request) -> web.Response:
     fields = await parse(request, BankAccountCreate, "bank_accounts")
     async with transaction(request) as connection:
-        row = await instruments.create_bank_account(
+        row, jobs = await instruments.create_bank_account(
             connection, marketplace_id(request), fields.model_dump()
         )
+    await after_commit(request, jobs)
     return one("bank_accounts", wire.bank_account(row), status=201)
 
 
@@ -48,22 +50,24 @@ async def get_bank_account(request: web.Request) -> web.Response:
 async def update_bank_account(request: web.Request) -> web.Response:
     fields = await parse(request, BankAccountUpdate, "bank_accounts")
     async with transaction(request) as connection:
-        row = await instruments.update_bank_account(
+        row, jobs = await instruments.update_bank_account(
             connection,
             marketplace_id(request),
             request.match_info["id"],
             fields.links.customer or fields.customer,
             fields.meta,
         )
+    await after_commit(request, jobs)
     return one("bank_accounts", wire.bank_account(row))
 
 
 async def create_card(request: web.Request) -> web.Response:
     fields = await parse(request, CardCreate, "cards")
     async with transaction(request) as connection:
-        row = await instruments.create_card(
+        row, jobs = await instruments.create_card(
             connection, marketplace_id(request), fields.model_dump()
         )
+    await after_commit(request, jobs)
     return one("cards", wire.card(row), status=201)
 
 

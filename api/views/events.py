@@ -1,29 +1,50 @@
-"""Events and the callbacks they are delivered to."""
+"""Events, the callbacks they are delivered to, and each delivery's attempts."""
 
 from __future__ import annotations
 
-import asyncpg
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
 from aiohttp import web
 
 from api.auth import marketplace_id
-from api.bodies import page, parse
+from api.bodies import page, parse, time_bounds
 from api.keys import POOL, SETTINGS
-from api.models import CallbackCreate
-from api.responses import no_content
-from api.views.common import many, one, total_of, transaction
+from api.models import CallbackCreate, RedeliveryCreate, RotationCreate
+from api.responses import json_response, no_content
+from api.views.common import after_commit, many, one, total_of, transaction
 from callbacks import signing, ssrf
-from ledger import ids, wire
-from ledger.errors import Conflict, NotFound, RequestInvalid
+from ledger import resources, subscriptions, wire
+from ledger.errors import NotFound, RequestInvalid
 from ledger.sql import QUERIES
 
 EVENTS = QUERIES["events"]
 CALLBACKS = QUERIES["callbacks"]
-DUPLICATE_URL_INDEX = "callbacks_one_url_per_marketplace"
+# Event types a list may be narrowed to at once (`type[in]=a,b,…`).
+TYPE_FILTER_VALUES_MAX = 50
+
+
+def _types(request: web.Request) -> list[str] | None:
+    wanted = request.query.get("type") or request.query.get("type[in]")
+    if wanted is None:
+        return None
+    types = wanted.split(",")
+    if len(types) > TYPE_FILTER_VALUES_MAX or any(len(t) > 64 for t in types):
+        raise RequestInvalid("Invalid filter [type].", extras={"type": wanted[:64]})
+    return types
 
 
 async def list_events(request: web.Request) -> web.Response:
+    """All events, or (under `/{resource}/{id}/events`) those of one resource."""
+    mp, entity_id = marketplace_id(request), request.match_info.get("id")
+    pool = request.app[POOL]
+    if entity_id is not None:
+        await resources.find(pool, mp, entity_id)  # 404 if it is not this marketplace's.
     limit, offset = page(request)
-    rows = await request.app[POOL].fetch(EVENTS["list"], marketplace_id(request), limit, offset)
+    since, until = time_bounds(request, "occurred_at")
+    rows = await pool.fetch(
+        EVENTS["list"], mp, entity_id, _types(request), since, until, limit, offset
+    )
     items = [wire.event(row, row["callback_statuses"]) for row in rows]
     return many(request, "events", items, total_of(rows))
 
@@ -34,6 +55,53 @@ async def get_event(request: web.Request) -> web.Response:
     if row is None:
         raise NotFound(f"Event {event_id} could not be found.")
     return one("events", wire.event(row, row["callback_statuses"]))
+
+
+def _delivery(row: Any) -> dict[str, Any]:
+    href = f"/events/{row['event_id']}/callbacks/{row['callback_id']}"
+    return {
+        "id": row["id"],
+        "href": href,
+        "status": row["status"],
+        "attempts": row["attempts"],
+        "last_status_code": row["last_status_code"],
+        "last_error": row["last_error"],
+        "created_at": wire.timestamp(row["created_at"]),
+        "updated_at": wire.timestamp(row["updated_at"]),
+        "links": {"event": row["event_id"], "callback": row["callback_id"]},
+    }
+
+
+async def list_event_callbacks(request: web.Request) -> web.Response:
+    """Where one event went: a delivery per callback, like Balanced's `event_callbacks`."""
+    mp, event_id = marketplace_id(request), request.match_info["id"]
+    limit, offset = page(request)
+    rows = await request.app[POOL].fetch(EVENTS["deliveries"], mp, event_id, limit, offset)
+    items = [_delivery(row) for row in rows]
+    return many(request, "event_callbacks", items, total_of(rows))
+
+
+def _attempt(row: Any) -> dict[str, Any]:
+    return {
+        "id": str(row["id"]),
+        "attempted_at": wire.timestamp(row["attempted_at"]),
+        "request_headers": row["request_headers"],
+        "response_status": row["response_status"],
+        "latency_ms": row["latency_ms"],
+        "response_excerpt": row["response_excerpt"],
+        "error": row["error"],
+    }
+
+
+async def list_event_callback_logs(request: web.Request) -> web.Response:
+    """Every attempt of one event's delivery to one callback (`event_callback_logs`)."""
+    mp = marketplace_id(request)
+    event_id, callback_id = request.match_info["id"], request.match_info["callback_id"]
+    limit, offset = page(request)
+    rows = await request.app[POOL].fetch(
+        EVENTS["attempts"], mp, event_id, callback_id, limit, offset
+    )
+    return many(request, "event_callback_logs", [_attempt(row) for row in rows], total_of(rows))
 
 
 async def create_callback(request: web.Request) -> web.Response:
@@ -48,25 +116,11 @@ async def create_callback(request: web.Request) -> web.Response:
             f"Invalid field [url]: {error}.", extras={"url": str(error)}
         ) from error
     secret = signing.new_secret()
-    try:
-        async with transaction(request) as connection:
-            row = await connection.fetchrow(
-                CALLBACKS["insert"],
-                ids.new_id("callback"),
-                marketplace_id(request),
-                fields.url,
-                fields.method,
-                fields.revision,
-                secret,
-            )
-    except asyncpg.UniqueViolationError as error:
-        if error.constraint_name != DUPLICATE_URL_INDEX:
-            raise
-        raise Conflict(
-            "Webhook URL already exists.", category_code="duplicate-webhook-url"
-        ) from error
-    item = wire.callback(row) | {"secret": secret}
-    return one("callbacks", item, status=201)
+    async with transaction(request) as connection:
+        row = await subscriptions.create(
+            connection, marketplace_id(request), fields.url, fields.method, fields.revision, secret
+        )
+    return one("callbacks", wire.callback(row) | {"secret": secret}, status=201)
 
 
 async def list_callbacks(request: web.Request) -> web.Response:
@@ -91,3 +145,71 @@ async def delete_callback(request: web.Request) -> web.StreamResponse:
     if deleted is None:
         raise NotFound(f"Callback {callback_id} could not be found.")
     return no_content()
+
+
+def _health(row: Any) -> dict[str, Any]:
+    """A callback's delivery state: not part of Balanced's callback resource, whose schema
+    forbids extra fields, so it has a sub-resource of its own."""
+    moment = row["disabled_at"] or row["failing_since"]
+    return {
+        "enabled": row["disabled_at"] is None,
+        "disabled_reason": row["disabled_reason"],
+        "failing_since": wire.timestamp(row["failing_since"]) if row["failing_since"] else None,
+        "as_of": wire.timestamp(moment or datetime.now(UTC)),
+        "links": {"callback": row["id"]},
+    }
+
+
+async def get_callback_health(request: web.Request) -> web.Response:
+    callback_id = request.match_info["id"]
+    row = await request.app[POOL].fetchrow(CALLBACKS["get"], marketplace_id(request), callback_id)
+    if row is None:
+        raise NotFound(f"Callback {callback_id} could not be found.")
+    return json_response({"callback_health": [_health(row)], "links": {}})
+
+
+async def enable_callback(request: web.Request) -> web.Response:
+    """Deliver to a disabled callback again (events from now on; redeliver the gap)."""
+    row = await subscriptions.enable(
+        request.app[POOL], marketplace_id(request), request.match_info["id"]
+    )
+    return json_response({"callback_health": [_health(row)], "links": {}})
+
+
+async def rotate_callback_secret(request: web.Request) -> web.Response:
+    """A new signing secret, returned once; the old one keeps signing beside it for the
+    overlap (default `callback_secret_overlap_ms`), so receivers can switch without loss."""
+    fields = await parse(request, RotationCreate, "callbacks")
+    overlap_ms = fields.overlap_ms
+    if overlap_ms is None:
+        overlap_ms = request.app[SETTINGS].callback_secret_overlap_ms
+    secret = signing.new_secret()
+    async with transaction(request) as connection:
+        row = await subscriptions.rotate_secret(
+            connection,
+            marketplace_id(request),
+            request.match_info["id"],
+            secret,
+            timedelta(milliseconds=overlap_ms),
+            datetime.now(UTC),
+        )
+    return one("callbacks", wire.callback(row) | {"secret": secret})
+
+
+async def redeliver(request: web.Request) -> web.Response:
+    """Send one event, or every event of a time range, to this callback again."""
+    fields = await parse(request, RedeliveryCreate, "redeliveries")
+    chosen = [fields.event] if fields.event is not None else None
+    occurred = (fields.since, fields.until) if chosen is None else None
+    if occurred is not None and (occurred[0] is None or occurred[1] is None):
+        raise RequestInvalid("Give either `event`, or both `since` and `until`.")
+    async with transaction(request) as connection:
+        jobs = await subscriptions.redeliver(
+            connection,
+            marketplace_id(request),
+            request.match_info["id"],
+            chosen,
+            occurred,  # type: ignore[arg-type]
+        )
+    await after_commit(request, jobs)
+    return json_response({"redeliveries": [{"queued": len(jobs)}], "links": {}}, 202)

@@ -22,10 +22,13 @@ WHERE marketplace_id = $1 AND id = $2 AND deleted_at IS NULL
 RETURNING id
 
 -- name: delivery
--- Everything one delivery attempt needs: the delivery, its event and its callback.
+-- Everything one delivery attempt needs: the delivery, its event and its callback, with
+-- the secrets that sign it (the previous one too while a rotation overlaps).
 SELECT d.id, d.status, d.attempts, d.event_id, e.type AS event_type, e.entity, e.sequence,
-       e.occurred_at, c.id AS callback_id, c.url, c.method, c.secret,
-       c.deleted_at AS callback_deleted_at
+       e.occurred_at, e.marketplace_id, c.id AS callback_id, c.url, c.method, c.secret,
+       CASE WHEN c.previous_secret_expires_at > now() THEN c.previous_secret END
+           AS previous_secret,
+       c.deleted_at AS callback_deleted_at, c.disabled_at AS callback_disabled_at
 FROM callback_deliveries d
 JOIN events e ON e.id = d.event_id
 JOIN callbacks c ON c.id = d.callback_id
@@ -40,7 +43,59 @@ VALUES ($1, $2, $3, $4, $5, $6)
 -- name: settle_delivery
 -- The delivery's state after an attempt, guarded so a finished delivery stays finished.
 UPDATE callback_deliveries
-SET status = $2, attempts = attempts + 1, last_status_code = $3, last_error = $4,
+SET status = $2, attempts = attempts + $5, last_status_code = $3, last_error = $4,
     updated_at = now()
 WHERE id = $1 AND status IN ('pending', 'retrying')
 RETURNING attempts
+
+-- name: record_success
+-- A delivery got through: the callback is healthy again.
+UPDATE callbacks SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL
+
+-- name: record_failure
+-- A delivery failed: returns since when the callback has been failing.
+UPDATE callbacks SET failing_since = coalesce(failing_since, now())
+WHERE id = $1
+RETURNING failing_since
+
+-- name: disable
+-- Stop delivering to a callback (410 Gone, or failing for too long); returns it once.
+UPDATE callbacks SET disabled_at = now(), disabled_reason = $2
+WHERE id = $1 AND disabled_at IS NULL AND deleted_at IS NULL
+RETURNING *
+
+-- name: enable
+-- Deliver to a disabled callback again, from now on.
+UPDATE callbacks SET disabled_at = NULL, disabled_reason = NULL, failing_since = NULL
+WHERE marketplace_id = $1 AND id = $2 AND deleted_at IS NULL
+RETURNING *
+
+-- name: rotate_secret
+-- A new signing secret; the old one keeps signing beside it until $4.
+UPDATE callbacks
+SET previous_secret = secret, previous_secret_expires_at = $4, secret = $3
+WHERE marketplace_id = $1 AND id = $2 AND deleted_at IS NULL
+RETURNING *
+
+-- name: redeliver
+-- Send again, to callback $2, the events of a marketplace in $3 (ids) or occurred in the
+-- range $4..$5: each delivery goes back to pending with a new outbox job ($6 makes the
+-- job ids new, so jobs of an earlier redelivery never collide).
+WITH chosen AS (
+    SELECT e.id AS event_id FROM events e
+    WHERE e.marketplace_id = $1
+      AND (($3::text[] IS NOT NULL AND e.id = ANY ($3::text[]))
+           OR ($3::text[] IS NULL AND e.occurred_at >= $4 AND e.occurred_at <= $5))
+    LIMIT $7
+),
+deliveries AS (
+    INSERT INTO callback_deliveries (id, event_id, callback_id)
+    SELECT 'DL' || md5(chosen.event_id || $2), chosen.event_id, $2 FROM chosen
+    ON CONFLICT (event_id, callback_id)
+        DO UPDATE SET status = 'pending', updated_at = now()
+    RETURNING id
+)
+INSERT INTO outbox (id, job, args)
+SELECT id || ':' || $6, 'deliver_callback', jsonb_build_object('delivery_id', id)
+FROM deliveries
+RETURNING id, job

@@ -7,16 +7,16 @@ FROM events WHERE entity_id = $4
 RETURNING *
 
 -- name: fan_out
--- One delivery (and its outbox row) per live callback of the event's marketplace.
+-- One delivery (and its outbox row) per live, enabled callback of the event's marketplace.
 WITH deliveries AS (
     INSERT INTO callback_deliveries (id, event_id, callback_id)
     SELECT 'DL' || md5($1 || c.id), $1, c.id
     FROM callbacks c
-    WHERE c.marketplace_id = $2 AND c.deleted_at IS NULL
+    WHERE c.marketplace_id = $2 AND c.deleted_at IS NULL AND c.disabled_at IS NULL
     RETURNING id
 )
 INSERT INTO outbox (id, job, args)
-SELECT id, 'deliver_callback', '{}'::jsonb FROM deliveries
+SELECT id, 'deliver_callback', jsonb_build_object('delivery_id', id) FROM deliveries
 RETURNING id, job
 
 -- name: get
@@ -28,11 +28,37 @@ SELECT e.*,
 FROM events e WHERE e.marketplace_id = $1 AND e.id = $2
 
 -- name: list
--- Events of a marketplace, oldest first, with their delivery counts per status.
+-- Events of a marketplace, oldest first, with their delivery counts per status: of entity
+-- $2 (or, for an order, of its transfers) when set; of types $3 when set; occurred in the
+-- range $4..$5 when set.
 SELECT e.*, count(*) OVER () AS total,
        (SELECT coalesce(jsonb_object_agg(status, n), '{}'::jsonb)
         FROM (SELECT status, count(*) AS n FROM callback_deliveries d
               WHERE d.event_id = e.id GROUP BY status) AS counts) AS callback_statuses
-FROM events e WHERE e.marketplace_id = $1
+FROM events e
+WHERE e.marketplace_id = $1
+  AND ($2::text IS NULL OR e.entity_id = $2
+       OR e.entity_id IN (SELECT id FROM transactions WHERE order_id = $2))
+  AND ($3::text[] IS NULL OR e.type = ANY ($3::text[]))
+  AND ($4::timestamptz IS NULL OR e.occurred_at >= $4)
+  AND ($5::timestamptz IS NULL OR e.occurred_at <= $5)
 ORDER BY e.occurred_at, e.id
-LIMIT $2 OFFSET $3
+LIMIT $6 OFFSET $7
+
+-- name: deliveries
+-- The deliveries of one event, one per callback.
+SELECT d.*, count(*) OVER () AS total
+FROM callback_deliveries d JOIN events e ON e.id = d.event_id
+WHERE e.marketplace_id = $1 AND d.event_id = $2
+ORDER BY d.created_at, d.id
+LIMIT $3 OFFSET $4
+
+-- name: attempts
+-- The log of every attempt of one event's delivery to one callback.
+SELECT a.*, count(*) OVER () AS total
+FROM callback_attempts a
+JOIN callback_deliveries d ON d.id = a.delivery_id
+JOIN events e ON e.id = d.event_id
+WHERE e.marketplace_id = $1 AND d.event_id = $2 AND d.callback_id = $3
+ORDER BY a.id
+LIMIT $4 OFFSET $5

@@ -1,0 +1,107 @@
+"""Callback subscriptions: creating them, rotating their signing secrets, disabling and
+enabling them, and redelivering events to them. (The delivery itself is in
+`workers/deliveries.py`; signing and HTTP in the top-level `callbacks` package.)"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from ledger import events, ids, wire
+from ledger.errors import Conflict, NotFound
+from ledger.outbox import Job
+from ledger.sql import QUERIES
+
+Q = QUERIES["callbacks"]
+DUPLICATE_URL_INDEX = "callbacks_one_url_per_marketplace"
+# One redelivery request re-sends at most this many events; a wider range is refused in
+# parts by the client, so one request never floods the queue.
+REDELIVERY_EVENTS_MAX = 10_000
+
+
+async def create(
+    connection: asyncpg.Connection,
+    marketplace_id: str,
+    url: str,
+    method: str,
+    revision: str,
+    secret: str,
+) -> dict[str, Any]:
+    try:
+        row = await connection.fetchrow(
+            Q["insert"], ids.new_id("callback"), marketplace_id, url, method, revision, secret
+        )
+    except asyncpg.UniqueViolationError as error:
+        if error.constraint_name != DUPLICATE_URL_INDEX:
+            raise
+        raise Conflict(
+            "Webhook URL already exists.", category_code="duplicate-webhook-url"
+        ) from error
+    assert row is not None
+    return dict(row)
+
+
+async def rotate_secret(
+    connection: asyncpg.Connection,
+    marketplace_id: str,
+    callback_id: str,
+    new_secret: str,
+    overlap: timedelta,
+    now: datetime,
+) -> dict[str, Any]:
+    """Sign with `new_secret` from now on, and with the old one too until `now + overlap`."""
+    row = await connection.fetchrow(
+        Q["rotate_secret"], marketplace_id, callback_id, new_secret, now + overlap
+    )
+    if row is None:
+        raise NotFound(f"Callback {callback_id} could not be found.")
+    return dict(row)
+
+
+async def enable(
+    connection: asyncpg.Connection | asyncpg.Pool, marketplace_id: str, callback_id: str
+) -> dict[str, Any]:
+    row = await connection.fetchrow(Q["enable"], marketplace_id, callback_id)
+    if row is None:
+        raise NotFound(f"Callback {callback_id} could not be found.")
+    return dict(row)
+
+
+async def disable(connection: asyncpg.Connection, callback_id: str, reason: str) -> list[Job]:
+    """Disable a callback and tell the marketplace's other callbacks (`callback.disabled`).
+    Disabling one that is already disabled changes nothing."""
+    row = await connection.fetchrow(Q["disable"], callback_id, reason)
+    if row is None:
+        return []
+    entity = wire.envelope("callbacks", [wire.callback(row)])
+    return await events.record(
+        connection, row["marketplace_id"], "callback.disabled", callback_id, entity
+    )
+
+
+async def redeliver(
+    connection: asyncpg.Connection,
+    marketplace_id: str,
+    callback_id: str,
+    event_ids: list[str] | None,
+    occurred_range: tuple[datetime, datetime] | None,
+) -> list[Job]:
+    """Queue the chosen events for `callback_id` again (one event, or a time range)."""
+    assert (event_ids is None) != (occurred_range is None)
+    if await connection.fetchrow(Q["get"], marketplace_id, callback_id) is None:
+        raise NotFound(f"Callback {callback_id} could not be found.")
+    since, until = occurred_range or (None, None)
+    rows = await connection.fetch(
+        Q["redeliver"],
+        marketplace_id,
+        callback_id,
+        event_ids,
+        since,
+        until,
+        secrets.token_hex(8),
+        REDELIVERY_EVENTS_MAX,
+    )
+    return [(row["job"], row["id"]) for row in rows]
