@@ -328,7 +328,11 @@ CREATE TABLE IF NOT EXISTS events (
     -- Per-entity sequence number, so that receivers can drop a stale state.
     sequence       integer NOT NULL CHECK (sequence >= 1),
     entity         jsonb NOT NULL,
-    occurred_at    timestamptz NOT NULL DEFAULT now(),
+    -- The moment of the statement, not of the transaction: two events of one transaction
+    -- (debit.created, debit.succeeded) keep their order.
+    occurred_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+    -- Insertion order, to break ties between events of the same microsecond.
+    position       bigint GENERATED ALWAYS AS IDENTITY,
     UNIQUE (entity_id, sequence)
 );
 CREATE INDEX IF NOT EXISTS events_marketplace_occurred ON events (marketplace_id, occurred_at);

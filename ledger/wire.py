@@ -136,6 +136,16 @@ LINK_TEMPLATES: dict[str, dict[str, str]] = {
         },
     },
     "events": {"events.callbacks": "/events/{events.self}/callbacks"},
+    # Deliveries of an event and their attempts (Balanced's EventCallback and
+    # EventCallbackLog, which its fixtures do not describe).
+    "event_callbacks": {
+        "event_callbacks.callback": "/callbacks/{event_callbacks.callback}",
+        "event_callbacks.event": "/events/{event_callbacks.event}",
+        "event_callbacks.logs": (
+            "/events/{event_callbacks.event}/callbacks/{event_callbacks.callback}/logs"
+        ),
+    },
+    "event_callback_logs": {},
     "callbacks": {},
 }
 

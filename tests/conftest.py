@@ -96,7 +96,7 @@ def settings(database_url: str, redis_url: str) -> Settings:
         sweep_interval_ms=100,
         outbox_stale_after_ms=500,
         callbacks_allow_private=True,
-        callback_timeout_ms=2000,
+        callback_timeout_ms=500,
         callback_retry_schedule_ms=[50, 100, 200],
     )
 

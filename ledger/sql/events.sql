@@ -42,7 +42,7 @@ WHERE e.marketplace_id = $1
   AND ($3::text[] IS NULL OR e.type = ANY ($3::text[]))
   AND ($4::timestamptz IS NULL OR e.occurred_at >= $4)
   AND ($5::timestamptz IS NULL OR e.occurred_at <= $5)
-ORDER BY e.occurred_at, e.id
+ORDER BY e.occurred_at, e.position
 LIMIT $6 OFFSET $7
 
 -- name: deliveries
