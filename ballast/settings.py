@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     # Delays before each retry of a failed callback delivery (Standard Webhooks schedule).
     callback_retry_schedule_ms: list[int] = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000]
     # Deliveries in flight per callback per worker: one slow receiver holds no more slots.
-    callback_concurrency_max: int = 4
+    callback_concurrency_max: int = 16
     # A callback whose every delivery has failed for this long is disabled (5 days, as Svix).
     callback_disable_after_ms: int = 5 * 24 * 3600 * 1000
     # How long the old secret keeps signing beside the new one after a rotation (1 day).

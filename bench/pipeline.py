@@ -14,97 +14,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import contextlib
 import json
-import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator
-from typing import Any
 
 import aiohttp
+from _harness import Client, serve, system
 from aiohttp import web
 
 # Funding per order: enough for every credit the order will see.
 CREDIT_AMOUNT_CENTS = 100
-STARTUP_TIMEOUT_S = 120
 # The run fails rather than hang if the pipeline stalls.
 DRAIN_TIMEOUT_S = 600
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextlib.asynccontextmanager
-async def _system(api_url: str | None, workers: int) -> AsyncIterator[str]:
-    if api_url is not None:
-        yield api_url
-        return
-    port = _free_port()
-    process = subprocess.Popen(  # noqa: ASYNC220 - started once, before any load
-        [
-            sys.executable,
-            "-m",
-            "ballast",
-            "up",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--rail-day-ms",
-            "0",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        await _wait_healthy(url)
-        yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=60)
-
-
-async def _wait_healthy(url: str) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            with contextlib.suppress(aiohttp.ClientError):
-                async with session.get(f"{url}/healthz") as response:
-                    if response.status == 200:
-                        return
-            await asyncio.sleep(0.2)
-    raise SystemExit(f"the system at {url} did not become healthy")
-
-
-class Client:
-    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
-        self.session, self.url, self.auth = session, url, ""
-
-    async def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        headers = {"Authorization": self.auth} if self.auth else {}
-        async with self.session.post(
-            self.url + path, data=json.dumps(body), headers=headers
-        ) as response:
-            payload: dict[str, Any] = await response.json(content_type=None)
-            if response.status not in (200, 201):
-                raise SystemExit(f"POST {path} → {response.status}: {payload}")
-            return payload
-
-    async def login(self) -> None:
-        secret = (await self.post("/api_keys", {}))["api_keys"][0]["secret"]
-        self.auth = "Basic " + base64.b64encode(f"{secret}:".encode()).decode()
-        await self.post("/marketplaces", {})
 
 
 async def _fund_orders(
@@ -131,12 +52,7 @@ async def _fund_orders(
             },
         )
         bank_id = bank["bank_accounts"][0]["id"]
-        async with client.session.put(
-            f"{client.url}/bank_accounts/{bank_id}",
-            data=json.dumps({"links": {"customer": merchant_id}}),
-            headers={"Authorization": client.auth},
-        ):
-            pass
+        await client.put(f"/bank_accounts/{bank_id}", {"links": {"customer": merchant_id}})
         order = (await client.post(f"/customers/{merchant_id}/orders", {}))["orders"][0]["id"]
         await client.post(
             f"/cards/{card}/debits",
@@ -166,18 +82,15 @@ async def _run(args: argparse.Namespace) -> None:
     receiver = Receiver(args.credits)
     app = web.Application()
     app.router.add_post("/hooks", receiver.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    hook_port = _free_port()
-    await web.TCPSite(runner, "127.0.0.1", hook_port).start()
     connector = aiohttp.TCPConnector(limit=args.concurrency)
     async with (
-        _system(args.api, args.workers) as url,
+        serve(app) as hooks_url,
+        system(args.api, args.workers) as url,
         aiohttp.ClientSession(connector=connector) as session,
     ):
         client = Client(session, url)
         await client.login()
-        await client.post("/callbacks", {"url": f"http://127.0.0.1:{hook_port}/hooks"})
+        await client.post("/callbacks", {"url": f"{hooks_url}/hooks"})
         per_order = -(-args.credits // args.orders)
         funded = await _fund_orders(client, args.orders, per_order)
         latencies_ms: list[float] = []
@@ -198,7 +111,6 @@ async def _run(args: argparse.Namespace) -> None:
         submitted_s = time.monotonic() - started
         await asyncio.wait_for(receiver.done.wait(), DRAIN_TIMEOUT_S)
         total_s = receiver.last_at - started
-    await runner.cleanup()
     quantiles = statistics.quantiles(latencies_ms, n=100)
     print(
         f"credits: {args.credits} over {args.orders} orders, concurrency {args.concurrency}, "
@@ -222,7 +134,6 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--api", help="a running ballast API (default: start one)")
     args = parser.parse_args()
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
     asyncio.run(_run(args))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import aiohttp
 import asyncpg
@@ -19,3 +19,5 @@ class WorkerContext(TypedDict):
     pool: asyncpg.Pool
     http: aiohttp.ClientSession
     rail: RailClient
+    # Per-callback delivery lanes of this worker process (see workers/deliveries.py).
+    callback_lanes: dict[str, Any]

@@ -5,8 +5,9 @@ failure is retried after the next delay of the schedule (doubled for 429, 502 an
 never sooner than a `Retry-After`), until the schedule runs out. A callback that has failed
 every delivery for `callback_disable_after_ms` is disabled and a `callback.disabled` event
 says so. Each callback gets at most `callback_concurrency_max` deliveries in flight per
-worker: a delivery that finds them all busy gives its job slot back and comes again
-shortly, so one slow receiver cannot starve the others."""
+worker: a delivery that finds them all busy waits a moment for one, but if the receiver
+looks stuck it gives its job slot back and is parked for a delivery timeout, so one slow
+receiver cannot starve the others."""
 
 from __future__ import annotations
 
@@ -31,10 +32,11 @@ GONE = 410
 # Answers that mean "you are going too fast" (Standard Webhooks): back off harder.
 SLOW_DOWN = frozenset({429, 502, 504})
 SLOW_DOWN_FACTOR = 2
-# How soon a delivery whose callback has no free slot tries again.
-BUSY_RETRY_DELAY_MS = 200
-# Callbacks whose slots a worker remembers; past this, idle ones are forgotten.
-CALLBACK_SLOTS_MAX = 10_000
+# Callbacks whose lanes a worker remembers; past this, idle ones are forgotten.
+CALLBACK_LANES_MAX = 10_000
+# A delivery in flight this long means the receiver is stuck rather than busy; a healthy
+# one answers a local POST in milliseconds.
+STUCK_AFTER_S = 0.5
 
 
 def payload(row: Any) -> str:
@@ -52,12 +54,47 @@ def payload(row: Any) -> str:
     return json.dumps(wire.envelope("events", [event]), separators=(",", ":"))
 
 
-def _slot(ctx: Any, callback_id: str, concurrency_max: int) -> asyncio.Semaphore:
-    slots: dict[str, asyncio.Semaphore] = ctx.setdefault("callback_slots", {})
-    if callback_id not in slots and len(slots) >= CALLBACK_SLOTS_MAX:
-        for idle in [key for key, slot in slots.items() if not slot.locked()]:
-            del slots[idle]
-    return slots.setdefault(callback_id, asyncio.Semaphore(concurrency_max))
+class Lane:
+    """One callback's deliveries in flight in this worker: at most `concurrency_max`, and
+    the moment each started, so that a full lane can tell a busy receiver (wait a moment
+    for a slot) from a stuck one (park the delivery and free the job slot)."""
+
+    def __init__(self, concurrency_max: int) -> None:
+        assert concurrency_max >= 1
+        self.slots = asyncio.Semaphore(concurrency_max)
+        self.started: dict[str, float] = {}
+
+    def full_and_stuck(self) -> bool:
+        if not self.slots.locked():
+            return False
+        oldest = min(self.started.values(), default=time.monotonic())
+        return time.monotonic() - oldest > STUCK_AFTER_S
+
+    async def enter(self, outbox_id: str) -> bool:
+        """Take a slot; False when the receiver looks stuck or no slot frees up in time."""
+        if self.full_and_stuck():
+            return False
+        try:
+            await asyncio.wait_for(self.slots.acquire(), STUCK_AFTER_S)
+        except TimeoutError:
+            return False
+        self.started[outbox_id] = time.monotonic()
+        return True
+
+    def leave(self, outbox_id: str) -> None:
+        del self.started[outbox_id]
+        self.slots.release()
+
+
+def _lane(ctx: WorkerContext, callback_id: str) -> Lane:
+    # arq hands each job a copy of ctx; the dict inside it (made at startup) is shared.
+    lanes = ctx["callback_lanes"]
+    if callback_id not in lanes and len(lanes) >= CALLBACK_LANES_MAX:
+        for idle in [key for key, lane in lanes.items() if not lane.started]:
+            del lanes[idle]
+    if callback_id not in lanes:
+        lanes[callback_id] = Lane(ctx["settings"].callback_concurrency_max)
+    return lanes[callback_id]
 
 
 async def _attempt(ctx: WorkerContext, row: Any) -> tuple[delivery.Attempt, dict[str, str]]:
@@ -175,16 +212,39 @@ async def _deliverable(ctx: WorkerContext, outbox_id: str) -> Any:
     return row
 
 
+def callback_of(outbox_id: str) -> str:
+    """A delivery's job id is `CB…/DL…[/nonce]` (see `fan_out` in ledger/sql/events.sql)."""
+    callback_id = outbox_id.split("/", 1)[0]
+    assert callback_id.startswith("CB"), outbox_id
+    return callback_id
+
+
+async def _park(ctx: WorkerContext, outbox_id: str) -> None:
+    wait = timedelta(milliseconds=ctx["settings"].callback_timeout_ms)
+    await ctx["pool"].execute(Q["park"], outbox_id, datetime.now(UTC) + wait)
+
+
 async def deliver_callback(ctx: WorkerContext, outbox_id: str) -> None:
-    """POST the signed event; record the attempt; succeed, retry later, or give up."""
+    """POST the signed event; record the attempt; succeed, retry later, or give up.
+
+    When the callback's lane is full and stuck the delivery is parked (its outbox row waits
+    one delivery timeout) rather than kept waiting or retried: a receiver that hangs would
+    otherwise hold every job slot, or turn its backlog into a stream of retries, and crowd
+    out every other receiver's deliveries."""
+    lane = _lane(ctx, callback_of(outbox_id))
+    if lane.full_and_stuck():
+        await _park(ctx, outbox_id)  # Before any read: a stuck receiver's backlog is cheap.
+        return
     row = await _deliverable(ctx, outbox_id)
     if row is None:
         return
-    slot = _slot(ctx, row["callback_id"], ctx["settings"].callback_concurrency_max)
-    if slot.locked():
-        raise Retry(defer=BUSY_RETRY_DELAY_MS / 1000)
-    async with slot:
+    if not await lane.enter(outbox_id):
+        await _park(ctx, outbox_id)
+        return
+    try:
         result, headers = await _attempt(ctx, row)
+    finally:
+        lane.leave(outbox_id)
     delay_ms = await _record(ctx, outbox_id, row, result, headers)
     if delay_ms is not None:
         raise Retry(defer=delay_ms / 1000)

@@ -41,6 +41,7 @@ def _startup(settings: Settings) -> Any:
             connector=aiohttp.TCPConnector(limit=HTTP_CONNECTIONS_MAX)
         )
         ctx["rail"] = HttpRailClient(settings.rail_url, ctx["http"])
+        ctx["callback_lanes"] = {}
         ctx["sweeper"] = asyncio.create_task(
             sweep_forever(
                 ctx["redis"],

@@ -70,6 +70,11 @@ UPDATE callbacks SET disabled_at = NULL, disabled_reason = NULL, failing_since =
 WHERE marketplace_id = $1 AND id = $2 AND deleted_at IS NULL
 RETURNING *
 
+-- name: park
+-- A delivery whose callback has no free slot waits until $2 (no job runs meanwhile; the
+-- sweeper enqueues it again then).
+UPDATE outbox SET not_before = $2, enqueued_at = NULL WHERE id = $1 AND done_at IS NULL
+
 -- name: rotate_secret
 -- A new signing secret; the old one keeps signing beside it until $4.
 UPDATE callbacks
@@ -96,6 +101,6 @@ deliveries AS (
     RETURNING id
 )
 INSERT INTO outbox (id, job, args)
-SELECT id || ':' || $6, 'deliver_callback', jsonb_build_object('delivery_id', id)
+SELECT $2 || '/' || id || '/' || $6, 'deliver_callback', jsonb_build_object('delivery_id', id)
 FROM deliveries
 RETURNING id, job

@@ -8,15 +8,18 @@ RETURNING *
 
 -- name: fan_out
 -- One delivery (and its outbox row) per live, enabled callback of the event's marketplace.
+-- A delivery's job id starts with its callback's id ("CB…/DL…"), so that a worker can
+-- tell which callback a job is for before it touches the database.
 WITH deliveries AS (
     INSERT INTO callback_deliveries (id, event_id, callback_id)
     SELECT 'DL' || md5($1 || c.id), $1, c.id
     FROM callbacks c
     WHERE c.marketplace_id = $2 AND c.deleted_at IS NULL AND c.disabled_at IS NULL
-    RETURNING id
+    RETURNING id, callback_id
 )
 INSERT INTO outbox (id, job, args)
-SELECT id, 'deliver_callback', jsonb_build_object('delivery_id', id) FROM deliveries
+SELECT callback_id || '/' || id, 'deliver_callback', jsonb_build_object('delivery_id', id)
+FROM deliveries
 RETURNING id, job
 
 -- name: get
