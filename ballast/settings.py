@@ -50,5 +50,9 @@ class Settings(BaseSettings):
     # How long the old secret keeps signing beside the new one after a rotation (1 day).
     callback_secret_overlap_ms: int = 24 * 3600 * 1000
 
+    # Requests per second one API key may make (0: no limit). Generous: it stops a runaway
+    # client, not a busy one.
+    rate_limit_requests_per_s: int = 1000
+
     db_pool_min_size: int = 2
     db_pool_max_size: int = 10

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 from typing import Any
 
 import asyncpg
@@ -36,7 +37,33 @@ async def create_api_key(
 
 
 async def authenticate(pool: asyncpg.Pool, secret: str) -> asyncpg.Record | None:
-    return await pool.fetchrow(Q["api_key_by_secret"], secret_sha256(secret))
+    """The live key with this secret. The lookup is by hash, so a timing difference could
+    only reveal a prefix of a SHA-256, never of the secret; the final comparison is
+    constant-time all the same."""
+    digest = secret_sha256(secret)
+    key = await pool.fetchrow(Q["api_key_by_secret"], digest)
+    if key is None or not hmac.compare_digest(bytes(key["secret_sha256"]), digest):
+        return None
+    return key
+
+
+async def list_api_keys(
+    pool: asyncpg.Pool, marketplace_id: str, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    rows = await pool.fetch(Q["list_api_keys"], marketplace_id, limit, offset)
+    return [dict(row) for row in rows], int(rows[0]["total"]) if rows else 0
+
+
+async def get_api_key(pool: asyncpg.Pool, marketplace_id: str, key_id: str) -> dict[str, Any]:
+    row = await pool.fetchrow(Q["get_api_key"], marketplace_id, key_id)
+    if row is None:
+        raise NotFound(f"API key {key_id} could not be found.")
+    return dict(row)
+
+
+async def revoke_api_key(pool: asyncpg.Pool, marketplace_id: str, key_id: str) -> None:
+    if await pool.fetchval(Q["revoke_api_key"], marketplace_id, key_id) is None:
+        raise NotFound(f"API key {key_id} could not be found.")
 
 
 async def create(

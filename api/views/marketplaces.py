@@ -5,9 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from api.auth import marketplace_id
-from api.bodies import parse, read_json
+from api.bodies import page, parse, read_json
 from api.keys import API_KEY, POOL
 from api.models import MarketplaceCreate
+from api.responses import no_content
 from api.views.common import many, one, transaction
 from ledger import marketplaces, wire
 from ledger.errors import NotFound
@@ -47,3 +48,25 @@ async def get_marketplace(request: web.Request) -> web.Response:
         raise NotFound(f"Marketplace {requested} could not be found.")
     row = await marketplaces.get(request.app[POOL], requested)
     return one("marketplaces", wire.marketplace(row))
+
+
+async def list_api_keys(request: web.Request) -> web.Response:
+    limit, offset = page(request)
+    rows, total = await marketplaces.list_api_keys(
+        request.app[POOL], marketplace_id(request), limit, offset
+    )
+    return many(request, "api_keys", [wire.api_key(row) for row in rows], total)
+
+
+async def get_api_key(request: web.Request) -> web.Response:
+    row = await marketplaces.get_api_key(
+        request.app[POOL], marketplace_id(request), request.match_info["id"]
+    )
+    return one("api_keys", wire.api_key(row))
+
+
+async def revoke_api_key(request: web.Request) -> web.StreamResponse:
+    await marketplaces.revoke_api_key(
+        request.app[POOL], marketplace_id(request), request.match_info["id"]
+    )
+    return no_content()
