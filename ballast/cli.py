@@ -1,4 +1,4 @@
-"""The `ballast` command line: `up`, `api`, `worker`, `rails`, `audit`.
+"""The `ballast` command line: `up`, `api`, `worker`, `rails`, `audit`, `load`.
 
 Each subcommand imports what it runs only when it runs, so that `ballast up` and
 `ballast --help` do not load the API, the workers or the rail.
@@ -63,10 +63,54 @@ def _parser() -> argparse.ArgumentParser:
         help="outcome signing secret (default: $BALLAST_RAIL_SECRET, else the settings')",
     )
     rails.add_argument("--rules", type=Path, default=None, help="outcome rules file")
+    rails.add_argument(
+        "--nacha-dir", type=Path, default=None, help="write the NACHA files it sends here"
+    )
+    rails.add_argument(
+        "--no-same-day", action="store_true", help="no Same Day ACH windows: next-day only"
+    )
     rails.set_defaults(run=_run_rails)
 
     commands.add_parser("audit", help="check the ledger's invariants").set_defaults(run=_run_audit)
+
+    _add_load_parser(commands)
     return parser
+
+
+def _add_load_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`ballast load`: its bounds are checked by ballast.load.LoadConfig, imported only
+    when the command runs."""
+    load = commands.add_parser(
+        "load", help="drive load against the rail or the whole pipeline and write a report"
+    )
+    load.add_argument("--target", choices=("rail", "pipeline"), default="rail")
+    load.add_argument("--url", default=None, help="default: the local rail or API port")
+    amount = load.add_mutually_exclusive_group()
+    amount.add_argument("--count", type=_count, default=None, help="transfers (default 1000)")
+    amount.add_argument("--duration", type=float, default=None, help="seconds of load")
+    load.add_argument("--rate", type=float, default=None, help="transfers/s (default: max)")
+    load.add_argument("--concurrency", type=_count, default=32, help="requests in flight")
+    load.add_argument(
+        "--returns", type=float, default=0.0, help="percent sent to the failing test account"
+    )
+    load.add_argument("--orders", type=_count, default=10, help="pipeline: funded orders")
+    load.add_argument(
+        "--drain-timeout", type=float, default=30.0, help="seconds to wait for outcomes"
+    )
+    load.add_argument("--out", type=Path, default=Path("load-report"), help="report directory")
+    load.add_argument(
+        "--allow-remote", action="store_true", help="allow a target that is not loopback"
+    )
+    load.add_argument(
+        "--receiver-host", default=LOCAL_HOST, help="where outcomes are received (bind host)"
+    )
+    load.add_argument(
+        "--rail-secret",
+        default=None,
+        help="rail: verify notification signatures (default: $BALLAST_RAIL_SECRET)",
+    )
+    load.add_argument("--no-progress", action="store_true", help="no live progress bar")
+    load.set_defaults(run=_run_load)
 
 
 def _run_up(args: argparse.Namespace) -> int:
@@ -98,11 +142,28 @@ def _run_rails(args: argparse.Namespace) -> int:
     from rails.app import RailConfig, run
 
     secret = args.secret or os.environ.get("BALLAST_RAIL_SECRET") or Settings().rail_secret
+    # The newer options go in only when given, so that RailConfig keeps their defaults.
+    extra: dict[str, object] = {}
+    if args.nacha_dir is not None:
+        extra["nacha_dir"] = str(args.nacha_dir)
+    if args.no_same_day:
+        extra["same_day_ach"] = False
     config = RailConfig(
-        host=args.host, port=args.port, day_ms=args.day_ms, secret=secret, rules_path=args.rules
+        host=args.host,
+        port=args.port,
+        day_ms=args.day_ms,
+        secret=secret,
+        rules_path=args.rules,
+        **extra,
     )
     run(config)
     return 0
+
+
+def _run_load(args: argparse.Namespace) -> int:
+    from ballast import load
+
+    return load.main(args)
 
 
 def _run_audit(args: argparse.Namespace) -> int:

@@ -8,8 +8,9 @@ from typing import Any
 
 import asyncpg
 
-from ledger import postings, transfers
+from ledger import events, postings, transfers, wire
 from ledger.outbox import Job
+from ledger.sql import QUERIES
 from ledger.status import Status
 
 # What the rail's notification types mean for one of our transfers.
@@ -55,13 +56,35 @@ def _failure(notification: dict[str, Any]) -> tuple[str, str]:
     return entry.get("return_code") or "R00", entry.get("return_reason") or "Returned"
 
 
+async def _notice_of_change(
+    connection: asyncpg.Connection, row: dict[str, Any], entry: dict[str, Any]
+) -> list[Job]:
+    """The bank corrected the account's details (a NOC): no money moves; the bank account
+    records the correction and a `bank_account.updated` event tells the marketplace."""
+    updated = await connection.fetchrow(
+        QUERIES["customers"]["record_notice_of_change"],
+        row["bank_account_id"],
+        entry.get("correction_code") or "C00",
+        entry.get("corrected_data") or "",
+    )
+    assert updated is not None
+    entity = wire.envelope("bank_accounts", [wire.bank_account(dict(updated))])
+    return await events.record(
+        connection, row["marketplace_id"], "bank_account.updated", updated["id"], entity
+    )
+
+
 async def apply_rail_outcome(
     connection: asyncpg.Connection, notification: dict[str, Any]
 ) -> list[Job]:
-    target = RAIL_OUTCOMES.get(notification["type"])
     locked = await connection.fetchrow(transfers.Q["lock"], notification["entry"]["id"])
-    if target is None or locked is None:
-        return []  # A notice of change, or an entry that is not ours: nothing moves.
+    if locked is None:
+        return []  # An entry that is not ours: nothing to do.
+    if notification["type"] == "entry.corrected":
+        return await _notice_of_change(connection, dict(locked), notification["entry"])
+    target = RAIL_OUTCOMES.get(notification["type"])
+    if target is None:
+        return []
     row = dict(locked)
     previous = Status(row["status"])
     if row["kind"] == "reversal" and previous == Status.SUCCEEDED:

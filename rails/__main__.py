@@ -16,6 +16,12 @@ def main() -> None:
     parser.add_argument("--day-ms", type=int, default=0, help="wall ms per simulated day")
     parser.add_argument("--rules", default=None, help="TOML file of [[rules]]")
     parser.add_argument(
+        "--nacha-dir", default=None, help="write the NACHA files sent and received here"
+    )
+    parser.add_argument(
+        "--no-same-day", action="store_true", help="no Same Day ACH windows: next-day only"
+    )
+    parser.add_argument(
         "--secret",
         default=os.environ.get("RAIL_SECRET"),
         help="whsec_ signing secret (default: $RAIL_SECRET)",
@@ -31,6 +37,8 @@ def main() -> None:
             port=args.port,
             day_ms=args.day_ms,
             rules_path=args.rules,
+            nacha_dir=args.nacha_dir,
+            same_day_ach=not args.no_same_day,
         )
     )
 

@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
@@ -20,6 +21,7 @@ from rails.notifier import NOTIFY_CONCURRENCY, Notifier
 from rails.rules import DEFAULT_RULES, RuleBook, load_rules_toml
 from rails.store import Store
 from rails.views import ApiError, bank_key
+from rails.windows import Calendar
 
 __all__ = ["RailConfig", "bank_key", "create_app", "run"]
 
@@ -39,6 +41,8 @@ ROUTES = [
     web.post("/clock/advance", views.advance_clock),
     web.get("/rules", views.get_rules),
     web.put("/rules", views.put_rules),
+    web.get("/files", views.list_files),
+    web.get("/files/{name}", views.get_file),
     web.get("/healthz", views.healthz),
 ]
 
@@ -87,8 +91,14 @@ def create_app(config: RailConfig) -> web.Application:
                 retry_base_ms=config.notify_retry_base_ms,
                 max_attempts=config.notify_max_attempts,
             )
-            clock = BankingClock(config.day_ms)
-            app[bank_key] = Bank(clock=clock, rules=rulebook, store=Store(), notifier=notifier)
+            app[bank_key] = Bank(
+                clock=BankingClock(config.day_ms),
+                rules=rulebook,
+                store=Store(),
+                notifier=notifier,
+                calendar=Calendar(same_day=config.same_day_ach),
+                nacha_dir=None if config.nacha_dir is None else Path(config.nacha_dir),
+            )
             notifier.start()
             try:
                 yield
@@ -98,6 +108,7 @@ def create_app(config: RailConfig) -> web.Application:
     async def scheduler_context(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(app[bank_key].scheduler.run(), name="rail-scheduler")
         yield
+        app[bank_key].close()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

@@ -10,9 +10,9 @@ three ways:
   simulated time follows wall time but every scheduled outcome is due at once;
 - frozen: simulated time stands still until advanced through the control API.
 
-Banking days skip weekends and the Federal Reserve's holidays. Dates are taken in UTC,
-not Eastern time, and there are no intraday cut-offs: a simplification that keeps the
-arithmetic obvious while still moving outcomes over weekends and holidays.
+Banking days skip weekends and the Federal Reserve's holidays. Counting banking days
+keeps the UTC time of day; the intraday schedule (same-day cut-offs and settlement
+windows, in Eastern time) lives in rails.windows.
 """
 
 from __future__ import annotations
@@ -141,6 +141,11 @@ class BankingClock:
         return self._frozen
 
     @property
+    def instant(self) -> bool:
+        """Running with day_ms == 0: every scheduled outcome is due at once."""
+        return self._day_ms == 0 and not self._frozen
+
+    @property
     def mode(self) -> str:
         if self._frozen:
             return "frozen"
@@ -187,7 +192,7 @@ class BankingClock:
         return add_banking_days(self.now_ms(), banking_days)
 
     def is_due(self, due_ms: int) -> bool:
-        if self._day_ms == 0 and not self._frozen:
+        if self.instant:
             return True
         return due_ms <= self.now_ms()
 

@@ -15,10 +15,17 @@ class RailConfig:
     host: str = "127.0.0.1"
     port: int = 8091
     # Wall milliseconds per simulated day: 86_400_000 is real time, 0 makes every outcome
-    # due at once (tests). The clock can be frozen and advanced through `PUT /clock`.
+    # due at once (tests). The clock can be frozen (`PUT /clock`) and advanced
+    # (`POST /clock/advance`).
     day_ms: int = 0
     # A TOML file of `[[rules]]`; None means the default rules (Balanced's test numbers).
     rules_path: str | None = None
+    # Where the rail writes the NACHA files it sends and receives at each window cut-off;
+    # None writes none (and costs nothing per entry).
+    nacha_dir: str | None = None
+    # Same Day ACH windows (10:30, 14:45, 16:45 ET cut-offs); off, entries catch only the
+    # next-day window (02:15 ET cut-off, settling 08:30 ET on the next banking day).
+    same_day_ach: bool = True
     # Notification retries: the first retry after about this long, doubling each time.
     notify_retry_base_ms: int = 200
     notify_max_attempts: int = 20

@@ -1,14 +1,18 @@
 """The rule engine: which outcome an entry gets, decided once when it is submitted.
 
 Modelled on Moov's ach-test-harness `responses`: rules are checked in order and the
-first whose every given field matches wins; an entry no rule matches succeeds after one
-banking day. A rule's outcome is compiled into `Step`s (settle / return / correct, each
-some banking days after the previous one) that the scheduler fires later.
+first whose every given field matches wins; an entry no rule matches settles in the first
+settlement window it catches (rails.windows). A rule's outcome is compiled into `Step`s
+(settle / return / correct, each some banking days after the previous one) that the
+scheduler fires later. A rule with a `probability` matches only that share of the entries
+it would otherwise match, drawn from a hash of its seed and the entry's id: deterministic
+whatever the order or concurrency of submissions, so a soak test can be replayed.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import re
 import tomllib
 from collections.abc import Callable, Sequence
@@ -18,7 +22,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from rails.clock import BANKING_DAYS_MAX
+from rails.clock import BANKING_DAYS_MAX, DAY_MS
 from rails.codes import CORRECTION_REASONS, RETURN_REASONS
 from rails.models import AMOUNT_CENTS_MAX, Kind
 
@@ -30,6 +34,11 @@ Event = Literal["settle", "return", "correct"]
 RULES_MAX = 1000
 PATTERN_LENGTH_MAX = 64  # Longer than any routing/account number or sensible name glob.
 CORRECTED_DATA_LENGTH_MAX = 29  # The width of the corrected-data field of a COR addenda.
+# A delay longer than NACHA's longest return window (60 calendar days) is a mistake.
+DELAY_MS_MAX = 60 * DAY_MS
+SEED_MAX = 2**63 - 1  # Any non-negative 64-bit seed; TOML integers are 64-bit.
+# Draws are 64-bit hashes mapped to [0, 1): finer than any rate a soak test asks for.
+DRAW_SCALE = 2**64
 
 Pattern = Annotated[str, Field(min_length=1, max_length=PATTERN_LENGTH_MAX)]
 BankingDays = Annotated[int, Field(ge=0, le=BANKING_DAYS_MAX)]
@@ -69,6 +78,13 @@ class Rule(BaseModel):
     # For `return` only: settle first after `after_banking_days`, then return this many
     # banking days after the settlement (a late return, e.g. R10 weeks later).
     late_return_after_banking_days: BankingDays | None = None
+    # Simulated milliseconds added to the first outcome's due time (Moov's `delay`): e.g.
+    # 43_200_000 returns an entry 12 hours after its settlement window instead of at it.
+    delay_ms: Annotated[int, Field(ge=0, le=DELAY_MS_MAX)] | None = None
+    # Match only this share of the entries the rule's `match` selects (a failure rate for
+    # soak tests); the draw hashes `seed`, the rule's position and the entry id.
+    probability: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
+    seed: Annotated[int, Field(ge=0, le=SEED_MAX)] | None = None
 
     @model_validator(mode="after")
     def _check_action_fields(self) -> Rule:
@@ -88,6 +104,10 @@ class Rule(BaseModel):
         low, high = self.match.amount_cents_min, self.match.amount_cents_max
         if low is not None and high is not None and low > high:
             raise ValueError("amount_cents_min is above amount_cents_max")
+        if self.seed is not None and self.probability is None:
+            raise ValueError("seed is only for rules with a probability")
+        if self.action == "pending" and self.delay_ms is not None:
+            raise ValueError("a pending entry has no outcome to delay")
         return self
 
 
@@ -96,25 +116,40 @@ class Step:
     """One scheduled outcome. Shared by every entry of its rule, so it costs no memory
     per entry: the scheduler's heap items only point at it."""
 
-    after_banking_days: int  # Counted from the previous step, or from submission.
+    # The first step counts from the entry's settlement window (rails.windows); later
+    # steps count banking days from the previous step.
+    after_banking_days: int
     event: Event
     code: str | None = None
     corrected_data: str | None = None
+    delay_ms: int = 0  # Simulated milliseconds on top of the banking days.
 
 
 def steps_for(rule: Rule) -> tuple[Step, ...]:
     after = rule.after_banking_days
+    delay_ms = rule.delay_ms or 0
     if rule.action == "pending":
         return ()
     if rule.action == "succeed":
-        return (Step(after, "settle"),)
+        return (Step(after, "settle", delay_ms=delay_ms),)
     if rule.action == "correct":
         # A NOC follows a posted entry: the entry settles, then the correction arrives.
-        return (Step(after, "settle"), Step(0, "correct", rule.code, rule.corrected_data))
+        return (
+            Step(after, "settle", delay_ms=delay_ms),
+            Step(0, "correct", rule.code, rule.corrected_data),
+        )
     late = rule.late_return_after_banking_days
     if late is None:
-        return (Step(after, "return", rule.code),)
-    return (Step(after, "settle"), Step(late, "return", rule.code))
+        return (Step(after, "return", rule.code, delay_ms=delay_ms),)
+    return (Step(after, "settle", delay_ms=delay_ms), Step(late, "return", rule.code))
+
+
+def draw(seed: int, position: int, entry_id: str) -> float:
+    """A uniform draw in [0, 1) that depends only on its arguments."""
+    digest = hashlib.blake2b(
+        entry_id.encode(), digest_size=8, key=f"{seed}:{position}".encode()
+    ).digest()
+    return int.from_bytes(digest, "big") / DRAW_SCALE
 
 
 def _matcher(pattern: str | None, *, fold_case: bool = False) -> Callable[[str], bool] | None:
@@ -132,10 +167,24 @@ def _matcher(pattern: str | None, *, fold_case: bool = False) -> Callable[[str],
 
 
 class _CompiledRule:
-    __slots__ = ("account", "high", "kind", "low", "name", "routing", "steps")
+    __slots__ = (
+        "account",
+        "high",
+        "kind",
+        "low",
+        "name",
+        "position",
+        "probability",
+        "routing",
+        "seed",
+        "steps",
+    )
 
-    def __init__(self, rule: Rule) -> None:
+    def __init__(self, rule: Rule, position: int) -> None:
         match = rule.match
+        self.position = position
+        self.probability = rule.probability
+        self.seed = rule.seed or 0
         self.routing = _matcher(match.routing_number)
         self.account = _matcher(match.account_number)
         self.name = _matcher(match.name, fold_case=True)
@@ -157,6 +206,12 @@ class _CompiledRule:
             return False
         return self.name is None or (name is not None and self.name(name))
 
+    def drawn(self, entry_id: str) -> bool:
+        """Whether a rule with a probability applies to this entry (always without one)."""
+        if self.probability is None:
+            return True
+        return draw(self.seed, self.position, entry_id) < self.probability
+
 
 FALLBACK_STEPS = steps_for(Rule(action="succeed"))
 
@@ -168,11 +223,14 @@ class RuleBook:
     def __init__(self, rules: Sequence[Rule]) -> None:
         assert len(rules) <= RULES_MAX, len(rules)
         self.rules = tuple(rules)
-        self._compiled = tuple(_CompiledRule(rule) for rule in self.rules)
+        self._compiled = tuple(
+            _CompiledRule(rule, position) for position, rule in enumerate(self.rules)
+        )
 
     def decide(
         self,
         *,
+        entry_id: str,
         kind: str,
         routing_number: str,
         account_number: str,
@@ -180,7 +238,8 @@ class RuleBook:
         name: str | None,
     ) -> tuple[Step, ...]:
         for rule in self._compiled:
-            if rule.matches(kind, routing_number, account_number, amount_cents, name):
+            matched = rule.matches(kind, routing_number, account_number, amount_cents, name)
+            if matched and rule.drawn(entry_id):
                 return rule.steps
         return FALLBACK_STEPS
 

@@ -4,16 +4,21 @@ Sized for a million entries: `Entry` uses `__slots__` (no per-instance dict), tr
 numbers are kept as their 7-digit sequence and formatted on output, and low-cardinality
 strings (routing numbers, notify URLs) are interned so that a million entries share one
 copy. Submission and lookup are single dict operations: no scan grows with the store.
+The trace sequence doubles as the entry's scheduler id (`by_sequence`), so the scheduler
+stores one 4-byte integer per pending outcome instead of a tuple of object references.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rails.clock import iso_from_ms
 from rails.codes import RETURN_REASONS
 from rails.models import EntryRequest
+
+if TYPE_CHECKING:
+    from rails.rules import Step
 
 PENDING = "pending"
 SETTLED = "settled"
@@ -41,6 +46,19 @@ class StoreFull(Exception):
     """The trace-number sequence is exhausted; restart the rail to start afresh."""
 
 
+class _Details:
+    """What only returned or corrected entries have: kept apart, so that the entries that
+    simply settle (nearly all of them) do not pay four slots each for it."""
+
+    __slots__ = ("corrected_data", "correction_code", "return_code", "returned_at_ms")
+
+    def __init__(self) -> None:
+        self.return_code: str | None = None
+        self.returned_at_ms: int | None = None
+        self.correction_code: str | None = None
+        self.corrected_data: str | None = None
+
+
 class Entry:
     """One ACH entry. Mutable only through the transition methods, which assert the
     allowed-transitions table."""
@@ -48,24 +66,23 @@ class Entry:
     __slots__ = (
         "account_number",
         "amount_cents",
-        "corrected_data",
-        "correction_code",
+        "details",
         "id",
         "kind",
         "name",
-        "notices",
+        "next_step",
         "notify_url",
-        "plan",
-        "return_code",
-        "returned_at_ms",
         "routing_number",
         "settled_at_ms",
         "status",
+        "steps",
         "submitted_at_ms",
         "trace_sequence",
     )
 
-    def __init__(self, request: EntryRequest, trace_sequence: int, now_ms: int) -> None:
+    def __init__(
+        self, request: EntryRequest, trace_sequence: int, now_ms: int, steps: tuple[Step, ...]
+    ) -> None:
         self.id = request.id
         self.kind = sys.intern(request.kind)
         self.routing_number = sys.intern(request.routing_number)
@@ -75,17 +92,38 @@ class Entry:
         self.notify_url = None if request.notify_url is None else sys.intern(request.notify_url)
         self.trace_sequence = trace_sequence
         self.status = PENDING
-        self.return_code: str | None = None
-        self.correction_code: str | None = None
-        self.corrected_data: str | None = None
         self.submitted_at_ms = now_ms
         self.settled_at_ms: int | None = None
-        self.returned_at_ms: int | None = None
-        # Bumped when a simulation overrides the rule's outcome: scheduled steps carry the
-        # plan they belong to, and steps of an older plan are skipped when they fall due.
-        self.plan = 0
-        # Notifications sent so far; numbers the next notification id.
-        self.notices = 0
+        self.details: _Details | None = None
+        # The rule's outcome (shared with every entry of the rule) and the index of the step
+        # to fire next. At most one step is scheduled at a time; a simulation that overrides
+        # the outcome empties `steps`, so the step still in the scheduler is skipped.
+        self.steps = steps
+        self.next_step = 0
+
+    @property
+    def return_code(self) -> str | None:
+        return None if self.details is None else self.details.return_code
+
+    @property
+    def returned_at_ms(self) -> int | None:
+        return None if self.details is None else self.details.returned_at_ms
+
+    @property
+    def correction_code(self) -> str | None:
+        return None if self.details is None else self.details.correction_code
+
+    @property
+    def corrected_data(self) -> str | None:
+        return None if self.details is None else self.details.corrected_data
+
+    @property
+    def outcome_count(self) -> int:
+        """Outcomes so far (settled, returned, corrected: each happens at most once), which
+        numbers the entry's notifications 1, 2, 3 in order."""
+        returned = self.status == RETURNED
+        corrected = self.correction_code is not None
+        return (self.settled_at_ms is not None) + returned + corrected
 
     def same_body(self, request: EntryRequest) -> bool:
         return (
@@ -101,6 +139,11 @@ class Entry:
         assert status in TRANSITIONS[self.status], (self.status, status)
         self.status = status
 
+    def _details(self) -> _Details:
+        if self.details is None:
+            self.details = _Details()
+        return self.details
+
     def settle(self, at_ms: int) -> None:
         self._move(SETTLED)
         self.settled_at_ms = at_ms
@@ -108,28 +151,49 @@ class Entry:
     def return_(self, code: str, at_ms: int) -> None:
         assert code in RETURN_REASONS, code
         self._move(RETURNED)
-        self.return_code = code
-        self.returned_at_ms = at_ms
+        details = self._details()
+        details.return_code = code
+        details.returned_at_ms = at_ms
         assert self.settled_at_ms is None or self.settled_at_ms <= at_ms
+
+    def pending_step(self) -> Step | None:
+        """The rule's next step, or None when none is left (or a simulation cancelled it)."""
+        return self.steps[self.next_step] if self.next_step < len(self.steps) else None
+
+    def cancel_steps(self) -> None:
+        self.steps = ()
+        self.next_step = 0
 
     def correct(self, code: str, corrected_data: str) -> None:
         assert self.status != RETURNED and self.correction_code is None
-        self.correction_code = code
-        self.corrected_data = corrected_data
+        details = self._details()
+        details.correction_code = code
+        details.corrected_data = corrected_data
 
 
 class Store:
     def __init__(self, odfi_routing_number: str = ODFI_ROUTING_NUMBER) -> None:
         assert len(odfi_routing_number) == 9 and odfi_routing_number.isdigit()
+        self.odfi_routing_number = odfi_routing_number
         self._trace_prefix = odfi_routing_number[:8]
         self._entries: dict[str, Entry] = {}
+        # Entries in trace order: entry with sequence n is at index n - 1.
+        self._by_sequence: list[Entry] = []
         self._sequence = 0
+        # The last submission time, shared by the entries of the same millisecond: under
+        # load many entries arrive per millisecond, and each int object costs 32 bytes.
+        self._last_now_ms = -1
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def get(self, entry_id: str) -> Entry | None:
         return self._entries.get(entry_id)
+
+    def by_sequence(self, trace_sequence: int) -> Entry:
+        entry = self._by_sequence[trace_sequence - 1]
+        assert entry.trace_sequence == trace_sequence
+        return entry
 
     def existing(self, request: EntryRequest) -> Entry | None:
         """The stored entry for a resubmitted id, or None for a new id. A resubmission
@@ -139,15 +203,19 @@ class Store:
             raise Conflict(f"entry {request.id} exists with a different body")
         return entry
 
-    def create(self, request: EntryRequest, now_ms: int) -> Entry:
+    def create(self, request: EntryRequest, now_ms: int, steps: tuple[Step, ...] = ()) -> Entry:
         """Store a new entry under the next trace number."""
         assert request.id not in self._entries, request.id
         if self._sequence >= TRACE_SEQUENCE_MAX:
             raise StoreFull("trace-number sequence exhausted")
         self._sequence += 1
-        entry = Entry(request, self._sequence, now_ms)
+        if now_ms == self._last_now_ms:
+            now_ms = self._last_now_ms
+        self._last_now_ms = now_ms
+        entry = Entry(request, self._sequence, now_ms, steps)
         self._entries[request.id] = entry
-        assert len(self._entries) == self._sequence
+        self._by_sequence.append(entry)
+        assert len(self._entries) == self._sequence == len(self._by_sequence)
         return entry
 
     def trace_number(self, entry: Entry) -> str:

@@ -16,11 +16,11 @@ from rails.bank import Bank, InvalidOutcome
 from rails.clock import (
     BANKING_DAYS_MAX,
     DAY_MS,
-    BankingClock,
     add_banking_days,
     iso_from_ms,
     ms_from_datetime,
 )
+from rails.files import FileInfo
 from rails.models import EntryRequest
 from rails.rules import (
     CORRECTED_DATA_LENGTH_MAX,
@@ -36,6 +36,9 @@ bank_key = web.AppKey("bank", Bank)
 
 # The slowest pace worth having: ten wall days per simulated day.
 DAY_MS_MAX = 10 * DAY_MS
+# GET /files pages: a hundred names by default, a thousand (~200 KB of JSON) at most.
+FILES_LIMIT_DEFAULT = 100
+FILES_LIMIT_MAX = 1000
 
 
 class ApiError(Exception):
@@ -162,17 +165,27 @@ async def simulate_correct(request: web.Request) -> web.Response:
     return _json(bank.store.render(entry))
 
 
-def _clock_json(clock: BankingClock) -> dict[str, Any]:
+def _clock_json(bank: Bank) -> dict[str, Any]:
+    clock = bank.clock
+    now_ms = clock.now_ms()
+    slot = bank.calendar.slot_for(now_ms)
     return {
-        "now": iso_from_ms(clock.now_ms()),
+        "now": iso_from_ms(now_ms),
         "mode": clock.mode,
         "day_ms": clock.day_ms,
         "frozen": clock.frozen,
+        "same_day_ach": bank.calendar.same_day,
+        # The window an entry submitted now (within the same-day limit) would catch.
+        "next_window": {
+            "name": slot.window.name,
+            "cutoff": iso_from_ms(slot.cutoff_ms),
+            "settlement": iso_from_ms(slot.settlement_ms),
+        },
     }
 
 
 async def get_clock(request: web.Request) -> web.Response:
-    return _json(_clock_json(request.app[bank_key].clock))
+    return _json(_clock_json(request.app[bank_key]))
 
 
 async def advance_clock(request: web.Request) -> web.Response:
@@ -187,7 +200,7 @@ async def advance_clock(request: web.Request) -> web.Response:
         bank.clock.advance_to(now_ms + body.ms)
     await bank.scheduler.drain()
     bank.scheduler.wake()
-    return _json(_clock_json(bank.clock))
+    return _json(_clock_json(bank))
 
 
 async def set_clock(request: web.Request) -> web.Response:
@@ -208,7 +221,7 @@ async def set_clock(request: web.Request) -> web.Response:
     elif body.frozen is False:
         clock.resume()
     bank.scheduler.wake()
-    return _json(_clock_json(clock))
+    return _json(_clock_json(bank))
 
 
 async def get_rules(request: web.Request) -> web.Response:
@@ -224,6 +237,38 @@ async def put_rules(request: web.Request) -> web.Response:
         raise ApiError(400, str(error)) from None
     bank.rules = RuleBook(rules)  # Entries already submitted keep their planned outcome.
     return _json(bank.rules.to_json())
+
+
+def _file_json(info: FileInfo) -> dict[str, Any]:
+    return {
+        "name": info.name,
+        "kind": info.kind,
+        "created_at": iso_from_ms(info.created_at_ms),
+        "entries": info.entries,
+        "size_bytes": info.size_bytes,
+        "href": f"/files/{info.name}",
+    }
+
+
+async def list_files(request: web.Request) -> web.Response:
+    """The NACHA files sent and received, newest first (`?limit=`, at most FILES_LIMIT_MAX)."""
+    files = request.app[bank_key].files
+    try:
+        limit = int(request.query.get("limit", FILES_LIMIT_DEFAULT))
+    except ValueError:
+        raise ApiError(400, "limit must be a whole number") from None
+    if not 1 <= limit <= FILES_LIMIT_MAX:
+        raise ApiError(400, f"limit must be within 1..{FILES_LIMIT_MAX}")
+    listed = [] if files is None else files.files()[:limit]
+    return _json({"enabled": files is not None, "files": [_file_json(info) for info in listed]})
+
+
+async def get_file(request: web.Request) -> web.Response:
+    files = request.app[bank_key].files
+    body = None if files is None else files.read(request.match_info["name"])
+    if body is None:
+        raise ApiError(404, "no such file")
+    return web.Response(body=body, content_type="text/plain", charset="ascii")
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -46,3 +46,12 @@ SELECT *, count(*) OVER () AS total FROM bank_accounts
 WHERE marketplace_id = $1 AND customer_id = $2
 ORDER BY created_at, id
 LIMIT $3 OFFSET $4
+
+-- name: record_notice_of_change
+-- The receiving bank's notice of change (NACHA C-code and corrected data), kept in the
+-- bank account's meta where Balanced clients can see it.
+UPDATE bank_accounts
+SET meta = meta || jsonb_build_object('ach_noc_code', $2::text, 'ach_noc_corrected_data', $3::text),
+    updated_at = now()
+WHERE id = $1
+RETURNING *

@@ -20,6 +20,7 @@ from rails.rules import (
 
 def decide(book: RuleBook, **fields: object) -> tuple[Step, ...]:
     entry: dict[str, object] = {
+        "entry_id": "CR-1",
         "kind": "credit",
         "routing_number": "021000021",
         "account_number": "9900000002",
@@ -115,3 +116,58 @@ def test_invalid_rules_are_refused(rule: dict[str, object]) -> None:
 def test_rules_round_trip_through_json() -> None:
     book = RuleBook(DEFAULT_RULES)
     assert parse_rules(book.to_json()) == DEFAULT_RULES
+
+
+def test_delay_postpones_the_first_step_only() -> None:
+    rule = Rule(action="correct", code="C01", corrected_data="1", delay_ms=3_600_000)
+    settle, correct = decide(RuleBook([rule]))
+    assert (settle.delay_ms, correct.delay_ms) == (3_600_000, 0)
+
+
+def test_probability_applies_a_rule_to_that_share_of_entries() -> None:
+    book = RuleBook([Rule(action="return", code="R01", probability=0.1, seed=3)])
+    outcomes = [decide(book, entry_id=f"CR-{index}") for index in range(10_000)]
+    returned = sum(steps[0].event == "return" for steps in outcomes)
+    assert 900 <= returned <= 1100
+
+
+def test_probabilistic_outcomes_depend_only_on_seed_and_entry_id() -> None:
+    def returned_ids(seed: int) -> list[str]:
+        book = RuleBook([Rule(action="return", code="R01", probability=0.5, seed=seed)])
+        ids = [f"CR-{index}" for index in range(64)]
+        return [i for i in ids if decide(book, entry_id=i)[0].event == "return"]
+
+    assert returned_ids(1) == returned_ids(1)
+    assert returned_ids(1) != returned_ids(2)
+
+
+def test_unmatched_draws_fall_through_to_later_rules() -> None:
+    book = RuleBook(
+        [
+            Rule(action="return", code="R01", probability=0.5, seed=1),
+            Rule(action="return", code="R02"),
+        ]
+    )
+    codes = {decide(book, entry_id=f"CR-{index}")[0].code for index in range(64)}
+    assert codes == {"R01", "R02"}
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"action": "succeed", "probability": 0},
+        {"action": "succeed", "probability": 1.5},
+        {"action": "succeed", "seed": 3},
+        {"action": "pending", "delay_ms": 5},
+        {"action": "succeed", "delay_ms": -1},
+    ],
+)
+def test_invalid_soak_settings_are_refused(rule: dict[str, object]) -> None:
+    with pytest.raises(RulesError):
+        parse_rules([rule])
+
+
+def test_example_rules_file_loads() -> None:
+    rules = load_rules_toml(Path(__file__).parents[2] / "rails" / "examples" / "rules.toml")
+    assert rules[-len(DEFAULT_RULES) :] == DEFAULT_RULES
+    assert {rule.action for rule in rules} == {"succeed", "return", "pending", "correct"}

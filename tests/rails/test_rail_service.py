@@ -11,6 +11,12 @@ import pytest
 from conftest import SECRET, Rail, Receiver, entry_body
 from standardwebhooks.webhooks import Webhook
 
+from rails.rules import draw
+
+
+def seeded_draws(seed: int, count: int) -> list[float]:
+    return [draw(seed, 0, f"CR-{index}") for index in range(count)]
+
 
 async def test_credit_to_9900000002_settles(rail: Rail, receiver: Receiver) -> None:
     status, entry = await rail.submit(notify_url=receiver.url)
@@ -143,16 +149,58 @@ async def test_simulations_on_unknown_entries_are_404(rail: Rail, path: str, bod
 
 
 async def test_frozen_clock_advance_fires_due_outcomes(rail: Rail) -> None:
-    _, clock = await rail.call("PUT", "/clock", {"frozen": True, "now": "2026-11-25T15:00:00Z"})
-    assert (clock["mode"], clock["now"]) == ("frozen", "2026-11-25T15:00:00.000Z")
+    # Wednesday 17:00 ET, after the last same-day cut-off: the next-day window applies.
+    _, clock = await rail.call("PUT", "/clock", {"frozen": True, "now": "2026-11-25T22:00:00Z"})
+    assert (clock["mode"], clock["now"]) == ("frozen", "2026-11-25T22:00:00.000Z")
     await rail.submit()
     await rail.call("POST", "/clock/advance", {"ms": 3_600_000})
     assert (await rail.call("GET", "/entries/CR-1"))[1]["status"] == "pending"
     _, clock = await rail.call("POST", "/clock/advance", {"banking_days": 1})
     _, entry = await rail.call("GET", "/entries/CR-1")
-    # Thanksgiving (11-26) is skipped: the entry settles on Friday, at its due time.
-    assert entry["settled_at"] == "2026-11-27T15:00:00.000Z"
-    assert clock["now"] == "2026-11-27T16:00:00.000Z"
+    # Thanksgiving (11-26) is skipped: it settles on Friday at 08:30 ET, its due time.
+    assert entry["settled_at"] == "2026-11-27T13:30:00.000Z"
+    assert clock["now"] == "2026-11-27T23:00:00.000Z"
+
+
+async def test_entry_before_a_same_day_cutoff_settles_that_afternoon(rail: Rail) -> None:
+    # 09:00 ET: the 10:30 cut-off is caught, and its window settles at 13:00 ET.
+    await rail.call("PUT", "/clock", {"frozen": True, "now": "2026-03-02T14:00:00Z"})
+    _, clock = await rail.call("GET", "/clock")
+    assert clock["next_window"] == {
+        "name": "same-day-1",
+        "cutoff": "2026-03-02T15:30:00.000Z",
+        "settlement": "2026-03-02T18:00:00.000Z",
+    }
+    await rail.submit()
+    await rail.call("POST", "/clock/advance", {"ms": 4 * 3_600_000})
+    _, entry = await rail.call("GET", "/entries/CR-1")
+    assert (entry["status"], entry["settled_at"]) == ("settled", "2026-03-02T18:00:00.000Z")
+
+
+async def test_delay_postpones_the_outcome_by_simulated_time(rail: Rail) -> None:
+    rules = [{"action": "return", "code": "R10", "delay_ms": 12 * 3_600_000}]
+    assert (await rail.call("PUT", "/rules", rules))[0] == 200
+    await rail.call("PUT", "/clock", {"frozen": True, "now": "2026-03-02T14:00:00Z"})
+    await rail.submit()
+    await rail.call("POST", "/clock/advance", {"ms": 4 * 3_600_000})
+    assert (await rail.call("GET", "/entries/CR-1"))[1]["status"] == "pending"
+    await rail.call("POST", "/clock/advance", {"ms": 12 * 3_600_000})
+    _, entry = await rail.call("GET", "/entries/CR-1")
+    assert (entry["status"], entry["returned_at"]) == ("returned", "2026-03-03T06:00:00.000Z")
+
+
+async def test_probabilistic_rule_fails_a_seeded_share_of_entries(rail: Rail) -> None:
+    rules = [{"action": "return", "code": "R01", "probability": 0.25, "seed": 7}]
+    assert (await rail.call("PUT", "/rules", rules))[0] == 200
+    returned = []
+    for index in range(400):
+        _, entry = await rail.submit(id=f"CR-{index}")
+        await rail.bank.scheduler.drain()
+        _, entry = await rail.call("GET", f"/entries/CR-{index}")
+        returned.append(entry["status"] == "returned")
+    assert 70 <= sum(returned) <= 130
+    # Deterministic: the same seed and ids give the same entries on another rail.
+    assert returned[:8] == [draw < 0.25 for draw in seeded_draws(7, 8)]
 
 
 async def test_accelerated_clock_settles_after_wall_delay(rail: Rail, receiver: Receiver) -> None:
