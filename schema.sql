@@ -167,6 +167,8 @@ CREATE TABLE IF NOT EXISTS transactions (
     parent_id               text REFERENCES transactions (id),
     -- The settlement that paid out (or settled) a payable account's credit or reversal.
     settlement_id           text REFERENCES transactions (id),
+    -- The card hold a debit captured (foreign key added after card_holds exists).
+    card_hold_id            text,
     -- For transfers that travel on the ACH rail: the bank account the rail moves money
     -- at, and the kind of ACH entry (a payout, a pull, or the reversal of a payout).
     bank_account_id         text REFERENCES bank_accounts (id),
@@ -213,6 +215,39 @@ BEGIN
 END $$;
 CREATE OR REPLACE TRIGGER transactions_within_parent BEFORE INSERT ON transactions
     FOR EACH ROW WHEN (NEW.parent_id IS NOT NULL) EXECUTE FUNCTION transactions_within_parent();
+
+-- Card holds: an authorization on a card, later captured (a debit) or voided. A hold with
+-- an order changes the order only when captured.
+CREATE TABLE IF NOT EXISTS card_holds (
+    id                      text PRIMARY KEY,
+    marketplace_id          text NOT NULL REFERENCES marketplaces (id),
+    card_id                 text NOT NULL REFERENCES cards (id),
+    order_id                text REFERENCES orders (id),
+    status                  text NOT NULL CHECK (status IN ('succeeded', 'failed')),
+    amount_cents            bigint NOT NULL CHECK (amount_cents BETWEEN 1 AND 1000000000000),
+    description             text CHECK (length(description) <= 1024),
+    meta                    jsonb NOT NULL DEFAULT '{}',
+    transaction_number      text NOT NULL UNIQUE,
+    failure_reason_code     text,
+    failure_reason          text,
+    expires_at              timestamptz NOT NULL,
+    voided_at               timestamptz,
+    created_at              timestamptz NOT NULL DEFAULT now(),
+    updated_at              timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT card_holds_failed_has_reason
+        CHECK ((status = 'failed') = (failure_reason_code IS NOT NULL))
+);
+CREATE INDEX IF NOT EXISTS card_holds_marketplace_created ON card_holds (marketplace_id, created_at);
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'transactions_card_hold_fk') THEN
+        ALTER TABLE transactions ADD CONSTRAINT transactions_card_hold_fk
+            FOREIGN KEY (card_hold_id) REFERENCES card_holds (id);
+    END IF;
+END $$;
+-- A hold is captured at most once.
+CREATE UNIQUE INDEX IF NOT EXISTS transactions_one_capture_per_hold
+    ON transactions (card_hold_id) WHERE card_hold_id IS NOT NULL AND status <> 'failed';
 
 -- A transfer resolves at most once, and only forward: pending -> succeeded | failed, and
 -- succeeded -> failed (an ACH return days later). Asserted in code, enforced here.

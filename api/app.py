@@ -10,9 +10,11 @@ from arq import create_pool
 from arq.connections import RedisSettings
 
 from api.auth import auth_middleware
+from api.bodies import text_guard_middleware
 from api.errors import error_middleware
 from api.idempotency import idempotency_middleware
 from api.keys import POOL, REDIS, SETTINGS
+from api.ratelimit import rate_limit_middleware
 from api.routes import routes
 from ballast.settings import Settings
 from ledger import db
@@ -41,7 +43,13 @@ async def _queue(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware, idempotency_middleware],
+        middlewares=[
+            error_middleware,
+            auth_middleware,
+            rate_limit_middleware,
+            text_guard_middleware,
+            idempotency_middleware,
+        ],
         client_max_size=REQUEST_BODY_BYTES_MAX,
     )
     app[SETTINGS] = settings

@@ -13,9 +13,16 @@ from ledger import marketplaces
 from ledger.errors import BalancedError, Unauthorized
 
 # Routes anyone may call: creating the first key of a new marketplace, the health check,
-# and the rail's notifications (authenticated by the rail's own signature instead).
+# the rail's notifications (authenticated by the rail's own signature instead), and the
+# API's own documentation.
 PUBLIC_ROUTES = frozenset(
-    {("POST", "/api_keys"), ("GET", "/healthz"), ("POST", "/_rail/notifications")}
+    {
+        ("POST", "/api_keys"),
+        ("GET", "/healthz"),
+        ("POST", "/_rail/notifications"),
+        ("GET", "/openapi.json"),
+        ("GET", "/docs"),
+    }
 )
 # Longest Authorization header accepted; real ones are well under 100 bytes.
 AUTHORIZATION_LENGTH_MAX = 512

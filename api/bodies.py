@@ -10,7 +10,8 @@ from typing import Any, TypeVar
 import pydantic
 from aiohttp import web
 
-from ledger.errors import RequestInvalid
+from api.errors import Handler
+from ledger.errors import NotFound, RequestInvalid
 
 Model = TypeVar("Model", bound=pydantic.BaseModel)
 
@@ -19,6 +20,9 @@ PAGE_LIMIT_MAX = 100
 PAGE_LIMIT_DEFAULT = 10
 # Offsets beyond this are refused: deep OFFSET scans are a cheap way to load the database.
 PAGE_OFFSET_MAX = 100_000
+# Longest decimal number a query parameter may carry: bigint holds 18 digits, and no limit,
+# offset or amount needs more than 13.
+DECIMAL_DIGITS_MAX = 18
 ID_PATTERN = re.compile(r"^[A-Z-]{2,7}[a-zA-Z0-9]{16,32}$")
 
 
@@ -31,9 +35,53 @@ async def read_json(request: web.Request) -> dict[str, Any]:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
         raise RequestInvalid(f"The request body is not valid JSON: {error}.") from error
+    except RecursionError as error:
+        raise RequestInvalid("The request body is nested too deeply.") from error
     if not isinstance(body, dict):
         raise RequestInvalid("The request body must be a JSON object.")
+    _refuse_unstorable_text(body)
     return body
+
+
+def storable(text: str) -> bool:
+    """Whether PostgreSQL can store the text: no NUL character, and valid UTF-8 (JSON may
+    spell a lone surrogate, `"\\ud800"`, which no UTF-8 string holds)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _refuse_unstorable_text(body: dict[str, Any]) -> None:
+    """Refuse, with a 400, a body holding a string (key or value) that the database would
+    reject later with an error of its own."""
+    pending: list[Any] = [body]
+    while pending:  # Bounded by the body's size (REQUEST_BODY_BYTES_MAX).
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending += value.keys()
+            pending += value.values()
+        elif isinstance(value, list):
+            pending += value
+        elif isinstance(value, str) and not storable(value):
+            raise RequestInvalid(
+                "The request body holds a NUL character or a lone surrogate in a string."
+            )
+
+
+@web.middleware
+async def text_guard_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse text that PostgreSQL cannot store before a handler puts it in a query: a path
+    id holding a NUL names nothing (404), and such a query parameter is malformed (400)."""
+    if not all(storable(value) for value in request.match_info.values()):
+        raise NotFound("The requested resource could not be found.")
+    for key, value in request.query.items():
+        if not (storable(key) and storable(value)):
+            raise RequestInvalid("A query parameter holds a NUL character or a lone surrogate.")
+    return await handler(request)
 
 
 def unwrap(body: dict[str, Any], plural: str) -> dict[str, Any]:
@@ -70,11 +118,17 @@ def reference(value: str, collection: str, prefix: str) -> str:
     return identifier
 
 
+def decimal(text: str) -> bool:
+    """ASCII digits only (`str.isdigit` also takes `²`, which `int` refuses), and few enough
+    that the number fits a bigint column and `int()` parses it cheaply."""
+    return text.isascii() and text.isdigit() and len(text) <= DECIMAL_DIGITS_MAX
+
+
 def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
     text = request.query.get(name)
     if text is None:
         return default
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not decimal(text) or not low <= int(text) <= high:
         raise RequestInvalid(
             f"Invalid field [{name}]: must be an integer from {low} to {high}.",
             extras={name: text[:64]},
@@ -120,13 +174,25 @@ def _amount_bounds(request: web.Request) -> tuple[int | None, int | None]:
         if not key.startswith("amount"):
             continue
         operator = key.removeprefix("amount").strip("[]")
-        if not value.isdigit() or operator not in _LOWER_OPERATORS | _UPPER_OPERATORS:
+        if not decimal(value) or operator not in _LOWER_OPERATORS | _UPPER_OPERATORS:
             raise RequestInvalid(f"Invalid filter [{key}].", extras={key: value[:64]})
         if operator in _LOWER_OPERATORS:
             low = int(value) + _LOWER_OPERATORS[operator]
         if operator in _UPPER_OPERATORS:
             high = int(value) + _UPPER_OPERATORS[operator]
     return low, high
+
+
+def _moment(key: str, value: str) -> datetime:
+    """An ISO-8601 time (naive ones are UTC), in UTC: a time near year 1 or 9999 may have
+    no UTC equivalent that Python can represent, and is refused like a malformed one."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError) as error:
+        raise RequestInvalid(f"Invalid filter [{key}].", extras={key: value[:64]}) from error
 
 
 def time_bounds(request: web.Request, field: str) -> tuple[datetime | None, datetime | None]:
@@ -137,12 +203,7 @@ def time_bounds(request: web.Request, field: str) -> tuple[datetime | None, date
         if not key.startswith(field):
             continue
         operator = key.removeprefix(field).strip("[]")
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError as error:
-            raise RequestInvalid(f"Invalid filter [{key}].", extras={key: value[:64]}) from error
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
+        moment = _moment(key, value)
         if operator in (">", ">="):
             low = moment
         elif operator in ("<", "<="):

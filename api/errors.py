@@ -30,6 +30,11 @@ UNAVAILABLE = (
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
+    # A PostgreSQL shutdown or crash ends the sessions in flight with these; asyncpg may
+    # then also find a connection it was using torn down mid-operation.
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.InternalClientError,
     # Lock ordering makes these impossible by design; if one happens it is logged, and the
     # client is told to retry rather than shown a 500.
     asyncpg.DeadlockDetectedError,

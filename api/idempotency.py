@@ -10,12 +10,17 @@ response can never lead to running the request twice."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
+import time
 from dataclasses import dataclass
+from typing import Any
 
+import asyncpg
 from aiohttp import web
 
-from api.errors import Handler, render
+from api.errors import UNAVAILABLE, Handler, render
 from api.keys import API_KEY, IDEMPOTENCY, POOL, REQUEST_ID
 from api.responses import CONTENT_TYPE
 from ledger.errors import BalancedError
@@ -27,6 +32,15 @@ KEY_LENGTH_MAX = 255  # Stripe's limit; a V4 UUID needs 36.
 # A request that has held its key this long without committing is presumed dead.
 ABANDONED_AFTER_S = 60
 IN_USE_RETRY_AFTER_S = 1
+# When PostgreSQL goes away between a request's commit and the keeping of its response (or
+# before a failed request could give its key back), that bookkeeping is retried in the
+# background this long, at this pace; the client gets its answer meanwhile.
+BOOKKEEPING_RETRY_FOR_S = ABANDONED_AFTER_S
+BOOKKEEPING_RETRY_DELAY_S = 0.5
+
+log = logging.getLogger(__name__)
+# References to the background retries, which asyncio would otherwise let go mid-flight.
+_retries: set[asyncio.Task[None]] = set()
 
 
 @dataclass
@@ -86,10 +100,44 @@ async def idempotency_middleware(request: web.Request, handler: Handler) -> web.
         response = render(error, request[REQUEST_ID])
     finally:
         if not claim.committed:
-            await pool.execute(Q["release"], claim.marketplace_id, key)
+            await _bookkeep(pool, Q["release"], claim.marketplace_id, key)
     if claim.committed:
         body = response.body if isinstance(response, web.Response) else b""
-        await pool.execute(
-            Q["store_response"], claim.marketplace_id, key, response.status, bytes(body or b"")
+        await _bookkeep(
+            pool,
+            Q["store_response"],
+            claim.marketplace_id,
+            key,
+            response.status,
+            bytes(body or b""),
         )
     return response
+
+
+async def _bookkeep(pool: asyncpg.Pool, query: str, *args: Any) -> None:
+    """Run a statement about the key now, or, if PostgreSQL is unreachable, in the
+    background until it is back. Both statements are safe whenever they run: `release`
+    deletes the key only while no transaction has marked it committed (it waits on the row
+    lock of one that is still committing), and `store_response` records a response that is
+    already final. Without this, a request caught by a database restart after its commit
+    would answer 5xx for writes it made, and every retry would get 409 for good."""
+    try:
+        await pool.execute(query, *args)
+    except UNAVAILABLE:
+        log.warning("idempotency bookkeeping deferred: the database is unavailable")
+        task = asyncio.create_task(_bookkeep_later(pool, query, args))
+        _retries.add(task)
+        task.add_done_callback(_retries.discard)
+
+
+async def _bookkeep_later(pool: asyncpg.Pool, query: str, args: tuple[Any, ...]) -> None:
+    deadline = time.monotonic() + BOOKKEEPING_RETRY_FOR_S
+    while True:
+        await asyncio.sleep(BOOKKEEPING_RETRY_DELAY_S)
+        try:
+            await pool.execute(query, *args)
+            return
+        except UNAVAILABLE:
+            if time.monotonic() > deadline:
+                log.error("idempotency bookkeeping abandoned after %s s", BOOKKEEPING_RETRY_FOR_S)
+                return

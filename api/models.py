@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from api.bodies import reference
-from ledger.money import parse_amount_cents
+from ledger.money import AMOUNT_CENTS_MAX, AMOUNT_CENTS_MIN, parse_amount_cents
 
 # Bounds on free text: generous for real use, small enough that no request is a burden.
 NAME_LENGTH_MAX = 255
@@ -60,18 +60,40 @@ def _int_from_text(value: Any) -> Any:
     return value
 
 
-Meta = Annotated[dict[str, str], BeforeValidator(_meta)]
-AmountCents = Annotated[int, BeforeValidator(parse_amount_cents)]
+# In each Annotated below, the constraints come before the BeforeValidator: the validator
+# still runs first, and the constraints then appear in the JSON Schema (api/openapi.py).
+MetaMap = dict[
+    Annotated[str, Field(max_length=META_KEY_LENGTH_MAX)],
+    Annotated[str, Field(max_length=META_VALUE_LENGTH_MAX)],
+]
+Meta = Annotated[MetaMap, Field(max_length=META_KEYS_MAX), BeforeValidator(_meta)]
+AmountCents = Annotated[
+    int, Field(ge=AMOUNT_CENTS_MIN, le=AMOUNT_CENTS_MAX), BeforeValidator(parse_amount_cents)
+]
 Name = Annotated[str | None, Field(max_length=NAME_LENGTH_MAX)]
 Description = Annotated[str | None, Field(max_length=DESCRIPTION_LENGTH_MAX)]
-Month = Annotated[int, BeforeValidator(_int_from_text), Field(ge=1, le=12, strict=True)]
-Year = Annotated[int, BeforeValidator(_int_from_text), Field(ge=1900, le=2100, strict=True)]
-OrderRef = Annotated[
-    str, Field(max_length=128), AfterValidator(lambda value: reference(value, "orders", "OR"))
+Month = Annotated[int, Field(ge=1, le=12, strict=True), BeforeValidator(_int_from_text)]
+Year = Annotated[int, Field(ge=1900, le=2100, strict=True), BeforeValidator(_int_from_text)]
+# A card's expiry: the range the `cards` table accepts (no card issued before 2000 is live).
+ExpirationYear = Annotated[
+    int, Field(ge=2000, le=2100, strict=True), BeforeValidator(_int_from_text)
 ]
-CustomerRef = Annotated[
-    str, Field(max_length=128), AfterValidator(lambda value: reference(value, "customers", "CU"))
-]
+
+
+def _reference(collection: str, prefix: str) -> Any:
+    """An id of `collection` (`OR…`) or its href (`/orders/OR…`)."""
+    return Annotated[
+        str,
+        Field(
+            max_length=128,
+            json_schema_extra={"pattern": f"^(/{collection}/)?{prefix}[a-zA-Z0-9]{{16,32}}$"},
+        ),
+        AfterValidator(lambda value: reference(value, collection, prefix)),
+    ]
+
+
+OrderRef = _reference("orders", "OR")
+CustomerRef = _reference("customers", "CU")
 
 
 class Body(BaseModel):
@@ -109,8 +131,8 @@ class CustomerCreate(Body):
 
 class BankAccountCreate(Body):
     name: Name = None
-    account_number: Annotated[str, BeforeValidator(_digits), Field(pattern=r"^[0-9]{4,17}$")]
-    routing_number: Annotated[str, BeforeValidator(_digits), Field(pattern=r"^[0-9]{9}$")]
+    account_number: Annotated[str, Field(pattern=r"^[0-9]{4,17}$"), BeforeValidator(_digits)]
+    routing_number: Annotated[str, Field(pattern=r"^[0-9]{9}$"), BeforeValidator(_digits)]
     account_type: Literal["checking", "savings"] = "checking"
     address: Address = Field(default_factory=Address)
     meta: Meta = Field(default_factory=dict)
@@ -133,9 +155,9 @@ class BankAccountUpdate(Body):
 
 
 class CardCreate(Body):
-    number: Annotated[str, BeforeValidator(_digits), Field(pattern=r"^[0-9]{12,19}$")]
+    number: Annotated[str, Field(pattern=r"^[0-9]{12,19}$"), BeforeValidator(_digits)]
     expiration_month: Month
-    expiration_year: Year
+    expiration_year: ExpirationYear
     cvv: Annotated[str | None, Field(pattern=r"^[0-9]{3,4}$")] = None
     name: Name = None
     address: Address = Field(default_factory=Address)
@@ -170,11 +192,7 @@ class ReturnCreate(Body):
     meta: Meta = Field(default_factory=dict)
 
 
-BankAccountRef = Annotated[
-    str,
-    Field(max_length=128),
-    AfterValidator(lambda value: reference(value, "bank_accounts", "BA")),
-]
+BankAccountRef = _reference("bank_accounts", "BA")
 
 
 class SettlementCreate(Body):
@@ -194,9 +212,7 @@ class DetailsUpdate(Body):
     ] = None
 
 
-EventRef = Annotated[
-    str, Field(max_length=128), AfterValidator(lambda value: reference(value, "events", "EV"))
-]
+EventRef = _reference("events", "EV")
 # Longest overlap a rotation may ask for: a week is ample for any receiver to switch over.
 ROTATION_OVERLAP_MS_MAX = 7 * 24 * 3600 * 1000
 
@@ -211,3 +227,18 @@ class RedeliveryCreate(Body):
 
 class RotationCreate(Body):
     overlap_ms: Annotated[int | None, Field(ge=0, le=ROTATION_OVERLAP_MS_MAX, strict=True)] = None
+
+
+class CaptureCreate(Body):
+    """A capture of a hold: all of it by default, into the hold's order by default."""
+
+    amount: AmountCents | None = None
+    order: OrderRef | None = None
+    description: Description = None
+    meta: Meta = Field(default_factory=dict)
+
+
+class HoldUpdate(DetailsUpdate):
+    """`PUT /card_holds/:id`: description, meta, and `is_void: true` to void it."""
+
+    is_void: bool | None = None

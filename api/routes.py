@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from api.views import accounts, customers, events, marketplaces, rail
+from api import openapi
+from api.views import accounts, customers, events, holds, marketplaces, rail
 from api.views.transfers import (
     credit_account,
     credit_bank_account,
@@ -85,6 +86,9 @@ def _transfer_routes() -> list[web.RouteDef]:
 def routes() -> list[web.RouteDef]:
     return [
         web.post("/api_keys", marketplaces.create_api_key),
+        web.get("/api_keys", marketplaces.list_api_keys),
+        web.get("/api_keys/{id}", marketplaces.get_api_key),
+        web.delete("/api_keys/{id}", marketplaces.revoke_api_key),
         web.post("/marketplaces", marketplaces.create_marketplace),
         web.get("/marketplaces", marketplaces.list_marketplaces),
         web.get("/marketplaces/{id}", marketplaces.get_marketplace),
@@ -105,6 +109,13 @@ def routes() -> list[web.RouteDef]:
         web.get("/accounts", accounts.list_accounts),
         web.get("/accounts/{id}", accounts.get_account),
         web.get("/resources/{id}", accounts.get_resource),
+        web.post("/cards/{id}/card_holds", holds.create_hold),
+        web.get("/cards/{id}/card_holds", holds.list_holds),
+        web.get("/card_holds", holds.list_holds),
+        web.get("/card_holds/{id}", holds.get_hold),
+        web.put("/card_holds/{id}", holds.update_hold),
+        web.delete("/card_holds/{id}", holds.void_hold),
+        web.post("/card_holds/{id}/debits", holds.capture_hold),
         *_transfer_routes(),
         web.get("/events", events.list_events),
         web.get("/events/{id}", events.get_event),
@@ -121,4 +132,6 @@ def routes() -> list[web.RouteDef]:
         web.post("/callbacks/{id}/redeliveries", events.redeliver),
         web.post("/_rail/notifications", rail.rail_notification),
         web.get("/healthz", rail.health),
+        web.get("/openapi.json", openapi.openapi_json),
+        web.get("/docs", openapi.docs_page),
     ]

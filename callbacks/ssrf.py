@@ -27,14 +27,18 @@ def _address_is_internal(address: str) -> bool:
 
 async def check_url(url: str, *, allow_private: bool) -> None:
     """Raise UnsafeUrl unless `url` is http(s) and every address it resolves to is public."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # Raises for a port that is not a number from 0 to 65535.
+    except ValueError as error:  # A malformed URL: `http://[::1`, `http://host:99999`.
+        raise UnsafeUrl("must be an absolute http or https URL") from error
     if parts.scheme not in ALLOWED_SCHEMES or not parts.hostname:
         raise UnsafeUrl("must be an absolute http or https URL")
     if parts.username or parts.password:
         raise UnsafeUrl("must not carry credentials")
     if allow_private:
         return
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    port = port or (443 if parts.scheme == "https" else 80)
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(
             parts.hostname, port, type=socket.SOCK_STREAM

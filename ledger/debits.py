@@ -20,9 +20,14 @@ DECLINED = ("card-declined", "This card was declined by the processor.")
 
 
 async def debit_card(
-    connection: asyncpg.Connection, marketplace_id: str, card_id: str, request: TransferRequest
+    connection: asyncpg.Connection,
+    marketplace_id: str,
+    card_id: str,
+    request: TransferRequest,
+    card_hold_id: str | None = None,
 ) -> TransferResult:
-    """Charge a card into its order's escrow (or the marketplace's, without an order)."""
+    """Charge a card into its order's escrow (or the marketplace's, without an order),
+    directly or by capturing a hold."""
     card = await instruments.get_card(connection, marketplace_id, card_id)
     request, _ = await transfers.with_order(connection, marketplace_id, request)
     marketplace = await marketplaces.get(connection, marketplace_id)
@@ -36,6 +41,7 @@ async def debit_card(
             customer_id=card["customer_id"],
             source_id=card_id,
             statement=CARD_STATEMENT_PREFIX + statement[:CARD_STATEMENT_LENGTH_MAX],
+            card_hold_id=card_hold_id,
         ),
     )
     if card["processor_verdict"] == "decline":

@@ -23,6 +23,7 @@ PREFIXES = {
     "refund": "RF",
     "reversal": "RV",
     "settlement": "ST",
+    "card_hold": "HL",
     "event": "EV",
     "callback": "CB",
     "delivery": "DL",

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from ledger import accounts, instruments, orders, transfers, wire
+from ledger import accounts, holds, instruments, orders, transfers, wire
 from ledger.errors import NotFound
 
 TRANSFER_KINDS = {
@@ -43,6 +43,10 @@ async def find(
         )
     if prefix == "OR":
         return "orders", wire.order(await orders.get(connection, marketplace_id, resource_id))
+    if prefix == "HL":
+        return "card_holds", wire.card_hold(
+            await holds.get(connection, marketplace_id, resource_id)
+        )
     if prefix == "AT":
         return "accounts", wire.account(await accounts.get(connection, marketplace_id, resource_id))
     raise NotFound(f"Resource {resource_id} could not be found.")

@@ -60,6 +60,7 @@ class Parties:
     bank_account_id: str | None = None
     rail_entry_kind: str | None = None
     number_prefix: str | None = None
+    card_hold_id: str | None = None
 
 
 def resource(row: dict[str, Any]) -> dict[str, Any]:
@@ -102,6 +103,7 @@ async def insert(
         parties.parent_id,
         parties.bank_account_id,
         parties.rail_entry_kind,
+        parties.card_hold_id,
     )
     assert row is not None and row["status"] == Status.PENDING
     return dict(row)

@@ -135,6 +135,12 @@ LINK_TEMPLATES: dict[str, dict[str, str]] = {
             for c in ("credits", "debits", "refunds", "reversals", "settlements")
         },
     },
+    "card_holds": {
+        "card_holds.card": "/cards/{card_holds.card}",
+        "card_holds.debit": "/debits/{card_holds.debit}",
+        "card_holds.debits": "/card_holds/{card_holds.id}/debits",
+        "card_holds.order": "/orders/{card_holds.order}",
+    },
     "events": {"events.callbacks": "/events/{events.self}/callbacks"},
     # Deliveries of an event and their attempts (Balanced's EventCallback and
     # EventCallbackLog, which its fixtures do not describe).
@@ -296,7 +302,7 @@ def _transaction_links(row: Row) -> dict[str, Any]:
             "customer": row["customer_id"],
             "order": row["order_id"],
             "dispute": None,
-            "card_hold": None,
+            "card_hold": row["card_hold_id"],
         }
     if kind == "credit":
         return {
@@ -333,6 +339,23 @@ def transaction(row: Row) -> Resource:
     if kind in _WITH_FAILURE:
         item["failure_reason_code"] = row["failure_reason_code"]
         item["failure_reason"] = row["failure_reason"]
+    return item
+
+
+def card_hold(row: Row) -> Resource:
+    item = _common(row, "card_holds")
+    item |= {
+        "amount": row["amount_cents"],
+        "currency": CURRENCY,
+        "description": row["description"],
+        "status": row["status"],
+        "transaction_number": row["transaction_number"],
+        "failure_reason_code": row["failure_reason_code"],
+        "failure_reason": row["failure_reason"],
+        "expires_at": timestamp(row["expires_at"]),
+        "voided_at": timestamp(row["voided_at"]) if row["voided_at"] else None,
+        "links": {"card": row["card_id"], "debit": row["debit_id"], "order": row["order_id"]},
+    }
     return item
 
 

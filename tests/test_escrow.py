@@ -318,3 +318,126 @@ async def test_order_description_and_meta_can_be_updated(marketplace: Marketplac
     assert debit.body["debits"][0]["meta"] == {"k": "v"}
     found = await api.get(f"/resources/{funded.debit_id}")
     assert found.body["debits"][0]["id"] == funded.debit_id
+
+
+async def _card(api: Api, number: str = flows.VISA) -> str:
+    card = await flows.created(
+        await api.post(
+            "/cards", {"number": number, "expiration_month": 1, "expiration_year": 2031}
+        ),
+        "cards",
+    )
+    card_id: str = card["id"]
+    return card_id
+
+
+async def test_a_hold_changes_its_order_only_when_captured(marketplace: Marketplace) -> None:
+    api = marketplace.api
+    funded = await flows.funded_order(api, 100)
+    hold = await flows.created(
+        await api.post(
+            f"/cards/{await _card(api)}/card_holds", {"amount": 1234, "order": funded.order_id}
+        ),
+        "card_holds",
+    )
+    assert hold["status"] == "succeeded" and hold["links"]["debit"] is None
+    assert await _order_figures(api, funded.order_id) == (100, 100)
+    debit = await flows.created(await api.post(f"/card_holds/{hold['id']}/debits", {}), "debits")
+    assert (debit["amount"], debit["links"]["card_hold"]) == (1234, hold["id"])
+    assert debit["links"]["order"] == funded.order_id
+    assert await _order_figures(api, funded.order_id) == (1334, 1334)
+    captured = await api.get(f"/card_holds/{hold['id']}")
+    schemas.validate("card_holds", captured.body)
+    assert captured.body["card_holds"][0]["links"]["debit"] == debit["id"]
+    again = await api.post(f"/card_holds/{hold['id']}/debits", {})
+    assert (again.status, again.body["errors"][0]["category_code"]) == (
+        409,
+        "cannot-capture-authorization",
+    )
+
+
+async def test_a_voided_hold_is_hidden_and_cannot_be_captured(marketplace: Marketplace) -> None:
+    api = marketplace.api
+    card_id = await _card(api)
+    hold = await flows.created(
+        await api.post(f"/cards/{card_id}/card_holds", {"amount": 500}), "card_holds"
+    )
+    over = await api.post(f"/card_holds/{hold['id']}/debits", {"amount": 501})
+    assert (over.status, over.body["errors"][0]["category_code"]) == (400, "request")
+    voided = await api.delete(f"/card_holds/{hold['id']}")
+    assert voided.status == 200 and voided.body["card_holds"][0]["voided_at"] is not None
+    assert (await api.get(f"/cards/{card_id}/card_holds")).body["card_holds"] == []
+    refused = await api.post(f"/card_holds/{hold['id']}/debits", {})
+    assert (refused.status, refused.body["errors"][0]["category_code"]) == (
+        409,
+        "cannot-capture-authorization",
+    )
+
+
+async def test_a_hold_on_a_declining_card_fails_with_402(marketplace: Marketplace) -> None:
+    api = marketplace.api
+    response = await api.post(
+        f"/cards/{await _card(api, '4444444444444448')}/card_holds", {"amount": 500}
+    )
+    assert response.status == 402
+    assert response.body["card_holds"][0]["status"] == "failed"
+    assert response.body["errors"][0]["category_code"] == "card-declined"
+
+
+async def test_reversals_racing_a_settlement_keep_the_account_consistent(
+    pipeline: Pipeline, marketplace: Marketplace
+) -> None:
+    api = marketplace.api
+    funded = await flows.funded_order(api, 1000, account_number=flows.ACCOUNT_STAYS_PENDING)
+    account = await _payable(api, funded.merchant_id)
+    credit = await flows.created(
+        await api.post(
+            f"/accounts/{account['id']}/credits", {"amount": 1000, "order": funded.order_id}
+        ),
+        "credits",
+    )
+    requests = [api.post(f"/credits/{credit['id']}/reversals", {"amount": 100}) for _ in range(5)]
+    requests.append(
+        api.post(
+            f"/accounts/{account['id']}/settlements", {"funding_instrument": funded.bank_account_id}
+        )
+    )
+    responses = await asyncio.gather(*requests)
+    assert all(r.status == 201 for r in responses), [r.body for r in responses]
+    settled = responses[-1].body["settlements"][0]
+    balance = await _balance(api, account["id"])
+    reversed_cents = 500
+    # Whatever the interleaving, money is conserved: the account ends at what it received,
+    # minus what was reversed, minus what the settlement took out (or plus what it collects).
+    signed = (
+        settled["amount"] if settled["transaction_number"].startswith("SC") else -settled["amount"]
+    )
+    assert balance == 1000 - reversed_cents - signed
+    assert await _order_figures(api, funded.order_id) == (1000, reversed_cents)
+
+
+async def test_a_notice_of_change_updates_the_bank_account_and_moves_no_money(
+    pipeline: Pipeline, marketplace: Marketplace
+) -> None:
+    api = marketplace.api
+    funded = await flows.funded_order(api, 800, account_number=flows.ACCOUNT_STAYS_PENDING)
+    credit = await _credit(api, funded, 800)
+    url = f"{pipeline.rail_url}/simulations/entries/{credit['id']}/correct"
+
+    async def submitted() -> bool:
+        async with pipeline.http.get(f"{pipeline.rail_url}/entries/{credit['id']}") as response:
+            return response.status == 200
+
+    await eventually(submitted)
+    async with pipeline.http.post(url, json={"code": "C01", "corrected_data": "12345678"}) as r:
+        assert r.status == 200, await r.text()
+
+    async def corrected() -> dict[str, Any] | None:
+        bank = (await api.get(f"/bank_accounts/{funded.bank_account_id}")).body["bank_accounts"][0]
+        return bank if "ach_noc_code" in bank["meta"] else None
+
+    bank = await eventually(corrected)
+    assert bank["meta"] == {"ach_noc_code": "C01", "ach_noc_corrected_data": "12345678"}
+    events = (await api.get(f"/bank_accounts/{funded.bank_account_id}/events")).body["events"]
+    assert "bank_account.updated" in [e["type"] for e in events]
+    assert await _order_figures(api, funded.order_id) == (800, 0)

@@ -8,6 +8,7 @@ from aiohttp import web
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from api.keys import POOL, SETTINGS
+from api.responses import json_response
 from api.views.common import after_commit, transaction
 from ledger import outbox
 from ledger.errors import RequestInvalid, Unauthorized
@@ -17,7 +18,10 @@ async def rail_notification(request: web.Request) -> web.Response:
     """The rail pushes each outcome here, signed with the shared rail secret. We keep it as
     an outbox job (deduplicated by the notification id) and answer at once; the job
     applies it. The rail retries until it gets a 2xx, so nothing is lost in between."""
-    body = await request.text()
+    try:
+        body = (await request.read()).decode()
+    except UnicodeDecodeError as error:
+        raise RequestInvalid("A rail notification is UTF-8 JSON.") from error
     try:
         Webhook(request.app[SETTINGS].rail_secret).verify(body, dict(request.headers))
     except WebhookVerificationError as error:
@@ -35,4 +39,4 @@ async def rail_notification(request: web.Request) -> web.Response:
 
 async def health(request: web.Request) -> web.Response:
     await request.app[POOL].fetchval("SELECT 1")
-    return web.json_response({"status": "ok"})
+    return json_response({"status": "ok"})

@@ -27,7 +27,7 @@ def _request(fields: TransferCreate | ReturnCreate) -> transfers.TransferRequest
     )
 
 
-async def _respond(request: web.Request, result: transfers.TransferResult) -> web.Response:
+async def respond(request: web.Request, result: transfers.TransferResult) -> web.Response:
     """Enqueue what committed; a transfer persisted as failed answers with its error."""
     await after_commit(request, result.jobs)
     if result.error is not None:
@@ -41,7 +41,7 @@ async def debit_card(request: web.Request) -> web.Response:
         result = await debits.debit_card(
             connection, marketplace_id(request), request.match_info["id"], _request(fields)
         )
-    return await _respond(request, result)
+    return await respond(request, result)
 
 
 async def credit_bank_account(request: web.Request) -> web.Response:
@@ -53,7 +53,7 @@ async def credit_bank_account(request: web.Request) -> web.Response:
             request.match_info["id"],
             _request(fields),
         )
-    return await _respond(request, result)
+    return await respond(request, result)
 
 
 async def credit_account(request: web.Request) -> web.Response:
@@ -65,7 +65,7 @@ async def credit_account(request: web.Request) -> web.Response:
             request.match_info["id"],
             _request(fields),
         )
-    return await _respond(request, result)
+    return await respond(request, result)
 
 
 async def refund_debit(request: web.Request) -> web.Response:
@@ -74,7 +74,7 @@ async def refund_debit(request: web.Request) -> web.Response:
         result = await debits.refund(
             connection, marketplace_id(request), request.match_info["id"], _request(fields)
         )
-    return await _respond(request, result)
+    return await respond(request, result)
 
 
 async def reverse_credit(request: web.Request) -> web.Response:
@@ -86,7 +86,7 @@ async def reverse_credit(request: web.Request) -> web.Response:
             request.match_info["id"],
             _request(fields),
         )
-    return await _respond(request, result)
+    return await respond(request, result)
 
 
 async def settle_account(request: web.Request) -> web.Response:
@@ -102,7 +102,7 @@ async def settle_account(request: web.Request) -> web.Response:
             fields.funding_instrument,
             details,
         )
-    return await _respond(request, result)
+    return await respond(request, result)
 
 
 def getter(kind: str) -> Handler:

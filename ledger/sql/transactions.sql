@@ -2,8 +2,9 @@
 -- A transfer of any kind.
 INSERT INTO transactions (id, marketplace_id, kind, status, amount_cents, description, meta,
                           appears_on_statement_as, transaction_number, order_id, customer_id,
-                          source_id, destination_id, parent_id, bank_account_id, rail_entry_kind)
-VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                          source_id, destination_id, parent_id, bank_account_id, rail_entry_kind,
+                          card_hold_id)
+VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 RETURNING *
 
 -- name: get
@@ -84,3 +85,11 @@ UPDATE transactions
 SET description = coalesce($4, description), meta = coalesce($5, meta), updated_at = now()
 WHERE marketplace_id = $1 AND id = $2 AND kind = $3
 RETURNING *
+
+-- name: lock_unsettled_account_credits
+-- Lock an account's credits a settlement will attach, in id order, before the account's
+-- balance: a reversal locks its credit first, then the balance, so both take the same order.
+SELECT id FROM transactions
+WHERE marketplace_id = $1 AND kind = 'credit' AND destination_id = $2 AND settlement_id IS NULL
+ORDER BY id
+FOR UPDATE

@@ -108,7 +108,10 @@ class Pipeline:
         self.worker_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.worker_task
-        await self.worker.close()
+        # Jobs still running were cancelled with the worker; arq's close() gathers them and
+        # re-raises their CancelledError.
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.worker.close()
         self.worker, self.worker_task = None, None
 
     async def serve(self, app: web.Application) -> TestServer:

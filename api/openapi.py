@@ -1,0 +1,410 @@
+"""The OpenAPI 3.1 document of the API, generated from the route table and the models.
+
+Every route the application serves is described: its path parameters (in the id format
+of the collection they name), its query parameters (pagination, and the filters of the
+lists that take them), the `Idempotency-Key` header of every POST, its request body (the
+JSON Schema of the very pydantic model the handler validates with, flat or in Balanced's
+envelope), its success response (the envelope of the models in `api.schemas`) and the
+Balanced error envelope for every error status. The document is built once per
+application, on first request, and served as is after that.
+"""
+
+from __future__ import annotations
+
+import json
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from api import docs, models, schemas
+from api.openapi_params import (
+    ANY_RESOURCE_KINDS,
+    TRANSFER_PLURALS,
+    idempotency_header,
+    path_parameters,
+    query_parameters,
+)
+from api.responses import CONTENT_TYPE
+from ledger import wire
+
+OPENAPI_VERSION = "3.1.0"
+API_VERSION = "1.1"
+REF = "#/components/schemas/{model}"
+
+# `GET /resources/{id}` answers with the envelope of whatever the id names.
+ANY_RESOURCE = {
+    "anyOf": [
+        {"$ref": REF.format(model=schemas.ITEMS[kind + "s"].__name__ + "Envelope")}
+        for kind in ANY_RESOURCE_KINDS
+    ]
+}
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What a route answers when it succeeds, beyond what its path says."""
+
+    plural: str | None  # The envelope key of the response; None for an empty body.
+    status: int = 200
+    listing: bool = False
+    public: bool = False
+    schema: dict[str, Any] | None = None  # A response body that is not an envelope.
+    media_type: str = CONTENT_TYPE
+    summary: str | None = None
+
+
+# Request bodies: the model each handler validates with, and the key of its envelope form.
+BODIES: dict[tuple[str, str], tuple[type[BaseModel], str]] = {
+    ("POST", "/marketplaces"): (models.MarketplaceCreate, "marketplaces"),
+    ("POST", "/customers"): (models.CustomerCreate, "customers"),
+    ("POST", "/bank_accounts"): (models.BankAccountCreate, "bank_accounts"),
+    ("PUT", "/bank_accounts/{id}"): (models.BankAccountUpdate, "bank_accounts"),
+    ("POST", "/cards"): (models.CardCreate, "cards"),
+    ("POST", "/customers/{id}/orders"): (models.OrderCreate, "orders"),
+    ("PUT", "/orders/{id}"): (models.DetailsUpdate, "orders"),
+    ("POST", "/cards/{id}/debits"): (models.TransferCreate, "debits"),
+    ("POST", "/bank_accounts/{id}/credits"): (models.TransferCreate, "credits"),
+    ("POST", "/accounts/{id}/credits"): (models.TransferCreate, "credits"),
+    ("POST", "/debits/{id}/refunds"): (models.ReturnCreate, "refunds"),
+    ("POST", "/credits/{id}/reversals"): (models.ReturnCreate, "reversals"),
+    ("POST", "/accounts/{id}/settlements"): (models.SettlementCreate, "settlements"),
+    ("POST", "/callbacks"): (models.CallbackCreate, "callbacks"),
+    ("POST", "/callbacks/{id}/secret_rotations"): (models.RotationCreate, "callbacks"),
+    ("POST", "/callbacks/{id}/redeliveries"): (models.RedeliveryCreate, "redeliveries"),
+    ("POST", "/cards/{id}/card_holds"): (models.TransferCreate, "card_holds"),
+    ("PUT", "/card_holds/{id}"): (models.HoldUpdate, "card_holds"),
+    ("POST", "/card_holds/{id}/debits"): (models.CaptureCreate, "debits"),
+} | {("PUT", f"/{plural}/{{id}}"): (models.DetailsUpdate, plural) for plural in TRANSFER_PLURALS}
+
+# Routes whose response the path alone does not tell.
+SPECS: dict[tuple[str, str], Spec] = {
+    ("POST", "/api_keys"): Spec(
+        "api_keys",
+        201,
+        public=True,
+        summary="Create an API key (of a new marketplace, anonymously)",
+    ),
+    ("GET", "/resources/{id}"): Spec(None, schema=ANY_RESOURCE, summary="Fetch any resource by id"),
+    ("GET", "/events/{id}/callbacks"): Spec(
+        "event_callbacks", listing=True, summary="List an event's deliveries, one per callback"
+    ),
+    ("GET", "/events/{id}/callbacks/{callback_id}/logs"): Spec(
+        "event_callback_logs", listing=True, summary="List the attempts of one delivery"
+    ),
+    ("GET", "/callbacks/{id}/health"): Spec("callback_health", summary="Fetch a callback's health"),
+    ("POST", "/callbacks/{id}/enable"): Spec("callback_health", summary="Enable a callback again"),
+    ("POST", "/callbacks/{id}/secret_rotations"): Spec(
+        "callbacks", summary="Rotate a callback's signing secret"
+    ),
+    ("POST", "/callbacks/{id}/redeliveries"): Spec(
+        "redeliveries", 202, summary="Deliver events to a callback again"
+    ),
+    ("DELETE", "/card_holds/{id}"): Spec("card_holds", summary="Void a card hold"),
+    ("POST", "/_rail/notifications"): Spec(
+        None, 204, public=True, summary="Receive an outcome from the ACH rail (signed by it)"
+    ),
+    ("GET", "/healthz"): Spec(
+        None, public=True, schema={"$ref": REF.format(model="Health")}, summary="Health check"
+    ),
+    ("GET", "/openapi.json"): Spec(
+        None, public=True, schema={"type": "object"}, summary="This OpenAPI document"
+    ),
+    ("GET", "/docs"): Spec(
+        None,
+        public=True,
+        schema={"type": "string"},
+        media_type="text/html",
+        summary="The API reference page",
+    ),
+}
+
+# Error statuses every authenticated operation may answer, and those only some may.
+ERROR_STATUSES = (400, 401, 404, 409, 429, 500, 503)
+BODY_ERROR_STATUSES = (413,)  # A request body above api.app.REQUEST_BODY_BYTES_MAX.
+# An Idempotency-Key reused for a different request (422) or still in use (409).
+POST_ERROR_STATUSES = (409, 422)
+PUBLIC_ERROR_STATUSES = (400, 401, 429, 500, 503)
+# A transfer persisted as failed answers with the transfer beside the errors: 402 for a
+# card the processor declines, 409 for the rest. Holds fail the same way.
+FAILED_TRANSFER_STATUSES = (402, 409)
+FAILABLE_PLURALS = TRANSFER_PLURALS | {"card_holds"}
+# The response of a route whose resource has no model in api.schemas.ITEMS yet: the
+# document stays servable, and tests/test_openapi.py names the route to document.
+UNDOCUMENTED = {"type": "object", "description": "Undocumented: add its model to api.schemas."}
+
+# Built once per application (the route table is fixed once the application runs); weak,
+# so that a test creating many applications does not keep them alive.
+_rendered: weakref.WeakKeyDictionary[web.Application, Rendered] = weakref.WeakKeyDictionary()
+
+
+def spec_of(method: str, path: str) -> Spec:
+    """The explicit spec of a route, or the one its path implies: `GET /orders` lists
+    orders, `GET /orders/{id}` fetches one, `POST /customers/{id}/orders` creates one."""
+    if (method, path) in SPECS:
+        return SPECS[(method, path)]
+    segments = path.strip("/").split("/")
+    if method == "DELETE":
+        return Spec(None, 204)
+    if segments[-1].startswith("{"):
+        return Spec(segments[-2])
+    if method == "GET":
+        return Spec(segments[-1], listing=True)
+    return Spec(segments[-1], 201 if method == "POST" else 200)
+
+
+def request_body(model: type[BaseModel], plural: str) -> dict[str, Any]:
+    """The model's fields flat, or Balanced's envelope around them: both are accepted."""
+    ref = {"$ref": REF.format(model=model.__name__)}
+    enveloped = {
+        "type": "object",
+        "properties": {plural: {"type": "array", "items": ref, "minItems": 1, "maxItems": 1}},
+        "required": [plural],
+    }
+    required = bool(model.model_json_schema().get("required"))
+    return {
+        "required": required,
+        "content": {CONTENT_TYPE: {"schema": {"anyOf": [ref, enveloped]}}},
+    }
+
+
+def envelope_name(plural: str, listing: bool) -> str:
+    return schemas.ITEMS[plural].__name__ + ("Page" if listing else "Envelope")
+
+
+def envelope_schema(plural: str, listing: bool) -> dict[str, Any]:
+    """`{"<plural>": [...], "links": {...}}`, plus `meta` on a list; `links` holds exactly
+    the URI templates of `ledger.wire.LINK_TEMPLATES`."""
+    templates = wire.LINK_TEMPLATES.get(plural, {})
+    links = {
+        "type": "object",
+        "properties": {key: {"const": value} for key, value in templates.items()},
+        "required": sorted(templates),
+        "additionalProperties": False,
+    }
+    item = {"$ref": REF.format(model=schemas.ITEMS[plural].__name__)}
+    items: dict[str, Any] = {"type": "array", "items": item}
+    if not listing:
+        items |= {"minItems": 1, "maxItems": 1}
+    properties: dict[str, Any] = {plural: items, "links": links}
+    if listing:
+        properties["meta"] = {"$ref": REF.format(model="PageMeta")}
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": sorted(properties),
+        "additionalProperties": False,
+    }
+
+
+def error_envelope() -> dict[str, Any]:
+    errors = {"type": "array", "items": {"$ref": REF.format(model="Error")}, "minItems": 1}
+    return {
+        "type": "object",
+        "properties": {"errors": errors},
+        "required": ["errors"],
+        "additionalProperties": False,
+    }
+
+
+def failed_transfer_envelope(plural: str) -> dict[str, Any]:
+    """A transfer persisted as `failed`: the transfer beside the errors (Balanced 1.1)."""
+    schema = envelope_schema(plural, listing=False)
+    schema["properties"]["errors"] = error_envelope()["properties"]["errors"]
+    schema["required"] = sorted(schema["properties"])
+    return schema
+
+
+def error_response(schema: dict[str, Any]) -> dict[str, Any]:
+    text = {"type": "string"}
+    return {
+        "description": "Balanced's error envelope.",
+        "headers": {
+            "Retry-After": {"description": "Seconds to wait before retrying.", "schema": text},
+            "WWW-Authenticate": {"description": "The HTTP Basic challenge.", "schema": text},
+        },
+        "content": {CONTENT_TYPE: {"schema": schema}},
+    }
+
+
+def component_responses() -> dict[str, Any]:
+    """`Error`, and per kind of transfer the error of one persisted as failed."""
+    envelope = {"$ref": REF.format(model="ErrorEnvelope")}
+    responses = {"Error": error_response(envelope)}
+    for plural in sorted(FAILABLE_PLURALS):
+        failed = {"$ref": REF.format(model=failed_name(plural))}
+        responses[failed_name(plural)] = error_response({"anyOf": [envelope, failed]})
+    return responses
+
+
+def failed_name(plural: str) -> str:
+    return f"Failed{schemas.ITEMS[plural].__name__}"
+
+
+def error_statuses(method: str, spec: Spec, creates_transfer: bool) -> tuple[int, ...]:
+    statuses = PUBLIC_ERROR_STATUSES if spec.public else ERROR_STATUSES
+    if method in ("POST", "PUT"):
+        statuses += BODY_ERROR_STATUSES
+    if method == "POST":
+        statuses += POST_ERROR_STATUSES
+    if creates_transfer:
+        statuses += FAILED_TRANSFER_STATUSES
+    return tuple(sorted(set(statuses)))
+
+
+def success_response(method: str, spec: Spec) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": "Success."}
+    if method == "POST":
+        replayed = {"type": "string", "enum": ["true"]}
+        response["headers"] = {
+            "Idempotent-Replayed": {
+                "description": "This is the stored response of an earlier request.",
+                "schema": replayed,
+            }
+        }
+    if spec.status == 204:
+        return response
+    schema = spec.schema
+    if spec.plural is not None:
+        schema = UNDOCUMENTED
+        if spec.plural in schemas.ITEMS:
+            schema = {"$ref": REF.format(model=envelope_name(spec.plural, spec.listing))}
+    assert schema is not None, spec
+    response["content"] = {spec.media_type: {"schema": schema}}
+    return response
+
+
+def summary(method: str, path: str, spec: Spec) -> str:
+    """`List the credits of a bank account`, `Fetch a credit`…, from the route's shape."""
+    if spec.summary is not None:
+        return spec.summary
+    segments = path.strip("/").split("/")
+    thing = str(spec.plural).replace("_", " ")
+    if spec.listing:
+        parent = segments[0].removesuffix("s").replace("_", " ")
+        return f"List the {thing} of {_a(parent)}" if len(segments) > 1 else f"List {thing}"
+    verb = {"GET": "Fetch", "PUT": "Update", "POST": "Create", "DELETE": "Delete"}[method]
+    noun = (spec.plural or segments[0]).removesuffix("s").replace("_", " ")
+    return f"{verb} {_a(noun)}"
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[0] in "aeiou" else "a ") + noun
+
+
+def operation(method: str, path: str, handler: Any) -> dict[str, Any]:
+    spec = spec_of(method, path)
+    creates_transfer = method == "POST" and spec.plural in FAILABLE_PLURALS
+    parameters = path_parameters(path)
+    if spec.listing and spec.plural is not None:
+        parameters += query_parameters(spec.plural)
+    if method == "POST":
+        parameters.append(idempotency_header())
+    responses = {str(spec.status): success_response(method, spec)}
+    for status in error_statuses(method, spec, creates_transfer):
+        name = "Error"
+        if creates_transfer and status in FAILED_TRANSFER_STATUSES:
+            name = failed_name(str(spec.plural))
+        responses[str(status)] = {"$ref": f"#/components/responses/{name}"}
+    result: dict[str, Any] = {
+        "operationId": method.lower() + "".join(c if c.isalnum() else "_" for c in path),
+        "summary": summary(method, path, spec),
+        "tags": [path.strip("/").split("/")[0]],
+        "parameters": parameters,
+        "responses": responses,
+    }
+    if handler.__doc__:
+        result["description"] = " ".join(handler.__doc__.split())
+    if spec.public:
+        result["security"] = [{}, {"basic": []}]
+    if (method, path) in BODIES:
+        result["requestBody"] = request_body(*BODIES[(method, path)])
+    elif method in ("POST", "PUT"):
+        anything = {"type": "object"}
+        result["requestBody"] = {"required": False, "content": {CONTENT_TYPE: {"schema": anything}}}
+    return result
+
+
+def component_schemas() -> dict[str, Any]:
+    """The request models, the response models and the envelopes around them."""
+    request_models = sorted({model for model, _ in BODIES.values()}, key=lambda m: m.__name__)
+    response_models = [*schemas.ITEMS.values(), schemas.PageMeta, schemas.Error, schemas.Health]
+    _, top = models_json_schema(
+        [(model, "validation") for model in [*request_models, *response_models]],
+        ref_template=REF,
+    )
+    components: dict[str, Any] = dict(top["$defs"])
+    for plural in schemas.ITEMS:
+        components[envelope_name(plural, False)] = envelope_schema(plural, listing=False)
+        components[envelope_name(plural, True)] = envelope_schema(plural, listing=True)
+    for plural in sorted(FAILABLE_PLURALS):
+        components[failed_name(plural)] = failed_transfer_envelope(plural)
+    components["ErrorEnvelope"] = error_envelope()
+    return components
+
+
+def document(app: web.Application) -> dict[str, Any]:
+    """The OpenAPI document of every route `app` serves (HEAD routes aside: aiohttp adds
+    one beside every GET)."""
+    paths: dict[str, dict[str, Any]] = {}
+    for route in app.router.routes():
+        if route.method == "HEAD" or route.resource is None:
+            continue
+        path = route.resource.canonical
+        paths.setdefault(path, {})[route.method.lower()] = operation(
+            route.method, path, route.handler
+        )
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {
+            "title": "ballast",
+            "version": API_VERSION,
+            "description": "Marketplace escrow and payouts, wire-compatible with the "
+            "Balanced Payments API 1.1. Request bodies are accepted flat or in Balanced's "
+            "envelope; every error is Balanced's error envelope.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": component_schemas(),
+            "responses": component_responses(),
+            "securitySchemes": {
+                "basic": {
+                    "type": "http",
+                    "scheme": "basic",
+                    "description": "The API key secret as the username, no password.",
+                }
+            },
+        },
+        "security": [{"basic": []}],
+    }
+
+
+@dataclass(frozen=True)
+class Rendered:
+    json_body: bytes
+    html: str
+
+
+def rendered(app: web.Application) -> Rendered:
+    """The document of `app`, built on first use and kept for the application's life."""
+    if app not in _rendered:
+        built = document(app)
+        _rendered[app] = Rendered(
+            json.dumps(built, separators=(",", ":")).encode(), docs.page(built)
+        )
+    return _rendered[app]
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    """The OpenAPI 3.1 document of this API."""
+    return web.Response(
+        body=rendered(request.app).json_body, headers={"Content-Type": CONTENT_TYPE}
+    )
+
+
+async def docs_page(request: web.Request) -> web.Response:
+    """The API reference, as a page for people."""
+    return web.Response(text=rendered(request.app).html, content_type="text/html")

@@ -1,0 +1,162 @@
+"""Card holds: authorize now, capture (a debit into the hold's order) or void later. The
+order's escrow changes only when a hold is captured."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from ledger import debits, events, ids, instruments, orders, wire
+from ledger.errors import BalancedError, Conflict, NotFound, TransactionFailed
+from ledger.outbox import Job
+from ledger.sql import QUERIES
+from ledger.transfers import TransferRequest, TransferResult
+
+Q = QUERIES["holds"]
+
+# Balanced's holds expired after about seven days.
+HOLD_LIFETIME_DAYS = 7
+
+
+def resource(row: dict[str, Any]) -> dict[str, Any]:
+    return wire.envelope("card_holds", [wire.card_hold(row)])
+
+
+async def _event(connection: asyncpg.Connection, row: dict[str, Any], kind: str) -> list[Job]:
+    return await events.record(
+        connection, row["marketplace_id"], f"hold.{kind}", row["id"], resource(row)
+    )
+
+
+async def create(
+    connection: asyncpg.Connection, marketplace_id: str, card_id: str, request: TransferRequest
+) -> tuple[dict[str, Any], list[Job], BalancedError | None]:
+    """Authorize `amount_cents` on a card; a declined card gives a `failed` hold (402)."""
+    card = await instruments.get_card(connection, marketplace_id, card_id)
+    if request.order_id is not None:
+        await orders.get_row(connection, marketplace_id, request.order_id)
+    declined = card["processor_verdict"] == "decline"
+    code, reason = debits.DECLINED if declined else (None, None)
+    row = await connection.fetchrow(
+        Q["insert"],
+        ids.new_id("card_hold"),
+        marketplace_id,
+        card_id,
+        request.order_id,
+        "failed" if declined else "succeeded",
+        request.amount_cents,
+        request.description,
+        request.meta,
+        ids.new_transaction_number("HL"),
+        code,
+        reason,
+        HOLD_LIFETIME_DAYS,
+    )
+    assert row is not None
+    hold = dict(row) | {"debit_id": None}
+    jobs = await _event(connection, hold, "created")
+    if not declined:
+        return hold, jobs, None
+    error = TransactionFailed(
+        reason or "",
+        category_code=code or "card-declined",
+        resource_type="card_holds",
+        resource=wire.card_hold(hold),
+        status_code=402,
+    )
+    return hold, jobs, error
+
+
+async def get(
+    connection: asyncpg.Connection | asyncpg.Pool, marketplace_id: str, hold_id: str
+) -> dict[str, Any]:
+    row = await connection.fetchrow(Q["get"], marketplace_id, hold_id)
+    if row is None:
+        raise NotFound(f"Card hold {hold_id} could not be found.")
+    return dict(row)
+
+
+async def _lock_open(
+    connection: asyncpg.Connection, marketplace_id: str, hold_id: str, action: str
+) -> dict[str, Any]:
+    """The hold, locked, if it may still be captured or voided."""
+    row = await connection.fetchrow(Q["lock"], marketplace_id, hold_id)
+    if row is None:
+        raise NotFound(f"Card hold {hold_id} could not be found.")
+    hold = dict(row)
+    if (
+        hold["voided_at"] is not None
+        or hold["debit_id"] is not None
+        or hold["status"] != ("succeeded")
+    ):
+        raise Conflict(
+            f"This hold has already been captured or voided, and cannot be {action}.",
+            category_code=f"cannot-{'capture' if action == 'captured' else 'void'}-authorization",
+        )
+    if hold["expires_at"] <= datetime.now(UTC):
+        raise Conflict("This hold has already expired.", category_code="authorization-expired")
+    return hold
+
+
+async def capture(
+    connection: asyncpg.Connection, marketplace_id: str, hold_id: str, request: TransferRequest
+) -> TransferResult:
+    """A debit of the hold's card for at most the hold's amount (all of it by default),
+    into the hold's order unless another is given."""
+    hold = await _lock_open(connection, marketplace_id, hold_id, "captured")
+    amount_cents = request.amount_cents or hold["amount_cents"]
+    if amount_cents > hold["amount_cents"]:
+        raise BalancedError(
+            "A capture cannot exceed the amount of its hold.",
+            extras={"amount": f"at most {hold['amount_cents']}"},
+        )
+    request = replace(
+        request,
+        amount_cents=amount_cents,
+        order_id=request.order_id or hold["order_id"],
+        description=request.description or hold["description"],
+    )
+    result = await debits.debit_card(
+        connection, marketplace_id, hold["card_id"], request, card_hold_id=hold_id
+    )
+    captured = await get(connection, marketplace_id, hold_id)
+    return replace(result, jobs=result.jobs + await _event(connection, captured, "captured"))
+
+
+async def void(
+    connection: asyncpg.Connection, marketplace_id: str, hold_id: str
+) -> tuple[dict[str, Any], list[Job]]:
+    await _lock_open(connection, marketplace_id, hold_id, "voided")
+    await connection.execute(Q["void"], marketplace_id, hold_id)
+    voided = await get(connection, marketplace_id, hold_id)
+    return voided, await _event(connection, voided, "voided")
+
+
+async def update_details(
+    connection: asyncpg.Connection,
+    marketplace_id: str,
+    hold_id: str,
+    description: str | None,
+    meta: dict[str, str] | None,
+) -> dict[str, Any]:
+    if (
+        await connection.fetchval(Q["update_details"], marketplace_id, hold_id, description, meta)
+        is None
+    ):
+        raise NotFound(f"Card hold {hold_id} could not be found.")
+    return await get(connection, marketplace_id, hold_id)
+
+
+async def list_page(
+    pool: asyncpg.Pool,
+    marketplace_id: str,
+    card_id: str | None,
+    include_voided: bool,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    rows = await pool.fetch(Q["list"], marketplace_id, card_id, include_voided, limit, offset)
+    return [dict(row) for row in rows], int(rows[0]["total"]) if rows else 0

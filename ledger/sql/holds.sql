@@ -1,0 +1,43 @@
+-- name: insert
+-- A card hold, decided at once by the simulated processor ($5: succeeded or failed).
+INSERT INTO card_holds (id, marketplace_id, card_id, order_id, status, amount_cents,
+                        description, meta, transaction_number, failure_reason_code,
+                        failure_reason, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now() + make_interval(days => $12))
+RETURNING *
+
+-- name: get
+-- One hold with the debit that captured it, if any.
+SELECT h.*, (SELECT id FROM transactions t
+             WHERE t.card_hold_id = h.id AND t.status <> 'failed') AS debit_id
+FROM card_holds h WHERE h.marketplace_id = $1 AND h.id = $2
+
+-- name: lock
+-- One hold, locked: a capture and a void of it take turns.
+SELECT h.*, (SELECT id FROM transactions t
+             WHERE t.card_hold_id = h.id AND t.status <> 'failed') AS debit_id
+FROM card_holds h WHERE h.marketplace_id = $1 AND h.id = $2
+FOR UPDATE OF h
+
+-- name: list
+-- Holds of a marketplace (of card $2 when set), voided ones hidden unless $3.
+SELECT h.*, count(*) OVER () AS total,
+       (SELECT id FROM transactions t
+        WHERE t.card_hold_id = h.id AND t.status <> 'failed') AS debit_id
+FROM card_holds h
+WHERE h.marketplace_id = $1 AND ($2::text IS NULL OR h.card_id = $2)
+  AND ($3 OR h.voided_at IS NULL)
+ORDER BY h.created_at, h.id
+LIMIT $4 OFFSET $5
+
+-- name: void
+-- Void a hold that is neither captured nor voided.
+UPDATE card_holds SET voided_at = now(), updated_at = now()
+WHERE marketplace_id = $1 AND id = $2 AND voided_at IS NULL
+
+-- name: update_details
+-- Description and meta are a hold's writable fields.
+UPDATE card_holds
+SET description = coalesce($3, description), meta = coalesce($4, meta), updated_at = now()
+WHERE marketplace_id = $1 AND id = $2
+RETURNING id
