@@ -113,3 +113,18 @@ async def test_lists_carry_pagination_meta(marketplace: Marketplace) -> None:
     assert (meta["total"], meta["limit"], meta["offset"]) == (3, 2, 0)
     assert meta["next"] == f"/orders/{funded.order_id}/credits?limit=2&offset=2"
     assert meta["previous"] is None
+
+
+async def test_customers_bank_accounts_and_cards_are_listed_at_the_root_and_per_customer(
+    marketplace: Marketplace,
+) -> None:
+    api = marketplace.api
+    merchant_id, bank_account_id = await flows.merchant_with_bank_account(api)
+    customers = _valid(await api.get("/customers"), "customers")
+    assert merchant_id in {c["id"] for c in customers["customers"]}
+    bank_accounts = _valid(await api.get("/bank_accounts"), "bank_accounts")
+    assert bank_account_id in {b["id"] for b in bank_accounts["bank_accounts"]}
+    own = _valid(await api.get(f"/customers/{merchant_id}/bank_accounts"), "bank_accounts")
+    assert [b["id"] for b in own["bank_accounts"]] == [bank_account_id]
+    await api.post("/cards", {"number": flows.VISA, "expiration_month": 1, "expiration_year": 2031})
+    assert (await api.get("/cards")).body["meta"]["total"] >= 1

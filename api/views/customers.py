@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from aiohttp import web
 
 from api.auth import marketplace_id
 from api.bodies import page, parse
+from api.errors import Handler
 from api.keys import POOL
 from api.models import BankAccountCreate, BankAccountUpdate, CardCreate, CustomerCreate, OrderCreate
 from api.views.common import after_commit, many, one, total_of, transaction
@@ -90,13 +94,25 @@ async def create_order(request: web.Request) -> web.Response:
     return one("orders", wire.order(row), status=201)
 
 
-async def list_customer_bank_accounts(request: web.Request) -> web.Response:
-    mp, customer_id = marketplace_id(request), request.match_info["id"]
-    pool = request.app[POOL]
-    await instruments.get_customer(pool, mp, customer_id)
-    limit, offset = page(request)
-    rows = await pool.fetch(
-        QUERIES["customers"]["list_bank_accounts"], mp, customer_id, limit, offset
-    )
-    items = [wire.bank_account(dict(row)) for row in rows]
-    return many(request, "bank_accounts", items, total_of(rows))
+def lister(plural: str) -> Handler:
+    """`GET /<plural>` of customers, bank accounts or cards, or (under
+    `/customers/{id}/<plural>`) those of one customer."""
+    query, render = LISTS[plural]
+
+    async def list_instruments(request: web.Request) -> web.Response:
+        mp, customer_id = marketplace_id(request), request.match_info.get("id")
+        pool = request.app[POOL]
+        if customer_id is not None:
+            await instruments.get_customer(pool, mp, customer_id)
+        limit, offset = page(request)
+        rows = await pool.fetch(QUERIES["customers"][query], mp, customer_id, limit, offset)
+        return many(request, plural, [render(dict(row)) for row in rows], total_of(rows))
+
+    return list_instruments
+
+
+LISTS: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {
+    "customers": ("list_customers", wire.customer),
+    "bank_accounts": ("list_bank_accounts", wire.bank_account),
+    "cards": ("list_cards", wire.card),
+}

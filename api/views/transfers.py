@@ -3,18 +3,15 @@ reading, listing and updating of them all."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from aiohttp import web
 
 from api.auth import marketplace_id
 from api.bodies import list_filters, page, parse
+from api.errors import Handler
 from api.keys import POOL
 from api.models import DetailsUpdate, ReturnCreate, SettlementCreate, TransferCreate
 from api.views.common import after_commit, many, one, transaction
 from ledger import credits, debits, resources, settlements, transfers, wire
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _request(fields: TransferCreate | ReturnCreate) -> transfers.TransferRequest:

@@ -41,9 +41,23 @@ RETURNING *
 SELECT * FROM cards WHERE marketplace_id = $1 AND id = $2
 
 -- name: list_bank_accounts
--- Bank accounts of one customer, oldest first.
+-- Bank accounts of a marketplace (of customer $2 when set), oldest first.
 SELECT *, count(*) OVER () AS total FROM bank_accounts
-WHERE marketplace_id = $1 AND customer_id = $2
+WHERE marketplace_id = $1 AND ($2::text IS NULL OR customer_id = $2)
+ORDER BY created_at, id
+LIMIT $3 OFFSET $4
+
+-- name: list_cards
+-- Cards of a marketplace (of customer $2 when set), oldest first.
+SELECT *, count(*) OVER () AS total FROM cards
+WHERE marketplace_id = $1 AND ($2::text IS NULL OR customer_id = $2)
+ORDER BY created_at, id
+LIMIT $3 OFFSET $4
+
+-- name: list_customers
+-- Customers of a marketplace, oldest first ($2 is unused: every list takes a scope).
+SELECT *, count(*) OVER () AS total FROM customers
+WHERE marketplace_id = $1 AND $2::text IS NULL
 ORDER BY created_at, id
 LIMIT $3 OFFSET $4
 
