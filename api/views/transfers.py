@@ -3,6 +3,9 @@ reading, listing and updating of them all."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
+import asyncpg
 from aiohttp import web
 
 from api.auth import marketplace_id
@@ -32,58 +35,31 @@ async def respond(request: web.Request, result: transfers.TransferResult) -> web
     return one(wire.TRANSACTION_TYPES[result.row["kind"]], wire.transaction(result.row), 201)
 
 
-async def debit_card(request: web.Request) -> web.Response:
-    fields = await parse(request, TransferCreate, "debits")
-    async with transaction(request) as connection:
-        result = await debits.debit_card(
-            connection, marketplace_id(request), request.match_info["id"], _request(fields)
-        )
-    return await respond(request, result)
+Move = Callable[
+    [asyncpg.Connection, str, str, transfers.TransferRequest], Awaitable[transfers.TransferResult]
+]
 
 
-async def credit_bank_account(request: web.Request) -> web.Response:
-    fields = await parse(request, TransferCreate, "credits")
-    async with transaction(request) as connection:
-        result = await credits.credit_bank_account(
-            connection,
-            marketplace_id(request),
-            request.match_info["id"],
-            _request(fields),
-        )
-    return await respond(request, result)
+def mover(model: type[TransferCreate | ReturnCreate], plural: str, move: Move) -> Handler:
+    """`POST /<parent>/{id}/<plural>`: validate the body as `model`, `move` the money from
+    or to the resource `{id}` in one transaction, answer 201 (or the failed transfer)."""
+
+    async def create(request: web.Request) -> web.Response:
+        fields = await parse(request, model, plural)
+        async with transaction(request) as connection:
+            result = await move(
+                connection, marketplace_id(request), request.match_info["id"], _request(fields)
+            )
+        return await respond(request, result)
+
+    return create
 
 
-async def credit_account(request: web.Request) -> web.Response:
-    fields = await parse(request, TransferCreate, "credits")
-    async with transaction(request) as connection:
-        result = await credits.credit_account(
-            connection,
-            marketplace_id(request),
-            request.match_info["id"],
-            _request(fields),
-        )
-    return await respond(request, result)
-
-
-async def refund_debit(request: web.Request) -> web.Response:
-    fields = await parse(request, ReturnCreate, "refunds")
-    async with transaction(request) as connection:
-        result = await debits.refund(
-            connection, marketplace_id(request), request.match_info["id"], _request(fields)
-        )
-    return await respond(request, result)
-
-
-async def reverse_credit(request: web.Request) -> web.Response:
-    fields = await parse(request, ReturnCreate, "reversals")
-    async with transaction(request) as connection:
-        result = await credits.reverse(
-            connection,
-            marketplace_id(request),
-            request.match_info["id"],
-            _request(fields),
-        )
-    return await respond(request, result)
+debit_card = mover(TransferCreate, "debits", debits.debit_card)
+credit_bank_account = mover(TransferCreate, "credits", credits.credit_bank_account)
+credit_account = mover(TransferCreate, "credits", credits.credit_account)
+refund_debit = mover(ReturnCreate, "refunds", debits.refund)
+reverse_credit = mover(ReturnCreate, "reversals", credits.reverse)
 
 
 async def settle_account(request: web.Request) -> web.Response:
