@@ -60,3 +60,18 @@ async def sweep(redis: ArqRedis, pool: asyncpg.Pool, queue_name: str, stale_afte
     jobs = await claim_stale(pool, stale_after_ms)
     await enqueue(redis, jobs, queue_name)
     return len(jobs)
+
+
+# Finished jobs are kept this long: far beyond any retry of the same job id, so that a late
+# duplicate still finds its row done.
+DONE_JOBS_KEPT_HOURS = 72
+# Idempotency keys are kept at least a day (Stripe's promise).
+IDEMPOTENCY_KEYS_KEPT_HOURS = 24
+# Rows one purge deletes at most: bounds its transaction.
+PURGE_BATCH_MAX = 5_000
+
+
+async def purge(pool: asyncpg.Pool) -> None:
+    """Delete old finished jobs and expired idempotency keys, a bounded batch at a time."""
+    await pool.execute(Q["purge_done"], DONE_JOBS_KEPT_HOURS, PURGE_BATCH_MAX)
+    await pool.execute(QUERIES["idempotency"]["purge"], IDEMPOTENCY_KEYS_KEPT_HOURS)

@@ -2,12 +2,14 @@
 queue entry was lost (Redis flushed, a process killed between commit and enqueue).
 
 Several workers may sweep at once: rows are claimed with SKIP LOCKED and enqueued with
-`_job_id` = the row id, so a job is never queued twice."""
+`_job_id` = the row id, so a job is never queued twice. Once a minute the sweeper also
+purges old finished jobs and expired idempotency keys, so that neither table grows forever."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import asyncpg
 from arq.connections import ArqRedis
@@ -16,17 +18,23 @@ from ledger import outbox
 
 log = logging.getLogger(__name__)
 
+PURGE_INTERVAL_S = 60
+
 
 async def sweep_forever(
     redis: ArqRedis, pool: asyncpg.Pool, queue_name: str, interval_ms: int, stale_after_ms: int
 ) -> None:
     """Runs until cancelled at worker shutdown; an error in one sweep never ends it."""
     assert interval_ms > 0 and stale_after_ms >= 0
+    purged_at = 0.0
     while True:  # Intentionally unbounded: lives exactly as long as the worker process.
         try:
             swept = await outbox.sweep(redis, pool, queue_name, stale_after_ms)
             if swept:
                 log.info("sweeper re-enqueued %d job(s)", swept)
+            if time.monotonic() - purged_at > PURGE_INTERVAL_S:
+                await outbox.purge(pool)
+                purged_at = time.monotonic()
         except (TimeoutError, OSError, asyncpg.PostgresError):
             log.warning("sweep failed; trying again next interval", exc_info=True)
         await asyncio.sleep(interval_ms / 1000)

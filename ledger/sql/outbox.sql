@@ -30,3 +30,12 @@ WHERE id IN (
     FOR UPDATE SKIP LOCKED
 )
 RETURNING id, job
+
+-- name: purge_done
+-- Forget finished jobs older than $1 hours, at most $2 at a time (the log of what ran is
+-- in the tables the jobs changed; these rows only guarded against running twice).
+DELETE FROM outbox WHERE id IN (
+    SELECT id FROM outbox
+    WHERE done_at IS NOT NULL AND done_at < now() - make_interval(hours => $1)
+    LIMIT $2
+)
