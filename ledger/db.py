@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 
@@ -57,7 +56,3 @@ async def apply_schema(pool: asyncpg.Pool) -> None:
         await connection.execute("SET LOCAL client_min_messages = warning")
         await connection.execute("SELECT pg_advisory_xact_lock($1)", SCHEMA_LOCK_KEY)
         await connection.execute(schema_sql)
-
-
-def record_dict(record: Any) -> dict[str, Any]:
-    return dict(record.items())

@@ -11,10 +11,6 @@ RETURNING *
 -- One transfer of kind $3, visible only to its marketplace.
 SELECT * FROM transactions WHERE marketplace_id = $1 AND id = $2 AND kind = $3
 
--- name: get_any
--- One transfer of any kind, visible only to its marketplace.
-SELECT * FROM transactions WHERE marketplace_id = $1 AND id = $2
-
 -- name: lock
 -- One transfer, locked until the end of the transaction (outcomes are applied under it).
 SELECT * FROM transactions WHERE id = $1 FOR UPDATE
