@@ -1,64 +1,93 @@
-"""What the benchmarks share: a running system (started here with `ballast up
---rail-day-ms 0`, or given by URL), a small Balanced client, and a local HTTP receiver."""
+"""What the benchmarks share: a process to benchmark (the whole system, started here with
+`ballast up --rail-day-ms 0` or given by URL; or any server with a /healthz), a local
+HTTP receiver, the Balanced client, and how figures are printed. The client and the
+receiver are `ballast load`'s (ballast.load.client), so that both drive the API alike."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import base64
 import contextlib
-import json
 import signal
-import socket
+import statistics
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import aiohttp
-from aiohttp import web
+
+from ballast.embedded import free_port
+from ballast.load.client import ApiClient, serve
+from ballast.load.config import LoadError
+
+__all__ = [
+    "DRAIN_TIMEOUT_S",
+    "STARTUP_TIMEOUT_S",
+    "Client",
+    "add_system_options",
+    "free_port",
+    "p50_p99",
+    "process",
+    "serve",
+    "system",
+    "wait_healthy",
+]
 
 STARTUP_TIMEOUT_S = 120
+HEALTH_POLL_S = 0.1
+STOP_TIMEOUT_S = 60
 # The run fails rather than hang if the pipeline stalls.
 DRAIN_TIMEOUT_S = 600
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+@contextlib.asynccontextmanager
+async def process(
+    command: list[str], url: str, *, env: Mapping[str, str] | None = None, quiet: bool = False
+) -> AsyncIterator[subprocess.Popen[bytes]]:
+    """Run `command` for the block, from when `url`/healthz answers 200; SIGTERM at the end.
+    `quiet` sends its output to /dev/null."""
+    output = subprocess.DEVNULL if quiet else None
+    server = subprocess.Popen(  # noqa: ASYNC220 - started once, before any load
+        command, env=env, stdout=output, stderr=output
+    )
+    try:
+        await wait_healthy(url)
+        yield server
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=STOP_TIMEOUT_S)
 
 
 @contextlib.asynccontextmanager
 async def system(api_url: str | None, workers: int) -> AsyncIterator[str]:
+    """The API's base URL: `api_url`, or a `ballast up` started for the block."""
     if api_url is not None:
         yield api_url
         return
     port = free_port()
-    process = subprocess.Popen(  # noqa: ASYNC220 - started once, before any load
-        [
-            sys.executable,
-            "-m",
-            "ballast",
-            "up",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--rail-day-ms",
-            "0",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    command = [
+        sys.executable,
+        "-m",
+        "ballast",
+        "up",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--rail-day-ms",
+        "0",
+    ]
     url = f"http://127.0.0.1:{port}"
-    try:
-        await wait_healthy(url)
+    async with process(command, url, quiet=True):
         yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=60)
+
+
+def add_system_options(parser: argparse.ArgumentParser) -> None:
+    """--workers and --api, what system() takes."""
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--api", help="a running ballast API (default: start one)")
 
 
 async def wait_healthy(url: str) -> None:
@@ -69,44 +98,22 @@ async def wait_healthy(url: str) -> None:
                 async with session.get(f"{url}/healthz") as response:
                     if response.status == 200:
                         return
-            await asyncio.sleep(0.2)
-    raise SystemExit(f"the system at {url} did not become healthy")
+            await asyncio.sleep(HEALTH_POLL_S)
+    raise SystemExit(f"{url} did not become healthy in {STARTUP_TIMEOUT_S} s")
 
 
-class Client:
-    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
-        self.session, self.url, self.auth = session, url, ""
+class Client(ApiClient):
+    """ballast.load's API client; a refused request ends the benchmark with its message."""
 
-    async def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        headers = {"Authorization": self.auth} if self.auth else {}
-        async with self.session.post(
-            self.url + path, data=json.dumps(body), headers=headers
-        ) as response:
-            payload: dict[str, Any] = await response.json(content_type=None)
-            if response.status not in (200, 201):
-                raise SystemExit(f"POST {path} → {response.status}: {payload}")
-            return payload
-
-    async def login(self) -> None:
-        secret = (await self.post("/api_keys", {}))["api_keys"][0]["secret"]
-        self.auth = "Basic " + base64.b64encode(f"{secret}:".encode()).decode()
-        await self.post("/marketplaces", {})
-
-    async def put(self, path: str, body: dict[str, Any]) -> None:
-        async with self.session.put(
-            self.url + path, data=json.dumps(body), headers={"Authorization": self.auth}
-        ) as response:
-            assert response.status == 200, await response.text()
+    async def call(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return await super().call(method, path, body)
+        except LoadError as error:
+            raise SystemExit(str(error)) from None
 
 
-@contextlib.asynccontextmanager
-async def serve(app: web.Application) -> AsyncIterator[str]:
-    """Serve `app` on a free loopback port; yields its base URL."""
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+def p50_p99(values_ms: list[float], decimals: int) -> str:
+    """The median and the 99th percentile of `values_ms` as "p50 … ms, p99 … ms", with
+    `decimals` decimals; statistics.quantiles interpolates between ranks."""
+    quantiles = statistics.quantiles(values_ms, n=100)
+    return f"p50 {quantiles[49]:.{decimals}f} ms, p99 {quantiles[98]:.{decimals}f} ms"

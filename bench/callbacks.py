@@ -15,12 +15,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import time
 from datetime import datetime
 
 import aiohttp
-from _harness import Client, serve, system
+from _harness import Client, add_system_options, p50_p99, serve, system
 from aiohttp import web
 
 # The hanging receiver holds each request this long: past any sensible delivery timeout.
@@ -87,10 +86,9 @@ async def _lag(client: Client, receiver: Receiver, rate: int, seconds: int, labe
     await asyncio.gather(*tasks)
     await receiver.wait_for(len(before) + count)
     lags = [lag for event_id, lag in receiver.lags_ms.items() if event_id not in before]
-    quantiles = statistics.quantiles(lags, n=100)
     print(
-        f"lag at {rate} events/s for {seconds} s ({label}): p50 {quantiles[49]:.0f} ms, "
-        f"p99 {quantiles[98]:.0f} ms, max {max(lags):.0f} ms"
+        f"lag at {rate} events/s for {seconds} s ({label}): {p50_p99(lags, 0)}, "
+        f"max {max(lags):.0f} ms"
     )
 
 
@@ -107,10 +105,10 @@ async def _run(args: argparse.Namespace) -> None:
     ):
         client = Client(session, url)
         await client.login()
-        await client.post("/callbacks", {"url": f"{healthy_url}/hooks"})
+        await client.subscribe(f"{healthy_url}/hooks")
         await _throughput(client, receiver, args.events, concurrency=32)
         await _lag(client, receiver, args.rate, args.seconds, "one healthy receiver")
-        await client.post("/callbacks", {"url": f"{hanging_url}/hooks"})
+        await client.subscribe(f"{hanging_url}/hooks")
         await _lag(
             client, receiver, args.rate, args.seconds, "healthy receiver, beside one that hangs"
         )
@@ -121,8 +119,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--api", help="a running ballast API (default: start one)")
+    add_system_options(parser)
     asyncio.run(_run(parser.parse_args()))
 
 

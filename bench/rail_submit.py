@@ -25,27 +25,17 @@ import contextlib
 import json
 import os
 import secrets
-import socket
-import statistics
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
+from _harness import free_port, p50_p99, process, serve
 from aiohttp import web
 
 WARM_UP_ENTRIES = 2000
-STARTUP_TIMEOUT_S = 30.0
 CLOCK_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _cpu_s(pid: int) -> float:
@@ -56,49 +46,29 @@ def _cpu_s(pid: int) -> float:
 
 @contextlib.asynccontextmanager
 async def _rail(day_ms: int, nacha_dir: str | None) -> AsyncIterator[tuple[str, int]]:
-    port = _free_port()
+    """`python -m rails` on a free port for the block: its URL and process id."""
+    port = free_port()
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
     command = [sys.executable, "-m", "rails", "--port", str(port), "--day-ms", str(day_ms)]
     if nacha_dir:
         command += ["--nacha-dir", nacha_dir]
-    process = subprocess.Popen(command, env={**os.environ, "RAIL_SECRET": secret})  # noqa: ASYNC220
     url = f"http://127.0.0.1:{port}"
-    try:
-        await _wait_healthy(url)
-        yield url, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-async def _wait_healthy(url: str) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            with contextlib.suppress(aiohttp.ClientError):
-                async with session.get(f"{url}/healthz") as response:
-                    if response.status == 200:
-                        return
-            await asyncio.sleep(0.1)
-    raise SystemExit(f"the rail at {url} did not become healthy")
+    async with process(command, url, env={**os.environ, "RAIL_SECRET": secret}) as rail:
+        yield url, rail.pid
 
 
 @contextlib.asynccontextmanager
 async def _receiver() -> AsyncIterator[str]:
+    """A notification receiver that takes everything; yields its URL."""
+
     async def accept(request: web.Request) -> web.Response:
         await request.read()
         return web.Response(status=204)
 
     app = web.Application()
     app.router.add_post("/hook", accept)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = _free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield f"http://127.0.0.1:{port}/hook"
-    finally:
-        await runner.cleanup()
+    async with serve(app) as url:
+        yield f"{url}/hook"
 
 
 def _bodies(prefix: str, count: int, notify_url: str | None) -> list[bytes]:
@@ -155,17 +125,13 @@ async def _run(args: argparse.Namespace) -> None:
         async with session.get(f"{url}/healthz") as response:
             health = await response.json()
     assert health["entries"] == WARM_UP_ENTRIES + args.entries, health
-    quantiles = statistics.quantiles(latencies_ms, n=100)
     cpu_us = rail_cpu_s / args.entries * 1e6
     print(
         f"rail submissions: {args.entries:,} entries, concurrency {args.concurrency}, "
         f"day_ms {args.day_ms}, notify {'on' if args.notify else 'off'}, "
         f"NACHA files {'on' if args.nacha_dir else 'off'}"
     )
-    print(
-        f"  {args.entries / elapsed_s:,.0f} submissions/s over HTTP "
-        f"(p50 {quantiles[49]:.2f} ms, p99 {quantiles[98]:.2f} ms)"
-    )
+    print(f"  {args.entries / elapsed_s:,.0f} submissions/s over HTTP ({p50_p99(latencies_ms, 2)})")
     print(
         f"  rail process CPU: {cpu_us:.0f} µs per submission "
         f"({rail_cpu_s / elapsed_s:.0%} of one core; ~{1e6 / cpu_us:,.0f}/s on a free core)"

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import asyncpg
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
+# A link to the repository's schema.sql (see pyproject.toml), so installed packages have it.
+SCHEMA_PATH = Path(__file__).parent / "schema.sql"
 
 # Several processes (API, workers) apply the schema when they start; one advisory lock
 # makes them take turns instead of racing on CREATE statements.

@@ -76,6 +76,14 @@ def transaction_code(kind: str) -> int:
     return nacha.CHECKING_CREDIT if kind == "credit" else nacha.CHECKING_DEBIT
 
 
+def _batch(
+    sec: str, description: str, effective: date, routing: str, details: list[EntryDetail]
+) -> Batch:
+    """A batch of the one originator every entry is sent for (COMPANY_NAME, COMPANY_ID);
+    `routing` is the ODFI's for a forward batch, the RDFI's for a return batch."""
+    return Batch(sec, COMPANY_NAME, COMPANY_ID, description, effective, routing, details)
+
+
 @dataclass(frozen=True, slots=True)
 class FileInfo:
     name: str
@@ -185,18 +193,11 @@ class FileDesk:
         # Keys computed once per entry; sorted() is stable, so within a batch entries stay
         # in ascending trace order.
         keyed = sorted(((key(entry), entry) for entry in entries), key=itemgetter(0))
-        return [
-            Batch(
-                sec,
-                COMPANY_NAME,
-                COMPANY_ID,
-                description,
-                effective,
-                self._odfi_routing,
-                [self._forward_detail(entry) for _, entry in members],
-            )
-            for (sec, description, effective), members in groupby(keyed, key=itemgetter(0))
-        ]
+        batches = []
+        for (sec, description, effective), members in groupby(keyed, key=itemgetter(0)):
+            details = [self._forward_detail(entry) for _, entry in members]
+            batches.append(_batch(sec, description, effective, self._odfi_routing, details))
+        return batches
 
     def _forward_detail(self, entry: Entry) -> EntryDetail:
         return EntryDetail(
@@ -216,19 +217,11 @@ class FileDesk:
             return entry.routing_number, sec, DESCRIPTIONS[entry.kind]
 
         effective = eastern_day(cutoff_ms)
-        grouped = groupby(sorted(items, key=key), key=key)
-        return [
-            Batch(
-                sec,
-                COMPANY_NAME,
-                COMPANY_ID,
-                description,
-                effective,
-                rdfi,
-                [self._return_detail(item) for item in members],
-            )
-            for (rdfi, sec, description), members in grouped
-        ]
+        batches = []
+        for (rdfi, sec, description), members in groupby(sorted(items, key=key), key=key):
+            details = [self._return_detail(item) for item in members]
+            batches.append(_batch(sec, description, effective, rdfi, details))
+        return batches
 
     def _return_detail(self, item: _Returned) -> EntryDetail:
         entry = item.entry
