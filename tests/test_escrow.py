@@ -441,3 +441,54 @@ async def test_a_notice_of_change_updates_the_bank_account_and_moves_no_money(
     events = (await api.get(f"/bank_accounts/{funded.bank_account_id}/events")).body["events"]
     assert "bank_account.updated" in [e["type"] for e in events]
     assert await _order_figures(api, funded.order_id) == (800, 0)
+
+
+async def test_the_orders_guide_unwinds_an_order_step_by_step(
+    pipeline: Pipeline, marketplace: Marketplace
+) -> None:
+    """Balanced's Orders guide: fetch the order, list and reverse its credits, list and
+    refund its debits, reverse a batched credit and settle the negative balance, checking
+    `amount_escrowed` at each step."""
+    api = marketplace.api
+    funded = await flows.funded_order(api, 10000)
+    account = await _payable(api, funded.merchant_id)
+    paid = await _credit(api, funded, 6000)
+    batched = await flows.created(
+        await api.post(
+            f"/accounts/{account['id']}/credits", {"amount": 4000, "order": funded.order_id}
+        ),
+        "credits",
+    )
+    await flows.credit_status(api, paid["id"], "succeeded")
+    settlement = await flows.created(
+        await api.post(
+            f"/accounts/{account['id']}/settlements", {"funding_instrument": funded.bank_account_id}
+        ),
+        "settlements",
+    )
+    await _status(api, settlement["href"], "succeeded")
+    assert await _order_figures(api, funded.order_id) == (10000, 0)
+
+    credits = (await api.get(f"/orders/{funded.order_id}/credits")).body["credits"]
+    assert {c["id"] for c in credits} == {paid["id"], batched["id"]}
+    reversal = await flows.created(await api.post(f"/credits/{paid['id']}/reversals"), "reversals")
+    await _status(api, reversal["href"], "succeeded")
+    assert await _order_figures(api, funded.order_id) == (10000, 6000)
+    await flows.created(await api.post(f"/credits/{batched['id']}/reversals"), "reversals")
+    assert await _order_figures(api, funded.order_id) == (10000, 10000)
+    assert await _balance(api, account["id"]) == -4000
+
+    debits = (await api.get(f"/orders/{funded.order_id}/debits")).body["debits"]
+    assert [d["id"] for d in debits] == [funded.debit_id]
+    await flows.created(await api.post(f"/debits/{funded.debit_id}/refunds"), "refunds")
+    assert await _order_figures(api, funded.order_id) == (0, 0)
+
+    collected = await flows.created(
+        await api.post(
+            f"/accounts/{account['id']}/settlements", {"funding_instrument": funded.bank_account_id}
+        ),
+        "settlements",
+    )
+    assert (collected["amount"], collected["transaction_number"][:2]) == (4000, "SD")
+    await _status(api, collected["href"], "succeeded")
+    assert await _balance(api, account["id"]) == 0
