@@ -386,6 +386,9 @@ CREATE TABLE IF NOT EXISTS callbacks (
     previous_secret_expires_at timestamptz,
     -- Since when every delivery has failed; past a limit the callback is disabled.
     failing_since  timestamptz,
+    -- Its receiver is stuck (every delivery slot held past a timeout): new deliveries wait
+    -- until then instead of queueing jobs that could only wait too.
+    stalled_until  timestamptz,
     disabled_at    timestamptz,
     disabled_reason text,
     created_at     timestamptz NOT NULL DEFAULT now(),

@@ -98,6 +98,7 @@ def settings(database_url: str, redis_url: str) -> Settings:
         callbacks_allow_private=True,
         callback_timeout_ms=500,
         callback_retry_schedule_ms=[50, 100, 200],
+        callback_concurrency_max=4,
     )
 
 

@@ -337,3 +337,29 @@ async def test_redirects_are_not_followed(pipeline: Pipeline, marketplace: Marke
     logs = await eventually(lambda: _logs(marketplace.api, delivery, callback["id"]))
     assert logs[0]["response_status"] == 307
     assert target.deliveries == []
+
+
+async def test_a_stuck_receiver_is_stalled_and_catches_up_once_it_answers(
+    pipeline: Pipeline, marketplace: Marketplace
+) -> None:
+    api = marketplace.api
+    timeout_s = pipeline.settings.callback_timeout_ms / 1000
+    stuck = Receiver(delay_s=timeout_s * 2)
+    healthy = Receiver()
+    callback = await flows.subscribe(pipeline, api, stuck)
+    await flows.subscribe(pipeline, api, healthy)
+    debits = [await _debit(api) for _ in range(12)]
+    for debit_id in debits:
+        await healthy.wait_for("debit.succeeded", debit_id)
+
+    async def stalled() -> bool:
+        until = await pipeline.pool.fetchval(
+            "SELECT stalled_until FROM callbacks WHERE id = $1", callback["id"]
+        )
+        return until is not None
+
+    await eventually(stalled)
+    stuck.delay_s = 0.0
+    for debit_id in debits:
+        await stuck.wait_for("debit.succeeded", debit_id, timeout_s=30)
+    assert (await _health(api, callback["id"]))["enabled"]

@@ -6,7 +6,8 @@ never sooner than a `Retry-After`), until the schedule runs out. A callback that
 every delivery for `callback_disable_after_ms` is disabled and a `callback.disabled` event
 says so. Each callback gets at most `callback_concurrency_max` deliveries in flight per
 worker: a delivery that finds them all busy waits a moment for one, but if the receiver
-looks stuck it gives its job slot back and is parked for a delivery timeout, so one slow
+looks stuck it gives its job slot back and is parked for a delivery timeout, and the
+callback is stalled as long: its new deliveries are not queued until then. So one slow
 receiver cannot starve the others."""
 
 from __future__ import annotations
@@ -220,8 +221,11 @@ def callback_of(outbox_id: str) -> str:
 
 
 async def _park(ctx: WorkerContext, outbox_id: str) -> None:
+    """Wait one delivery timeout, and stall the callback's next deliveries as long."""
     wait = timedelta(milliseconds=ctx["settings"].callback_timeout_ms)
-    await ctx["pool"].execute(Q["park"], outbox_id, datetime.now(UTC) + wait)
+    await ctx["pool"].execute(
+        Q["park"], outbox_id, callback_of(outbox_id), datetime.now(UTC) + wait
+    )
 
 
 async def deliver_callback(ctx: WorkerContext, outbox_id: str) -> None:

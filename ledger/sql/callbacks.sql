@@ -50,7 +50,8 @@ RETURNING attempts
 
 -- name: record_success
 -- A delivery got through: the callback is healthy again.
-UPDATE callbacks SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL
+UPDATE callbacks SET failing_since = NULL, stalled_until = NULL
+WHERE id = $1 AND (failing_since IS NOT NULL OR stalled_until IS NOT NULL)
 
 -- name: record_failure
 -- A delivery failed: returns since when the callback has been failing.
@@ -71,9 +72,13 @@ WHERE marketplace_id = $1 AND id = $2 AND deleted_at IS NULL
 RETURNING *
 
 -- name: park
--- A delivery whose callback has no free slot waits until $2 (no job runs meanwhile; the
--- sweeper enqueues it again then).
-UPDATE outbox SET not_before = $2, enqueued_at = NULL WHERE id = $1 AND done_at IS NULL
+-- A delivery whose callback's receiver is stuck waits until $3, and so do the callback's
+-- next deliveries (no job runs meanwhile; the sweeper enqueues them again then).
+WITH stall AS (
+    UPDATE callbacks SET stalled_until = $3
+    WHERE id = $2 AND (stalled_until IS NULL OR stalled_until < $3)
+)
+UPDATE outbox SET not_before = $3, enqueued_at = NULL WHERE id = $1 AND done_at IS NULL
 
 -- name: rotate_secret
 -- A new signing secret; the old one keeps signing beside it until $4.

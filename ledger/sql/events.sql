@@ -7,20 +7,28 @@ FROM events WHERE entity_id = $4
 RETURNING *
 
 -- name: fan_out
--- One delivery (and its outbox row) per live, enabled callback of the event's marketplace.
+-- One delivery (and its outbox job) per live, enabled callback of the event's marketplace.
 -- A delivery's job id starts with its callback's id ("CB…/DL…"), so that a worker can
--- tell which callback a job is for before it touches the database.
-WITH deliveries AS (
-    INSERT INTO callback_deliveries (id, event_id, callback_id)
-    SELECT 'DL' || md5($1 || c.id), $1, c.id
+-- tell which callback a job is for before it touches the database. A stalled callback's
+-- jobs are due only when its stall ends; only the jobs due now come back, to be enqueued.
+WITH live AS (
+    SELECT c.id, greatest(now(), coalesce(c.stalled_until, now())) AS due
     FROM callbacks c
     WHERE c.marketplace_id = $2 AND c.deleted_at IS NULL AND c.disabled_at IS NULL
+),
+deliveries AS (
+    INSERT INTO callback_deliveries (id, event_id, callback_id)
+    SELECT 'DL' || md5($1 || live.id), $1, live.id FROM live
     RETURNING id, callback_id
+),
+jobs AS (
+    INSERT INTO outbox (id, job, args, not_before)
+    SELECT d.callback_id || '/' || d.id, 'deliver_callback',
+           jsonb_build_object('delivery_id', d.id), live.due
+    FROM deliveries d JOIN live ON live.id = d.callback_id
+    RETURNING id, job, not_before
 )
-INSERT INTO outbox (id, job, args)
-SELECT callback_id || '/' || id, 'deliver_callback', jsonb_build_object('delivery_id', id)
-FROM deliveries
-RETURNING id, job
+SELECT id, job FROM jobs WHERE not_before <= now()
 
 -- name: get
 -- One event with its delivery counts per status.
