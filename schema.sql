@@ -177,6 +177,8 @@ CREATE TABLE IF NOT EXISTS transactions (
     failure_reason          text,
     rail_trace_number       text,
     submitted_at            timestamptz,
+    -- When reconciliation last asked the rail about this transfer (see workers/reconcile.py).
+    rail_checked_at         timestamptz,
     created_at              timestamptz NOT NULL DEFAULT now(),
     updated_at              timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT transactions_failed_has_reason
@@ -196,6 +198,9 @@ CREATE INDEX IF NOT EXISTS transactions_destination ON transactions (destination
 CREATE INDEX IF NOT EXISTS transactions_source ON transactions (source_id, kind);
 CREATE INDEX IF NOT EXISTS transactions_settlement ON transactions (settlement_id)
     WHERE settlement_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS transactions_awaiting_rail
+    ON transactions ((coalesce(rail_checked_at, submitted_at)))
+    WHERE status = 'pending' AND submitted_at IS NOT NULL;
 -- Refunds of a debit (reversals of a credit) never add up to more than it. Code checks
 -- first to answer with the right error; this is the backstop under any concurrency.
 CREATE OR REPLACE FUNCTION transactions_within_parent() RETURNS trigger

@@ -33,6 +33,12 @@ async def add(
     return [] if row is None else [(row["job"], row["id"])]
 
 
+async def reopen(connection: asyncpg.Connection, outbox_id: str) -> list[Job]:
+    """Make a finished job due again; returns it, to be enqueued after the commit."""
+    row = await connection.fetchrow(Q["reopen"], outbox_id)
+    return [] if row is None else [(row["job"], row["id"])]
+
+
 async def mark_done(connection: asyncpg.Connection, outbox_id: str) -> None:
     await connection.execute(Q["mark_done"], outbox_id)
 

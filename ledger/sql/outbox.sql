@@ -39,3 +39,9 @@ DELETE FROM outbox WHERE id IN (
     WHERE done_at IS NOT NULL AND done_at < now() - make_interval(hours => $1)
     LIMIT $2
 )
+
+-- name: reopen
+-- Run a finished job again (a submission the rail lost), from now.
+UPDATE outbox SET done_at = NULL, not_before = now(), enqueued_at = NULL
+WHERE id = $1
+RETURNING id, job

@@ -89,3 +89,22 @@ SELECT id FROM transactions
 WHERE marketplace_id = $1 AND kind = 'credit' AND destination_id = $2 AND settlement_id IS NULL
 ORDER BY id
 FOR UPDATE
+
+-- name: overdue_submissions
+-- Transfers pending more than $1 ms after their submission, the least recently checked
+-- first, at most $2; marked as checked now so that the next pass takes others.
+UPDATE transactions SET rail_checked_at = now()
+WHERE id IN (
+    SELECT id FROM transactions
+    WHERE status = 'pending' AND submitted_at IS NOT NULL
+      AND coalesce(rail_checked_at, submitted_at) < now() - make_interval(secs => $1 / 1000.0)
+    ORDER BY coalesce(rail_checked_at, submitted_at)
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id
+
+-- name: forget_submission
+-- The rail lost this entry: the next submission job submits it again.
+UPDATE transactions SET submitted_at = NULL, rail_trace_number = NULL
+WHERE id = $1 AND status = 'pending'
