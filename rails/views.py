@@ -278,6 +278,8 @@ async def healthz(request: web.Request) -> web.Response:
         {
             "status": "ok",
             "entries": len(bank.store),
+            # Submissions of an id already stored, answered with that entry (idempotent).
+            "resubmissions": bank.resubmissions,
             # Includes steps cancelled by a simulation: they leave the heap when due.
             "scheduled": len(bank.scheduler),
             "notifications_queued": notifier.queued,

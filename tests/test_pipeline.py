@@ -197,3 +197,36 @@ async def test_credit_whose_job_was_lost_with_redis_still_succeeds_through_the_s
         "SELECT done_at IS NOT NULL FROM outbox WHERE id = $1", f"submit:{credit['id']}"
     )
     assert outbox.SWEEP_BATCH_MAX > 0
+
+
+async def test_a_transfer_decided_before_its_submission_was_recorded_keeps_its_trace_number(
+    pipeline: Pipeline, marketplace: Marketplace
+) -> None:
+    """The submit job died after the rail took the entry and the outcome was applied
+    before the job ran again: the re-run reads the trace number from the rail instead of
+    leaving the transfer without one, and submits nothing."""
+    credit_id = await _pending_credit(None, pipeline, marketplace)
+    trace = await _trace_number(pipeline, credit_id)
+    await pipeline.pool.execute(
+        "UPDATE transactions SET submitted_at = NULL, rail_trace_number = NULL WHERE id = $1",
+        credit_id,
+    )
+    settle = f"{pipeline.rail_url}/simulations/entries/{credit_id}/settle"
+    async with pipeline.http.post(settle) as response:
+        assert response.status == 200, await response.text()
+    await flows.credit_status(marketplace.api, credit_id, "succeeded")
+    await pipeline.pool.execute(
+        "UPDATE outbox SET done_at = NULL WHERE id = $1", f"submit:{credit_id}"
+    )
+    async with pipeline.http.get(f"{pipeline.rail_url}/healthz") as response:
+        resubmissions_before = (await response.json())["resubmissions"]
+    from workers.transfers import submit_transfer
+
+    ctx = pipeline.worker.ctx  # type: ignore[union-attr]
+    await submit_transfer(ctx, f"submit:{credit_id}")  # type: ignore[arg-type]
+    assert await _trace_number(pipeline, credit_id) == trace
+    assert await pipeline.pool.fetchval(
+        "SELECT done_at IS NOT NULL FROM outbox WHERE id = $1", f"submit:{credit_id}"
+    )
+    async with pipeline.http.get(f"{pipeline.rail_url}/healthz") as response:
+        assert (await response.json())["resubmissions"] == resubmissions_before

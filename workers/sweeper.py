@@ -35,6 +35,9 @@ async def sweep_forever(
             if time.monotonic() - purged_at > PURGE_INTERVAL_S:
                 await outbox.purge(pool)
                 purged_at = time.monotonic()
-        except (TimeoutError, OSError, asyncpg.PostgresError):
+        except Exception:
+            # Not only PostgresError: a connection torn down by a database restart can also
+            # surface as asyncpg's InterfaceError or InternalClientError. The sweeper is the
+            # last line of recovery, so whatever fails one sweep must not end the loop.
             log.warning("sweep failed; trying again next interval", exc_info=True)
         await asyncio.sleep(interval_ms / 1000)

@@ -45,8 +45,11 @@ async def submit_transfer(ctx: WorkerContext, outbox_id: str) -> None:
     pool = ctx["pool"]
     row = await pool.fetchrow(Q["submission"], args["transaction_id"])
     assert row is not None, args
-    if row["status"] != "pending" or row["submitted_at"] is not None:
+    if row["submitted_at"] is not None:
         await outbox.mark_done(pool, outbox_id)
+        return
+    if row["status"] != "pending":
+        await _late_trace_number(ctx, outbox_id, row["id"])
         return
     entry = EntryRequest(
         id=row["id"],
@@ -63,8 +66,30 @@ async def submit_transfer(ctx: WorkerContext, outbox_id: str) -> None:
         log.warning("rail unavailable for %s: %s", row["id"], error)
         raise Retry(defer=_backoff_ms(ctx["job_try"]) / 1000) from error
     assert receipt.id == row["id"]
-    async with pool.acquire() as connection, connection.transaction():
-        await connection.fetchval(Q["mark_submitted"], row["id"], receipt.trace_number)
+    await _submitted(ctx, outbox_id, row["id"], receipt.trace_number)
+
+
+async def _late_trace_number(ctx: WorkerContext, outbox_id: str, transaction_id: str) -> None:
+    """The rail decided the transfer before our record of its submission committed: this
+    job died after the rail took the entry, and the outcome was applied meanwhile. Nothing
+    is submitted again (the transfer is no longer pending); its trace number is read from
+    the rail's own record, so that the transfer keeps its bank reference."""
+    try:
+        receipt = await ctx["rail"].get(transaction_id)
+    except RailUnavailable as error:
+        log.warning("rail unavailable for %s: %s", transaction_id, error)
+        raise Retry(defer=_backoff_ms(ctx["job_try"]) / 1000) from error
+    await _submitted(
+        ctx, outbox_id, transaction_id, None if receipt is None else receipt.trace_number
+    )
+
+
+async def _submitted(
+    ctx: WorkerContext, outbox_id: str, transaction_id: str, trace_number: str | None
+) -> None:
+    async with ctx["pool"].acquire() as connection, connection.transaction():
+        if trace_number is not None:
+            await connection.fetchval(Q["mark_submitted"], transaction_id, trace_number)
         await outbox.mark_done(connection, outbox_id)
 
 

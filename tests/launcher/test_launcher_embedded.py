@@ -100,6 +100,56 @@ async def test_postgres_keeps_data_when_asked_and_restarts_on_it() -> None:
         shutil.rmtree(data_dir.parent, ignore_errors=True)
 
 
+async def test_postgres_restarts_on_its_port_with_its_data_and_leaves_no_scratch_behind() -> None:
+    """What the fault tests do: stop a server with a given data dir and fixed port, start
+    it again, and find the same URL and the same rows."""
+    parent = _traversable_temp_dir()
+    scratch_dirs: list[Path] = []
+    postgres = EmbeddedPostgres(parent / "pg", keep_data=True, fast=True, port=embedded.free_port())
+    try:
+        first_url = await asyncio.to_thread(postgres.start)
+        scratch_dirs.append(postgres._scratch_dir)  # type: ignore[arg-type]
+        assert await _postgres_roundtrip(first_url) == ("postgres", 7)
+        await asyncio.to_thread(postgres.stop)
+        assert postgres.port is None and (parent / "pg" / "PG_VERSION").exists()
+        assert await asyncio.to_thread(postgres.start) == first_url
+        scratch_dirs.append(postgres._scratch_dir)  # type: ignore[arg-type]
+        assert await _postgres_roundtrip(first_url) == ("postgres", 14)
+    finally:
+        await asyncio.to_thread(postgres.stop)
+        shutil.rmtree(parent, ignore_errors=True)
+    # The scratch dir of each start holds no data of its own, so each stop removes it.
+    assert not any(map(Path.exists, scratch_dirs))
+
+
+def _traversable_temp_dir() -> Path:
+    """A fresh temporary dir that `nobody` (PostgreSQL's account as root) can enter."""
+    directory = Path(tempfile.mkdtemp(prefix="ballast-test-restart-"))
+    directory.chmod(0o711)
+    return directory
+
+
+async def test_valkey_restarts_empty_on_its_port() -> None:
+    valkey = EmbeddedValkey(port=embedded.free_port())
+    try:
+        first_url = await asyncio.to_thread(valkey.start)
+        assert await _valkey_roundtrip(first_url) == b"7"
+        await asyncio.to_thread(valkey.stop)
+        assert await asyncio.to_thread(valkey.start) == first_url
+        assert await _valkey_get(first_url) is None, "nothing survives a restart"
+    finally:
+        await asyncio.to_thread(valkey.stop)
+
+
+async def _valkey_get(url: str) -> bytes | None:
+    client = aioredis.Redis.from_url(url, socket_timeout=CONNECT_TIMEOUT_S)
+    try:
+        value: bytes | None = await client.get("probe")
+    finally:
+        await client.aclose()
+    return value
+
+
 def test_postgres_start_failing_halfway_leaves_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     postgres = EmbeddedPostgres(fast=True)
     seen: dict[str, object] = {}

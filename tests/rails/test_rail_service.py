@@ -320,3 +320,13 @@ async def test_healthz_counts_entries(rail: Rail) -> None:
     status, body = await rail.call("GET", "/healthz")
     assert status == 200
     assert (body["status"], body["entries"], body["scheduled"]) == ("ok", 1, 1)
+
+
+async def test_healthz_counts_resubmissions_answered_with_the_stored_entry(rail: Rail) -> None:
+    first_status, first = await rail.submit()
+    again_status, again = await rail.submit()
+    assert (first_status, again_status) == (201, 200)
+    assert again["trace_number"] == first["trace_number"]
+    status, body = await rail.call("GET", "/healthz")
+    assert status == 200
+    assert (body["entries"], body["resubmissions"]) == (1, 1)
