@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     sweep_interval_ms: int = 1000
     outbox_stale_after_ms: int = 5000
 
+    # Transfers still pending this long after their submission are checked with the rail
+    # (a lost notification, or a rail that forgot the entry), every interval.
+    reconcile_interval_ms: int = 30_000
+    reconcile_after_ms: int = 120_000
+
     # Callbacks to loopback/private addresses are refused unless a deployment allows them.
     callbacks_allow_private: bool = False
     callback_timeout_ms: int = 10_000

@@ -21,6 +21,7 @@ from ballast.settings import Settings
 from ledger import db
 from rails.client import HttpRailClient
 from workers.deliveries import deliver_callback
+from workers.reconcile import reconcile_forever
 from workers.sweeper import sweep_forever
 from workers.transfers import apply_outcome, submit_transfer
 
@@ -124,16 +125,27 @@ def _startup(settings: Settings) -> Any:
                 settings.outbox_stale_after_ms,
             )
         )
+        ctx["reconciler"] = asyncio.create_task(
+            reconcile_forever(
+                ctx["pool"],
+                ctx["redis"],
+                ctx["rail"],
+                settings.queue_name,
+                settings.reconcile_interval_ms,
+                settings.reconcile_after_ms,
+            )
+        )
 
     return on_startup
 
 
 async def _shutdown(ctx: dict[str, Any]) -> None:
-    sweeper = ctx.get("sweeper")
-    if sweeper is not None:
-        sweeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sweeper
+    for name in ("sweeper", "reconciler"):
+        task = ctx.get(name)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
     if "http" in ctx:
         await ctx["http"].close()
     if "pool" in ctx:

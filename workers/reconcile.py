@@ -9,6 +9,7 @@ is submitted again (idempotent by our transaction id)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -69,3 +70,23 @@ async def reconcile(
             jobs += await _one(connection, row["id"], receipt)
     await outbox.enqueue(redis, jobs, queue_name)
     return len(jobs)
+
+
+async def reconcile_forever(
+    pool: asyncpg.Pool,
+    redis: ArqRedis,
+    rail: RailClient,
+    queue_name: str,
+    interval_ms: int,
+    after_ms: int,
+) -> None:
+    """Runs until cancelled at worker shutdown; an error in one pass never ends it."""
+    assert interval_ms > 0 and after_ms >= 0
+    while True:  # Intentionally unbounded: lives exactly as long as the worker process.
+        await asyncio.sleep(interval_ms / 1000)
+        try:
+            queued = await reconcile(pool, redis, rail, queue_name, after_ms)
+            if queued:
+                log.info("reconciliation queued %d job(s)", queued)
+        except Exception:  # The last line of recovery must outlive any one failure.
+            log.warning("reconciliation failed; trying again next interval", exc_info=True)
