@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 
 from api.auth import marketplace_id
@@ -13,7 +14,7 @@ from api.errors import Handler
 from api.keys import POOL
 from api.models import BankAccountCreate, BankAccountUpdate, CardCreate, CustomerCreate, OrderCreate
 from api.views.common import after_commit, many, one, total_of, transaction
-from ledger import instruments, orders, wire
+from ledger import accounts, instruments, orders, wire
 from ledger.sql import QUERIES
 
 
@@ -95,24 +96,40 @@ async def create_order(request: web.Request) -> web.Response:
 
 
 def lister(plural: str) -> Handler:
-    """`GET /<plural>` of customers, bank accounts or cards, or (under
-    `/customers/{id}/<plural>`) those of one customer."""
-    query, render = LISTS[plural]
+    """`GET /<plural>` of customers, bank accounts, cards, orders or payable accounts, or
+    (under `/customers/{id}/<plural>`) those of one customer."""
+    fetch_page, render = LISTS[plural]
 
-    async def list_instruments(request: web.Request) -> web.Response:
+    async def list_for_customer(request: web.Request) -> web.Response:
         mp, customer_id = marketplace_id(request), request.match_info.get("id")
         pool = request.app[POOL]
         if customer_id is not None:
             await instruments.get_customer(pool, mp, customer_id)
         limit, offset = page(request)
-        rows = await pool.fetch(QUERIES["customers"][query], mp, customer_id, limit, offset)
-        return many(request, plural, [render(dict(row)) for row in rows], total_of(rows))
+        rows, total = await fetch_page(pool, mp, customer_id, limit, offset)
+        return many(request, plural, [render(row) for row in rows], total)
 
-    return list_instruments
+    return list_for_customer
 
 
-LISTS: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {
-    "customers": ("list_customers", wire.customer),
-    "bank_accounts": ("list_bank_accounts", wire.bank_account),
-    "cards": ("list_cards", wire.card),
+Page = tuple[list[dict[str, Any]], int]
+FetchPage = Callable[[asyncpg.Pool, str, str | None, int, int], Awaitable[Page]]
+
+
+def _query_page(name: str) -> FetchPage:
+    async def fetch_page(
+        pool: asyncpg.Pool, mp: str, customer_id: str | None, limit: int, offset: int
+    ) -> Page:
+        rows = await pool.fetch(QUERIES["customers"][name], mp, customer_id, limit, offset)
+        return [dict(row) for row in rows], total_of(rows)
+
+    return fetch_page
+
+
+LISTS: dict[str, tuple[FetchPage, Callable[[dict[str, Any]], dict[str, Any]]]] = {
+    "customers": (_query_page("list_customers"), wire.customer),
+    "bank_accounts": (_query_page("list_bank_accounts"), wire.bank_account),
+    "cards": (_query_page("list_cards"), wire.card),
+    "orders": (orders.list_page, wire.order),
+    "accounts": (accounts.list_page, wire.account),
 }
