@@ -37,7 +37,7 @@ SLOW_DOWN_FACTOR = 2
 CALLBACK_LANES_MAX = 10_000
 # A delivery in flight this long means the receiver is stuck rather than busy; a healthy
 # one answers a local POST in milliseconds.
-STUCK_AFTER_S = 0.5
+STUCK_AFTER_S = 0.25
 
 
 def payload(row: Any) -> str:
