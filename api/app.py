@@ -13,7 +13,7 @@ from api.auth import auth_middleware
 from api.bodies import text_guard_middleware
 from api.errors import error_middleware
 from api.idempotency import idempotency_middleware
-from api.keys import POOL, REDIS, SETTINGS
+from api.keys import POOL, RATE_WINDOWS, REDIS, SETTINGS
 from api.ratelimit import rate_limit_middleware
 from api.routes import routes
 from ballast.settings import Settings
@@ -53,6 +53,7 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=REQUEST_BODY_BYTES_MAX,
     )
     app[SETTINGS] = settings
+    app[RATE_WINDOWS] = {}
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_queue)
     app.add_routes(routes())

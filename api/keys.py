@@ -17,3 +17,5 @@ REQUEST_ID = web.RequestKey("request_id", str)
 API_KEY = web.RequestKey("api_key", asyncpg.Record | None)
 # The Idempotency-Key this request holds (api.idempotency.Claim), if it sent one.
 IDEMPOTENCY = web.RequestKey("idempotency", object)
+# Per API key: (window, requests counted in it), for the rate limiter of this process.
+RATE_WINDOWS = web.AppKey("rate_windows", dict)
