@@ -323,35 +323,34 @@ def _transaction_links(row: Row) -> dict[str, Any]:
     return {"source": row["source_id"], "destination": row["destination_id"]}
 
 
-def transaction(row: Row) -> Resource:
-    kind = row["kind"]
-    item = _common(row, TRANSACTION_TYPES[kind])
+def _money_movement(row: Row, collection: str, with_failure: bool) -> Resource:
+    """The fields every transfer and card hold shows."""
+    item = _common(row, collection)
     item |= {
         "amount": row["amount_cents"],
         "currency": CURRENCY,
         "description": row["description"],
         "status": row["status"],
         "transaction_number": row["transaction_number"],
-        "links": _transaction_links(row),
     }
-    if kind in _WITH_STATEMENT:
-        item["appears_on_statement_as"] = row["appears_on_statement_as"]
-    if kind in _WITH_FAILURE:
+    if with_failure:
         item["failure_reason_code"] = row["failure_reason_code"]
         item["failure_reason"] = row["failure_reason"]
     return item
 
 
+def transaction(row: Row) -> Resource:
+    kind = row["kind"]
+    item = _money_movement(row, TRANSACTION_TYPES[kind], kind in _WITH_FAILURE)
+    item["links"] = _transaction_links(row)
+    if kind in _WITH_STATEMENT:
+        item["appears_on_statement_as"] = row["appears_on_statement_as"]
+    return item
+
+
 def card_hold(row: Row) -> Resource:
-    item = _common(row, "card_holds")
+    item = _money_movement(row, "card_holds", with_failure=True)
     item |= {
-        "amount": row["amount_cents"],
-        "currency": CURRENCY,
-        "description": row["description"],
-        "status": row["status"],
-        "transaction_number": row["transaction_number"],
-        "failure_reason_code": row["failure_reason_code"],
-        "failure_reason": row["failure_reason"],
         "expires_at": timestamp(row["expires_at"]),
         "voided_at": timestamp(row["voided_at"]) if row["voided_at"] else None,
         "links": {"card": row["card_id"], "debit": row["debit_id"], "order": row["order_id"]},
