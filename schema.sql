@@ -107,7 +107,10 @@ CREATE TABLE IF NOT EXISTS cards (
     expiration_year     integer NOT NULL CHECK (expiration_year BETWEEN 2000 AND 2100),
     has_cvv             boolean NOT NULL,
     card_type           text NOT NULL CHECK (card_type IN ('credit', 'debit')),
-    processor_verdict   text NOT NULL CHECK (processor_verdict IN ('approve', 'decline')),
+    -- approve; decline (debits and holds fail); approve_credit_pending (debits succeed, a
+    -- credit pushed to the card stays pending: Balanced's test card 4210101111111112).
+    processor_verdict   text NOT NULL
+                            CHECK (processor_verdict IN ('approve', 'decline', 'approve_credit_pending')),
     fingerprint         text NOT NULL,
     address             jsonb NOT NULL DEFAULT '{}',
     meta                jsonb NOT NULL DEFAULT '{}',

@@ -69,6 +69,7 @@ BODIES: dict[tuple[str, str], tuple[type[BaseModel], str]] = {
     ("POST", "/cards/{id}/debits"): (models.TransferCreate, "debits"),
     ("POST", "/bank_accounts/{id}/credits"): (models.TransferCreate, "credits"),
     ("POST", "/accounts/{id}/credits"): (models.TransferCreate, "credits"),
+    ("POST", "/cards/{id}/credits"): (models.TransferCreate, "credits"),
     ("POST", "/debits/{id}/refunds"): (models.ReturnCreate, "refunds"),
     ("POST", "/credits/{id}/reversals"): (models.ReturnCreate, "reversals"),
     ("POST", "/accounts/{id}/settlements"): (models.SettlementCreate, "settlements"),

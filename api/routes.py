@@ -9,6 +9,7 @@ from api.views import accounts, customers, events, holds, marketplaces, rail
 from api.views.transfers import (
     credit_account,
     credit_bank_account,
+    credit_card,
     debit_card,
     getter,
     lister,
@@ -51,6 +52,7 @@ TRANSFER_SUBLISTS = [
     ("debits", "refunds", "parent_id"),
     ("credits", "reversals", "parent_id"),
     ("cards", "debits", "party_id"),
+    ("cards", "credits", "party_id"),
     ("bank_accounts", "credits", "party_id"),
     ("bank_accounts", "settlements", "party_id"),
     ("accounts", "credits", "party_id"),
@@ -68,6 +70,7 @@ def _transfer_routes() -> list[web.RouteDef]:
         web.post("/cards/{id}/debits", debit_card),
         web.post("/bank_accounts/{id}/credits", credit_bank_account),
         web.post("/accounts/{id}/credits", credit_account),
+        web.post("/cards/{id}/credits", credit_card),
         web.post("/debits/{id}/refunds", refund_debit),
         web.post("/credits/{id}/reversals", reverse_credit),
         web.post("/accounts/{id}/settlements", settle_account),

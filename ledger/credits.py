@@ -15,6 +15,8 @@ from ledger.transfers import Parties, TransferRequest, TransferResult
 
 # ACH entries show at most 14 characters on the receiver's statement.
 ACH_STATEMENT_LENGTH_MAX = 14
+# Balanced's limit on one push to a card: "cannot exceed $2,500".
+PUSH_TO_CARD_CENTS_MAX = 250_000
 
 
 def _check_payee(
@@ -122,6 +124,54 @@ async def credit_account(
     return TransferResult(succeeded, jobs)
 
 
+async def credit_card(
+    connection: asyncpg.Connection, marketplace_id: str, card_id: str, request: TransferRequest
+) -> TransferResult:
+    """Push escrow to a debit card through the card network: `succeeded` at once (or
+    `pending` for Balanced's test card that stays pending)."""
+    card = await instruments.get_card(connection, marketplace_id, card_id)
+    if card["card_type"] != "debit":
+        raise Conflict(
+            "The given funding destination cannot have a credit created against it.",
+            category_code="funding-destination-not-creditable",
+        )
+    if not card["name"]:
+        raise BalancedError(
+            "A card credited needs its cardholder's name.",
+            extras={"name": "required to push money to a card"},
+        )
+    request, order = await transfers.with_order(connection, marketplace_id, request)
+    marketplace = await marketplaces.get(connection, marketplace_id)
+    _check_payee(marketplace, order, card["customer_id"], card_id)
+    row = await transfers.insert(
+        connection,
+        marketplace_id,
+        "credit",
+        request,
+        Parties(
+            customer_id=card["customer_id"],
+            destination_id=card_id,
+            statement=request.appears_on_statement_as
+            or marketplace["domain_url"][:ACH_STATEMENT_LENGTH_MAX],
+        ),
+    )
+    if row["amount_cents"] > PUSH_TO_CARD_CENTS_MAX:
+        return await transfers.fail_now(
+            connection,
+            row,
+            "amount-exceeds-limit",
+            "Amount exceeds limit. Try breaking up transactions.",
+        )
+    network = postings.system_account(marketplace_id, "card_network")
+    refused = await _take_from_escrow(connection, row, order, network)
+    if refused is not None:
+        return refused
+    if card["processor_verdict"] == "approve_credit_pending":
+        return TransferResult(row, await transfers.record_event(connection, row, "credit.created"))
+    succeeded, jobs = await transfers.succeed_now(connection, row)
+    return TransferResult(succeeded, jobs)
+
+
 async def _reversible_cents(
     connection: asyncpg.Connection, credit: dict[str, Any], requested_cents: int | None
 ) -> int:
@@ -153,6 +203,10 @@ async def reverse(
     when the rail succeeds). A payable-account credit is reversed at once, even if that
     takes the account below zero (a settlement then settles it)."""
     credit = await transfers.lock(connection, marketplace_id, "credit", credit_id)
+    if credit["destination_id"].startswith("CC"):
+        raise Conflict(
+            "Credits to cards cannot be reversed.", category_code="cannot-reverse-credits-to-cards"
+        )
     amount_cents = await _reversible_cents(connection, credit, request.amount_cents)
     request = replace(request, amount_cents=amount_cents, order_id=credit["order_id"])
     on_rail = credit["bank_account_id"] is not None

@@ -29,6 +29,8 @@ BANK_NAMES = {
 DECLINED_CARD_NUMBERS = frozenset({"4444444444444448"})
 INVALID_CARD_NUMBERS = frozenset({"4222222222222220"})
 DEBIT_CARD_NUMBERS = frozenset({"4342561111111118", "4210101111111112"})
+# A debit card to which a pushed credit stays pending.
+PENDING_PUSH_CARD_NUMBERS = frozenset({"4210101111111112"})
 
 
 def merchant_status(fields: dict[str, Any]) -> str:
@@ -188,6 +190,14 @@ def card_brand(number: str) -> str:
     return "Visa"
 
 
+def _verdict(number: str) -> str:
+    """What the simulated processor will answer for this card, decided once from
+    Balanced's test numbers (the number itself is not kept)."""
+    if number in DECLINED_CARD_NUMBERS:
+        return "decline"
+    return "approve_credit_pending" if number in PENDING_PUSH_CARD_NUMBERS else "approve"
+
+
 async def create_card(
     connection: asyncpg.Connection, marketplace_id: str, fields: dict[str, Any]
 ) -> tuple[dict[str, Any], list[Job]]:
@@ -212,7 +222,7 @@ async def create_card(
         fields["expiration_year"],
         fields.get("cvv") is not None,
         "debit" if number in DEBIT_CARD_NUMBERS else "credit",
-        "decline" if number in DECLINED_CARD_NUMBERS else "approve",
+        _verdict(number),
         hashlib.sha256(f"{number}|{expiry}".encode()).hexdigest(),
         fields.get("address") or {},
         fields.get("meta") or {},

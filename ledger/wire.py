@@ -258,7 +258,7 @@ def card(row: Row) -> Resource:
         "brand": row["brand"],
         "is_verified": True,
         "can_debit": True,
-        "can_credit": False,
+        "can_credit": row["card_type"] == "debit",
         "type": row["card_type"],
         "category": "other",
         "bank_name": "",

@@ -58,6 +58,7 @@ def mover(model: type[TransferCreate | ReturnCreate], plural: str, move: Move) -
 debit_card = mover(TransferCreate, "debits", debits.debit_card)
 credit_bank_account = mover(TransferCreate, "credits", credits.credit_bank_account)
 credit_account = mover(TransferCreate, "credits", credits.credit_account)
+credit_card = mover(TransferCreate, "credits", credits.credit_card)
 refund_debit = mover(ReturnCreate, "refunds", debits.refund)
 reverse_credit = mover(ReturnCreate, "reversals", credits.reverse)
 
