@@ -14,6 +14,7 @@ from api.bodies import text_guard_middleware
 from api.errors import error_middleware
 from api.idempotency import idempotency_middleware
 from api.keys import POOL, RATE_WINDOWS, REDIS, SETTINGS
+from api.queue_health import queue_health_middleware, queue_watch
 from api.ratelimit import rate_limit_middleware
 from api.routes import routes
 from ballast.settings import Settings
@@ -45,6 +46,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         middlewares=[
             error_middleware,
+            queue_health_middleware,
             auth_middleware,
             rate_limit_middleware,
             text_guard_middleware,
@@ -56,6 +58,7 @@ def create_app(settings: Settings) -> web.Application:
     app[RATE_WINDOWS] = {}
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_queue)
+    app.cleanup_ctx.append(queue_watch)
     app.add_routes(routes())
     return app
 
