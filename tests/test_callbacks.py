@@ -219,6 +219,14 @@ async def test_one_event_can_be_redelivered(pipeline: Pipeline, marketplace: Mar
     receiver = Receiver()
     callback = await flows.subscribe(pipeline, api, receiver)
     first = await receiver.wait_for("debit.succeeded", await _debit(api))
+
+    async def recorded() -> bool:
+        # The receiver has the request before the worker records it as delivered; a
+        # redelivery asked for in between would fold into the delivery in flight.
+        body = (await api.get(f"/events/{first.event['id']}/callbacks")).body
+        return bool(body["event_callbacks"][0]["status"] == "succeeded")
+
+    await eventually(recorded)
     again = await api.post(
         f"/callbacks/{callback['id']}/redeliveries", {"event": first.event["id"]}
     )
