@@ -36,6 +36,21 @@ def _check_payee(
         )
 
 
+async def _prepare(
+    connection: asyncpg.Connection,
+    marketplace_id: str,
+    request: TransferRequest,
+    payee_customer_id: str | None,
+    destination_id: str,
+) -> tuple[TransferRequest, dict[str, Any] | None, dict[str, Any]]:
+    """What every credit checks first: its order (and the description it inherits), the
+    marketplace, and that the payee may be paid from that order."""
+    request, order = await transfers.with_order(connection, marketplace_id, request)
+    marketplace = await marketplaces.get(connection, marketplace_id)
+    _check_payee(marketplace, order, payee_customer_id, destination_id)
+    return request, order, marketplace
+
+
 async def _take_from_escrow(
     connection: asyncpg.Connection,
     row: dict[str, Any],
@@ -72,9 +87,9 @@ async def credit_bank_account(
     """Pay escrow out to a bank account over ACH: `pending` now, decided by the rail later.
     A pending credit consumes the escrow at once."""
     bank_account = await instruments.get_bank_account(connection, marketplace_id, bank_account_id)
-    request, order = await transfers.with_order(connection, marketplace_id, request)
-    marketplace = await marketplaces.get(connection, marketplace_id)
-    _check_payee(marketplace, order, bank_account["customer_id"], bank_account_id)
+    request, order, marketplace = await _prepare(
+        connection, marketplace_id, request, bank_account["customer_id"], bank_account_id
+    )
     statement = request.appears_on_statement_as or marketplace["domain_url"]
     row = await transfers.insert(
         connection,
@@ -103,9 +118,9 @@ async def credit_account(
 ) -> TransferResult:
     """Move escrow into a customer's payable account: immediate and `succeeded`."""
     account = await accounts.get(connection, marketplace_id, account_id)
-    request, order = await transfers.with_order(connection, marketplace_id, request)
-    marketplace = await marketplaces.get(connection, marketplace_id)
-    _check_payee(marketplace, order, account["customer_id"], account_id)
+    request, order, _ = await _prepare(
+        connection, marketplace_id, request, account["customer_id"], account_id
+    )
     row = await transfers.insert(
         connection,
         marketplace_id,
@@ -140,9 +155,9 @@ async def credit_card(
             "A card credited needs its cardholder's name.",
             extras={"name": "required to push money to a card"},
         )
-    request, order = await transfers.with_order(connection, marketplace_id, request)
-    marketplace = await marketplaces.get(connection, marketplace_id)
-    _check_payee(marketplace, order, card["customer_id"], card_id)
+    request, order, marketplace = await _prepare(
+        connection, marketplace_id, request, card["customer_id"], card_id
+    )
     row = await transfers.insert(
         connection,
         marketplace_id,
