@@ -6,7 +6,25 @@ is refused (422), and so is a retry while the first is still running (409). Only
 that committed something are kept: one that failed before committing leaves no trace, so
 its retry runs afresh, which is safe precisely because nothing happened. The key is marked
 inside the request's own database transaction, so a crash between commit and keeping the
-response can never lead to running the request twice."""
+response can never lead to running the request twice.
+
+A key whose holder died (process killed) before committing is taken over by a retry of the
+same request. A slow holder must never be mistaken for a dead one, and a clock cannot tell
+them apart, so liveness is proven by PostgreSQL instead:
+- the holder's transaction row-locks the key as its first statement (`hold`) and keeps the
+  lock until it commits or rolls back; a take-over skips a locked key (SKIP LOCKED), so a
+  holder inside its transaction, however slow, is never taken over (the retry gets 409);
+- the lock dies with the holder's session, so a killed holder's key is free at once;
+- before its transaction begins (parsing, waiting for a connection) a holder has no lock;
+  the key is taken over only after ABANDONED_AFTER_S there, and even then the old holder
+  cannot commit: every take-over moves the key's updated_at forward, each holder keeps the
+  value it claimed with as a fencing token, and `hold` and `mark_committed` match on it.
+  So the request commits at most once, whoever runs it.
+We rejected holding a second connection (with an advisory lock) for the whole request: it
+would double the connections a request needs and can starve the pool into a deadlock
+when every connection is held by a request waiting for another one. Recording the
+holder's backend pid fails for the same reason: a request's statements run on whichever
+pooled connection is free, so no single backend stands for the request."""
 
 from __future__ import annotations
 
@@ -15,6 +33,7 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -29,7 +48,10 @@ from ledger.sql import QUERIES
 Q = QUERIES["idempotency"]
 HEADER = "Idempotency-Key"
 KEY_LENGTH_MAX = 255  # Stripe's limit; a V4 UUID needs 36.
-# A request that has held its key this long without committing is presumed dead.
+# A key not row-locked by its holder's transaction this long after it was claimed is
+# presumed abandoned (its holder never got as far as its transaction). The lock, not this
+# delay, is what protects a live holder; the delay only keeps a holder that is about to
+# open its transaction from being fenced out by an impatient retry.
 ABANDONED_AFTER_S = 60
 IN_USE_RETRY_AFTER_S = 1
 # When PostgreSQL goes away between a request's commit and the keeping of its response (or
@@ -47,24 +69,50 @@ _retries: set[asyncio.Task[None]] = set()
 class Claim:
     marketplace_id: str
     key: str
+    # The key's updated_at when this request claimed it: a take-over changes it (fencing).
+    token: datetime
     committed: bool = False
 
 
-async def _existing(request: web.Request, claim: Claim, digest: bytes) -> web.StreamResponse:
-    row = await request.app[POOL].fetchrow(Q["get"], claim.marketplace_id, claim.key)
+def _in_use(key: str) -> BalancedError:
+    return BalancedError(
+        f"A request with Idempotency-Key {key!r} is still in progress.",
+        status_code=409,
+        category_code="idempotency-key-in-use",
+        headers={"Retry-After": str(IN_USE_RETRY_AFTER_S)},
+    )
+
+
+async def hold(connection: asyncpg.Connection, claim: Claim) -> None:
+    """The first statement of the request's transaction: row-lock the key until the
+    transaction ends, which tells retries the request is alive. Refused (409, nothing
+    written) when a retry took the key over while this request had not yet begun."""
+    held = await connection.fetchval(Q["hold"], claim.marketplace_id, claim.key, claim.token)
+    if held is None:
+        raise _in_use(claim.key)
+
+
+async def mark_committed(connection: asyncpg.Connection, claim: Claim) -> None:
+    """The last statement of the request's transaction: its writes and this mark commit
+    together."""
+    marked = await connection.fetchval(
+        Q["mark_committed"], claim.marketplace_id, claim.key, claim.token
+    )
+    assert marked is not None, "the key has been row-locked since `hold`"
+
+
+async def _existing(
+    request: web.Request, marketplace_id: str, key: str, digest: bytes
+) -> web.StreamResponse:
+    row = await request.app[POOL].fetchrow(Q["get"], marketplace_id, key)
     if row is not None and row["request_sha256"] != digest:
         raise BalancedError(
-            f"Idempotency-Key {claim.key!r} was already used for a different request.",
+            f"Idempotency-Key {key!r} was already used for a different request.",
             status_code=422,
             category_code="idempotency-key-reused",
         )
     if row is None or row["state"] != "done":
-        raise BalancedError(
-            f"A request with Idempotency-Key {claim.key!r} is still in progress.",
-            status_code=409,
-            category_code="idempotency-key-in-use",
-            headers={"Retry-After": str(IN_USE_RETRY_AFTER_S)},
-        )
+        raise _in_use(key)
     return web.Response(
         body=row["response_body"],
         status=row["response_status"],
@@ -83,16 +131,19 @@ async def idempotency_middleware(request: web.Request, handler: Handler) -> web.
             f"{HEADER} must be 1 to {KEY_LENGTH_MAX} characters, and the API "
             "key must have a marketplace."
         )
-    claim = Claim(api_key["marketplace_id"], key)
+    marketplace_id: str = api_key["marketplace_id"]
     digest = hashlib.sha256(
         request.method.encode() + b" " + request.path_qs.encode() + b"\n" + await request.read()
     ).digest()
     pool = request.app[POOL]
-    claimed = await pool.fetchval(Q["claim"], claim.marketplace_id, key, digest)
-    if claimed is None:
-        claimed = await pool.fetchval(Q["take_over"], claim.marketplace_id, key, ABANDONED_AFTER_S)
-    if claimed is None:
-        return await _existing(request, claim, digest)
+    token = await pool.fetchval(Q["claim"], marketplace_id, key, digest)
+    if token is None:
+        # Only the same request may take an abandoned key over; another one falls through
+        # to _existing, which refuses it (422) as it would under a completed key.
+        token = await pool.fetchval(Q["take_over"], marketplace_id, key, digest, ABANDONED_AFTER_S)
+    if token is None:
+        return await _existing(request, marketplace_id, key, digest)
+    claim = Claim(marketplace_id, key, token)
     request[IDEMPOTENCY] = claim
     try:
         response = await handler(request)
@@ -100,17 +151,12 @@ async def idempotency_middleware(request: web.Request, handler: Handler) -> web.
         response = render(error, request[REQUEST_ID])
     finally:
         if not claim.committed:
-            await _bookkeep(pool, Q["release"], claim.marketplace_id, key)
+            await _bookkeep(pool, Q["release"], claim.marketplace_id, key, claim.token)
     if claim.committed:
-        body = response.body if isinstance(response, web.Response) else b""
-        await _bookkeep(
-            pool,
-            Q["store_response"],
-            claim.marketplace_id,
-            key,
-            response.status,
-            bytes(body or b""),
-        )
+        # Handlers answer with JSON bytes; a streamed body (none today) would be kept empty.
+        body = response.body if isinstance(response, web.Response) else None
+        kept = bytes(body) if isinstance(body, bytes | bytearray) else b""
+        await _bookkeep(pool, Q["store_response"], claim.marketplace_id, key, response.status, kept)
     return response
 
 

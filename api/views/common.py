@@ -10,12 +10,12 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
+from api import idempotency
 from api.bodies import page, page_meta
 from api.keys import IDEMPOTENCY, POOL, REDIS, SETTINGS
 from api.responses import json_response
 from ledger import outbox, wire
 from ledger.outbox import Job
-from ledger.sql import QUERIES
 
 # How long a request waits for a database connection before answering 503.
 POOL_ACQUIRE_TIMEOUT_S = 5.0
@@ -23,16 +23,18 @@ POOL_ACQUIRE_TIMEOUT_S = 5.0
 
 @asynccontextmanager
 async def transaction(request: web.Request) -> AsyncIterator[asyncpg.Connection]:
-    """One transaction for the request's writes. A request holding an Idempotency-Key marks
-    it in this same transaction, so its writes and the mark commit or vanish together."""
+    """One transaction for the request's writes. A request holding an Idempotency-Key locks
+    it for the whole transaction (proof to retries that it is alive) and marks it in this
+    same transaction, so its writes and the mark commit or vanish together."""
     claim = request.get(IDEMPOTENCY)
+    assert claim is None or isinstance(claim, idempotency.Claim)
     async with request.app[POOL].acquire(timeout=POOL_ACQUIRE_TIMEOUT_S) as connection:
         async with connection.transaction():
+            if claim is not None:
+                await idempotency.hold(connection, claim)
             yield connection
             if claim is not None:
-                await connection.execute(
-                    QUERIES["idempotency"]["mark_committed"], claim.marketplace_id, claim.key
-                )
+                await idempotency.mark_committed(connection, claim)
         if claim is not None:
             claim.committed = True
 
