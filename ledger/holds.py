@@ -19,6 +19,8 @@ Q = QUERIES["holds"]
 
 # Balanced's holds expired after about seven days.
 HOLD_LIFETIME_DAYS = 7
+# The unique index that lets a hold have one debit that has not failed (schema.sql).
+ONE_CAPTURE_PER_HOLD = "transactions_one_capture_per_hold"
 
 
 def resource(row: dict[str, Any]) -> dict[str, Any]:
@@ -79,21 +81,34 @@ async def get(
     return dict(row)
 
 
+def _closed_because(hold: dict[str, Any]) -> str | None:
+    """Why a locked hold can no longer be captured or voided, if it cannot."""
+    if hold["status"] != "succeeded":
+        return "This hold was not authorized"
+    if hold["debit_id"] is not None:
+        return "This hold has already been captured"
+    if hold["voided_at"] is not None:
+        return "This hold has already been voided"
+    return None
+
+
 async def _lock_open(
     connection: asyncpg.Connection, marketplace_id: str, hold_id: str, action: str
 ) -> dict[str, Any]:
-    """The hold, locked, if it may still be captured or voided."""
+    """The hold, locked, if it may still be captured or voided. Every capture and void
+    takes this lock first and decides from what it reads after it, so of concurrent
+    captures and voids of one hold exactly one wins and the others get a 409."""
+    assert action in ("captured", "voided"), action
     row = await connection.fetchrow(Q["lock"], marketplace_id, hold_id)
     if row is None:
         raise NotFound(f"Card hold {hold_id} could not be found.")
     hold = dict(row)
-    if (
-        hold["voided_at"] is not None
-        or hold["debit_id"] is not None
-        or hold["status"] != ("succeeded")
-    ):
+    # A statement of its own, after the lock: it sees a capture that committed meanwhile.
+    hold["debit_id"] = await connection.fetchval(Q["capture_of"], hold_id)
+    reason = _closed_because(hold)
+    if reason is not None:
         raise Conflict(
-            f"This hold has already been captured or voided, and cannot be {action}.",
+            f"{reason}, and cannot be {action}.",
             category_code=f"cannot-{'capture' if action == 'captured' else 'void'}-authorization",
         )
     if hold["expires_at"] <= datetime.now(UTC):
@@ -119,9 +134,19 @@ async def capture(
         order_id=request.order_id or hold["order_id"],
         description=request.description or hold["description"],
     )
-    result = await debits.debit_card(
-        connection, marketplace_id, hold["card_id"], request, card_hold_id=hold_id
-    )
+    try:
+        result = await debits.debit_card(
+            connection, marketplace_id, hold["card_id"], request, card_hold_id=hold_id
+        )
+    except asyncpg.UniqueViolationError as error:
+        # Unreachable while every capture takes the hold's lock first; should a path ever
+        # skip it, the database still refuses a second capture, and the client gets a 409.
+        if error.constraint_name != ONE_CAPTURE_PER_HOLD:
+            raise
+        raise Conflict(
+            "This hold has already been captured, and cannot be captured.",
+            category_code="cannot-capture-authorization",
+        ) from error
     captured = await get(connection, marketplace_id, hold_id)
     return replace(result, jobs=result.jobs + await _event(connection, captured, "captured"))
 
@@ -130,7 +155,8 @@ async def void(
     connection: asyncpg.Connection, marketplace_id: str, hold_id: str
 ) -> tuple[dict[str, Any], list[Job]]:
     await _lock_open(connection, marketplace_id, hold_id, "voided")
-    await connection.execute(Q["void"], marketplace_id, hold_id)
+    voided_id = await connection.fetchval(Q["void"], marketplace_id, hold_id)
+    assert voided_id == hold_id, "an open hold, locked, is not voided yet"
     voided = await get(connection, marketplace_id, hold_id)
     return voided, await _event(connection, voided, "voided")
 

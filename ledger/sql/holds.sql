@@ -13,11 +13,16 @@ SELECT h.*, (SELECT id FROM transactions t
 FROM card_holds h WHERE h.marketplace_id = $1 AND h.id = $2
 
 -- name: lock
--- One hold, locked: a capture and a void of it take turns.
-SELECT h.*, (SELECT id FROM transactions t
-             WHERE t.card_hold_id = h.id AND t.status <> 'failed') AS debit_id
-FROM card_holds h WHERE h.marketplace_id = $1 AND h.id = $2
-FOR UPDATE OF h
+-- One hold, locked: captures and voids of it take turns. The row only: a subquery here
+-- would read the debits as they were before the wait for the lock, so what captured the
+-- hold is read after it, by `capture_of`.
+SELECT * FROM card_holds WHERE marketplace_id = $1 AND id = $2
+FOR UPDATE
+
+-- name: capture_of
+-- The debit that captured hold $1, if any. Run after `lock`: in READ COMMITTED a new
+-- statement sees the capture committed by the transaction the lock waited for.
+SELECT id FROM transactions WHERE card_hold_id = $1 AND status <> 'failed'
 
 -- name: list
 -- Holds of a marketplace (of card $2 when set), voided ones hidden unless $3.
@@ -31,9 +36,10 @@ ORDER BY h.created_at, h.id
 LIMIT $4 OFFSET $5
 
 -- name: void
--- Void a hold that is neither captured nor voided.
+-- Void a hold that is neither captured nor voided (checked under `lock`).
 UPDATE card_holds SET voided_at = now(), updated_at = now()
 WHERE marketplace_id = $1 AND id = $2 AND voided_at IS NULL
+RETURNING id
 
 -- name: update_details
 -- Description and meta are a hold's writable fields.
