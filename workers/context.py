@@ -18,6 +18,8 @@ class WorkerContext(TypedDict):
     settings: Settings
     pool: asyncpg.Pool
     http: aiohttp.ClientSession
+    # Callback deliveries only: connects to addresses callbacks/ssrf.py vetted.
+    callback_http: aiohttp.ClientSession
     rail: RailClient
     # Per-callback delivery lanes of this worker process (see workers/deliveries.py).
     callback_lanes: dict[str, Any]

@@ -2,9 +2,11 @@
 
 Every attempt is logged. A 2xx ends the delivery; 410 Gone disables the callback; any other
 failure is retried after the next delay of the schedule (doubled for 429, 502 and 504, and
-never sooner than a `Retry-After`), until the schedule runs out. A callback that has failed
-every delivery for `callback_disable_after_ms` is disabled and a `callback.disabled` event
-says so. Each callback gets at most `callback_concurrency_max` deliveries in flight per
+never sooner than a `Retry-After`, honoured up to `delivery.RETRY_AFTER_S_MAX`), until the
+schedule runs out. A callback that has failed every delivery for `callback_disable_after_ms`
+is disabled and a `callback.disabled` event says so. Deliveries connect through
+`ctx["callback_http"]`, whose resolver refuses internal addresses (see callbacks/ssrf.py).
+Each callback gets at most `callback_concurrency_max` deliveries in flight per
 worker: a delivery that finds them all busy waits a moment for one, but if the receiver
 looks stuck it gives its job slot back and is parked for a delivery timeout, and the
 callback is stalled as long: its new deliveries are not queued until then. So one slow
@@ -95,7 +97,8 @@ def _lane(ctx: WorkerContext, callback_id: str) -> Lane:
             del lanes[idle]
     if callback_id not in lanes:
         lanes[callback_id] = Lane(ctx["settings"].callback_concurrency_max)
-    return lanes[callback_id]
+    lane: Lane = lanes[callback_id]
+    return lane
 
 
 async def _attempt(ctx: WorkerContext, row: Any) -> tuple[delivery.Attempt, dict[str, str]]:
@@ -104,22 +107,28 @@ async def _attempt(ctx: WorkerContext, row: Any) -> tuple[delivery.Attempt, dict
     signing_secrets = [row["secret"]] + ([row["previous_secret"]] if row["previous_secret"] else [])
     headers = signing.headers(signing_secrets, row["event_id"], int(time.time()), body)
     try:
-        await ssrf.check_url(row["url"], allow_private=settings.callbacks_allow_private)
+        # An IP literal is vetted here; a host name as `callback_http` resolves it to connect.
+        ssrf.check_target(row["url"], allow_private=settings.callbacks_allow_private)
     except ssrf.UnsafeUrl as error:
         return delivery.Attempt(None, 0, None, f"refused: {error}", None), headers
     result = await delivery.attempt(
-        ctx["http"], row["method"], row["url"], body, headers, settings.callback_timeout_ms
+        ctx["callback_http"],
+        row["method"],
+        row["url"],
+        body,
+        headers,
+        settings.callback_timeout_ms,
     )
     return result, headers
 
 
 def _retry_delay_ms(ctx: WorkerContext, row: Any, result: delivery.Attempt) -> int | None:
-    delay_ms = delivery.retry_delay_ms(
-        row["attempts"] + 1, ctx["settings"].callback_retry_schedule_ms, result
+    return delivery.retry_delay_ms(
+        row["attempts"] + 1,
+        ctx["settings"].callback_retry_schedule_ms,
+        result,
+        SLOW_DOWN_FACTOR if result.status_code in SLOW_DOWN else 1,
     )
-    if delay_ms is not None and result.status_code in SLOW_DOWN:
-        delay_ms *= SLOW_DOWN_FACTOR
-    return delay_ms
 
 
 async def _judge(

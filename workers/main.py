@@ -18,6 +18,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 
 from ballast.settings import Settings
+from callbacks import delivery
 from ledger import db
 from rails.client import HttpRailClient
 from workers.deliveries import deliver_callback
@@ -115,6 +116,10 @@ def _startup(settings: Settings) -> Any:
             connector=aiohttp.TCPConnector(limit=HTTP_CONNECTIONS_MAX)
         )
         ctx["rail"] = HttpRailClient(settings.rail_url, ctx["http"])
+        # Callback receivers get a client of their own that connects only to vetted addresses.
+        ctx["callback_http"] = delivery.session(
+            allow_private=settings.callbacks_allow_private, connections_max=HTTP_CONNECTIONS_MAX
+        )
         ctx["callback_lanes"] = {}
         ctx["sweeper"] = asyncio.create_task(
             sweep_forever(
@@ -148,6 +153,8 @@ async def _shutdown(ctx: dict[str, Any]) -> None:
                 await task
     if "http" in ctx:
         await ctx["http"].close()
+    if "callback_http" in ctx:
+        await ctx["callback_http"].close()
     if "pool" in ctx:
         await ctx["pool"].close()
 
