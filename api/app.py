@@ -13,7 +13,7 @@ from api.auth import auth_middleware
 from api.bodies import text_guard_middleware
 from api.errors import error_middleware
 from api.idempotency import idempotency_middleware
-from api.keys import POOL, RATE_WINDOWS, REDIS, SETTINGS
+from api.keys import NEW_KEY_BUCKETS, POOL, RATE_WINDOWS, REDIS, SETTINGS
 from api.queue_health import queue_health_middleware, queue_watch
 from api.ratelimit import rate_limit_middleware
 from api.routes import routes
@@ -56,6 +56,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app[RATE_WINDOWS] = {}
+    app[NEW_KEY_BUCKETS] = {}
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_queue)
     app.cleanup_ctx.append(queue_watch)

@@ -19,5 +19,7 @@ API_KEY = web.RequestKey("api_key", asyncpg.Record | None)
 IDEMPOTENCY = web.RequestKey("idempotency", object)
 # Per API key: (window, requests counted in it), for the rate limiter of this process.
 RATE_WINDOWS = web.AppKey("rate_windows", dict)
+# Per client address: (tokens, when last counted), for first API keys (api.ratelimit).
+NEW_KEY_BUCKETS = web.AppKey("new_key_buckets", dict)
 # Whether Redis answered the last health check (a one-item list: shared and mutable).
 QUEUE_UP = web.AppKey("queue_up", list)

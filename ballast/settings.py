@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     # Requests per second one API key may make (0: no limit). Generous: it stops a runaway
     # client, not a busy one.
     rate_limit_requests_per_s: int = 1000
+    # First API keys (POST /api_keys without credentials) per client address: a bucket of
+    # this many, refilled at this many per minute (0: no limit). A marketplace needs one;
+    # `ballast up`, a benchmark or the fault suite (~15) fit in the burst, while a script
+    # minting keys in bulk is held to one every 3 s (api/ratelimit.py).
+    rate_limit_new_api_keys_per_min: int = 20
 
     db_pool_min_size: int = 2
     db_pool_max_size: int = 10

@@ -99,6 +99,9 @@ def settings(database_url: str, redis_url: str) -> Settings:
         callback_timeout_ms=500,
         callback_retry_schedule_ms=[50, 100, 200],
         callback_concurrency_max=4,
+        # Every test creates a marketplace, all from 127.0.0.1: far above the production
+        # bound, which tests/test_api_key_limit.py proves on an API of its own.
+        rate_limit_new_api_keys_per_min=100_000,
     )
 
 

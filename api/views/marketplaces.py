@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from api import ratelimit
 from api.auth import marketplace_id
 from api.bodies import page, parse, read_json
 from api.keys import API_KEY, POOL
@@ -15,10 +16,13 @@ from ledger.errors import NotFound
 
 
 async def create_api_key(request: web.Request) -> web.Response:
-    """Without credentials: a key for a new marketplace. With them: another key of the
-    same marketplace."""
-    await read_json(request)  # A malformed body is refused even though it is unused.
+    """Without credentials: a key for a new marketplace (limited per client address, as
+    anyone may call it). With them: another key of the same marketplace (limited with the
+    key's other requests)."""
     key = request[API_KEY]
+    if key is None:
+        ratelimit.limit_new_api_keys(request)
+    await read_json(request)  # A malformed body is refused even though it is unused.
     async with transaction(request) as connection:
         row, secret = await marketplaces.create_api_key(
             connection, key["marketplace_id"] if key is not None else None
