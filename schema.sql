@@ -242,8 +242,12 @@ CREATE TABLE IF NOT EXISTS card_holds (
     voided_at               timestamptz,
     created_at              timestamptz NOT NULL DEFAULT now(),
     updated_at              timestamptz NOT NULL DEFAULT now(),
+    -- Set while a debit capturing the hold has not failed (card_holds_mark_captured).
+    captured_at             timestamptz,
     CONSTRAINT card_holds_failed_has_reason
-        CHECK ((status = 'failed') = (failure_reason_code IS NOT NULL))
+        CHECK ((status = 'failed') = (failure_reason_code IS NOT NULL)),
+    -- Captured or voided, never both.
+    CONSTRAINT card_holds_captured_or_voided CHECK (captured_at IS NULL OR voided_at IS NULL)
 );
 CREATE INDEX IF NOT EXISTS card_holds_marketplace_created ON card_holds (marketplace_id, created_at);
 DO $$
@@ -256,6 +260,20 @@ END $$;
 -- A hold is captured at most once.
 CREATE UNIQUE INDEX IF NOT EXISTS transactions_one_capture_per_hold
     ON transactions (card_hold_id) WHERE card_hold_id IS NOT NULL AND status <> 'failed';
+-- A hold's captured_at follows its capture, whichever code writes the debit.
+CREATE OR REPLACE FUNCTION card_holds_mark_captured() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE card_holds
+    SET captured_at = CASE WHEN NEW.status = 'failed' THEN NULL
+                           ELSE coalesce(captured_at, now()) END
+    WHERE id = NEW.card_hold_id;
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER card_holds_mark_captured
+    AFTER INSERT OR UPDATE OF status ON transactions
+    FOR EACH ROW WHEN (NEW.card_hold_id IS NOT NULL)
+    EXECUTE FUNCTION card_holds_mark_captured();
 
 -- A transfer resolves at most once, and only forward: pending -> succeeded | failed, and
 -- succeeded -> failed (an ACH return days later). Asserted in code, enforced here.

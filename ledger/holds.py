@@ -85,7 +85,7 @@ def _closed_because(hold: dict[str, Any]) -> str | None:
     """Why a locked hold can no longer be captured or voided, if it cannot."""
     if hold["status"] != "succeeded":
         return "This hold was not authorized"
-    if hold["debit_id"] is not None:
+    if hold["captured_at"] is not None:
         return "This hold has already been captured"
     if hold["voided_at"] is not None:
         return "This hold has already been voided"
@@ -96,15 +96,15 @@ async def _lock_open(
     connection: asyncpg.Connection, marketplace_id: str, hold_id: str, action: str
 ) -> dict[str, Any]:
     """The hold, locked, if it may still be captured or voided. Every capture and void
-    takes this lock first and decides from what it reads after it, so of concurrent
-    captures and voids of one hold exactly one wins and the others get a 409."""
+    takes this lock first and decides from the locked row, so of concurrent captures and
+    voids of one hold exactly one wins and the others get a 409. (The schema backs it:
+    a trigger sets captured_at with the capture's debit, and a CHECK refuses a hold both
+    captured and voided.)"""
     assert action in ("captured", "voided"), action
     row = await connection.fetchrow(Q["lock"], marketplace_id, hold_id)
     if row is None:
         raise NotFound(f"Card hold {hold_id} could not be found.")
     hold = dict(row)
-    # A statement of its own, after the lock: it sees a capture that committed meanwhile.
-    hold["debit_id"] = await connection.fetchval(Q["capture_of"], hold_id)
     reason = _closed_because(hold)
     if reason is not None:
         raise Conflict(

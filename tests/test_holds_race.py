@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 import random
 
+import asyncpg
+import pytest
+
+from ledger import db
 from tests.conftest import Marketplace
 from tests.support import flows
 from tests.support.pipeline import Api, Pipeline, Response
@@ -81,3 +85,62 @@ async def test_of_concurrent_captures_and_voids_of_a_hold_exactly_one_wins(
     captured = sum(row["captures"] for row in rows)
     order = (await api.get(f"/orders/{funded.order_id}")).body["orders"][0]
     assert order["amount_escrowed"] == 100 + 500 * captured
+
+
+async def _captured_hold(api: Api) -> str:
+    card = await flows.created(
+        await api.post(
+            "/cards", {"number": flows.VISA, "expiration_month": 1, "expiration_year": 2031}
+        ),
+        "cards",
+    )
+    hold = await flows.created(
+        await api.post(f"/cards/{card['id']}/card_holds", {"amount": 700}), "card_holds"
+    )
+    await flows.created(await api.post(f"/card_holds/{hold['id']}/debits", {}), "debits")
+    hold_id: str = hold["id"]
+    return hold_id
+
+
+async def test_the_database_refuses_to_void_a_captured_hold(
+    pipeline: Pipeline, marketplace: Marketplace
+) -> None:
+    hold_id = await _captured_hold(marketplace.api)
+    assert await pipeline.pool.fetchval(
+        "SELECT captured_at IS NOT NULL FROM card_holds WHERE id = $1", hold_id
+    )
+    with pytest.raises(asyncpg.CheckViolationError) as refused:
+        await pipeline.pool.execute(
+            "UPDATE card_holds SET voided_at = now() WHERE id = $1", hold_id
+        )
+    assert refused.value.constraint_name == "card_holds_captured_or_voided"
+
+
+async def test_the_migration_keeps_the_capture_of_a_hold_that_was_also_voided(
+    pipeline: Pipeline, marketplace: Marketplace
+) -> None:
+    """A hold that raced into both states before migration 0004 comes out captured: its
+    debit moved the money. Run in a transaction that is rolled back, over the database as
+    it was before the migration."""
+    hold_id = await _captured_hold(marketplace.api)
+    migration = next(m for m in db.migrations() if m.name == "card_hold_capture")
+    async with pipeline.pool.acquire() as connection:
+        before_migration = connection.transaction()
+        await before_migration.start()
+        try:
+            await connection.execute(
+                "DROP TRIGGER card_holds_mark_captured ON transactions;"
+                " ALTER TABLE card_holds DROP CONSTRAINT card_holds_captured_or_voided;"
+                " ALTER TABLE card_holds DROP COLUMN captured_at"
+            )
+            await connection.execute(
+                "UPDATE card_holds SET voided_at = now() WHERE id = $1", hold_id
+            )
+            await connection.execute(migration.sql)
+            row = await connection.fetchrow(
+                "SELECT captured_at, voided_at FROM card_holds WHERE id = $1", hold_id
+            )
+        finally:
+            await before_migration.rollback()
+    assert row is not None
+    assert row["captured_at"] is not None and row["voided_at"] is None

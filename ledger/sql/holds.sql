@@ -13,16 +13,11 @@ SELECT h.*, (SELECT id FROM transactions t
 FROM card_holds h WHERE h.marketplace_id = $1 AND h.id = $2
 
 -- name: lock
--- One hold, locked: captures and voids of it take turns. The row only: a subquery here
--- would read the debits as they were before the wait for the lock, so what captured the
--- hold is read after it, by `capture_of`.
+-- One hold, locked: captures and voids of it take turns, and decide from this row alone
+-- (its captured_at and voided_at), which, read under the lock, is the latest committed.
+-- A subquery on the debits here would see them as they were before the wait for the lock.
 SELECT * FROM card_holds WHERE marketplace_id = $1 AND id = $2
 FOR UPDATE
-
--- name: capture_of
--- The debit that captured hold $1, if any. Run after `lock`: in READ COMMITTED a new
--- statement sees the capture committed by the transaction the lock waited for.
-SELECT id FROM transactions WHERE card_hold_id = $1 AND status <> 'failed'
 
 -- name: list
 -- Holds of a marketplace (of card $2 when set), voided ones hidden unless $3.
