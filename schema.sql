@@ -204,6 +204,9 @@ CREATE INDEX IF NOT EXISTS transactions_settlement ON transactions (settlement_i
 CREATE INDEX IF NOT EXISTS transactions_awaiting_rail
     ON transactions ((coalesce(rail_checked_at, submitted_at)))
     WHERE status = 'pending' AND submitted_at IS NOT NULL;
+-- Rail transfers waiting for their submission: the sweeper finds any that lost their job.
+CREATE INDEX IF NOT EXISTS transactions_unsubmitted ON transactions (created_at)
+    WHERE status = 'pending' AND submitted_at IS NULL AND rail_entry_kind IS NOT NULL;
 -- Refunds of a debit (reversals of a credit) never add up to more than it. Code checks
 -- first to answer with the right error; this is the backstop under any concurrency.
 CREATE OR REPLACE FUNCTION transactions_within_parent() RETURNS trigger

@@ -33,9 +33,12 @@ async def add(
     return [] if row is None else [(row["job"], row["id"])]
 
 
-async def reopen(connection: asyncpg.Connection, outbox_id: str) -> list[Job]:
-    """Make a finished job due again; returns it, to be enqueued after the commit."""
-    row = await connection.fetchrow(Q["reopen"], outbox_id)
+async def reopen(
+    connection: asyncpg.Connection, outbox_id: str, job: str, args: dict[str, Any]
+) -> list[Job]:
+    """Make a job due again, writing its row afresh if it was purged; returns it, to be
+    enqueued after the commit (nothing when the row is still open: it runs anyway)."""
+    row = await connection.fetchrow(Q["reopen"], outbox_id, job, args)
     return [] if row is None else [(row["job"], row["id"])]
 
 
@@ -56,6 +59,19 @@ async def enqueue(redis: ArqRedis, jobs: list[Job], queue_name: str) -> None:
         log.warning("enqueue failed; the outbox sweeper will retry", exc_info=True)
 
 
+async def spread(
+    connection: asyncpg.Connection, jobs: list[Job], prefix: str, burst: int, interval_ms: int
+) -> list[Job]:
+    """Pace a batch of jobs that share one queue with everyone's (a range redelivery):
+    the first `burst` are due now, the others one every `interval_ms`, after any batch of
+    the same `prefix` still waiting. Returns the jobs due now, for the caller to enqueue
+    after the commit; the sweeper enqueues the others as they fall due, at most
+    SWEEP_BATCH_MAX a sweep, so a job enqueued later waits behind at most that many."""
+    assert burst >= 1 and interval_ms >= 1
+    rows = await connection.fetch(Q["spread"], [job[1] for job in jobs], prefix, burst, interval_ms)
+    return [(row["job"], row["id"]) for row in rows if row["due"]]
+
+
 async def claim_stale(pool: asyncpg.Pool, stale_after_ms: int) -> list[Job]:
     rows = await pool.fetch(Q["claim_stale"], stale_after_ms, SWEEP_BATCH_MAX)
     return [(row["job"], row["id"]) for row in rows]
@@ -64,6 +80,22 @@ async def claim_stale(pool: asyncpg.Pool, stale_after_ms: int) -> list[Job]:
 async def sweep(redis: ArqRedis, pool: asyncpg.Pool, queue_name: str, stale_after_ms: int) -> int:
     """Re-enqueue open jobs that nobody has touched for `stale_after_ms`; returns how many."""
     jobs = await claim_stale(pool, stale_after_ms)
+    await enqueue(redis, jobs, queue_name)
+    return len(jobs)
+
+
+async def resubmit_jobless(
+    redis: ArqRedis, pool: asyncpg.Pool, queue_name: str, older_than_ms: int
+) -> int:
+    """Give every pending rail transfer that has neither a recorded submission nor an open
+    submit job (its row purged or deleted) that job again; returns how many got one.
+
+    The outbox alone cannot find these: the job is what went missing. Without this a
+    transfer whose row vanished would stay pending forever, its escrow consumed."""
+    rows = await pool.fetch(Q["submit_unsubmitted"], older_than_ms, SWEEP_BATCH_MAX)
+    jobs = [(row["job"], row["id"]) for row in rows]
+    if jobs:
+        log.warning("gave %d jobless pending transfer(s) a submit job", len(jobs))
     await enqueue(redis, jobs, queue_name)
     return len(jobs)
 

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 # The largest request body: a full rule list (1000 rules) is ~300 KB; an entry < 3 KB.
 BODY_BYTES_MAX = 1024 * 1024
+# Not a NACHA file name (those end in .ach), so GET /files never lists it.
+JOURNAL_NAME = "entries.journal"
 
 ROUTES = [
     web.post("/entries", views.submit_entry),
@@ -74,6 +76,14 @@ def _kept_headers(error: web.HTTPException) -> dict[str, str]:
     return {name: value for name, value in error.headers.items() if name.lower() == "allow"}
 
 
+def _journal_path(config: RailConfig) -> Path | None:
+    """The entries journal lives beside the NACHA files: the rail's one data directory."""
+    if config.nacha_dir is None:
+        return None
+    Path(config.nacha_dir).mkdir(parents=True, exist_ok=True)
+    return Path(config.nacha_dir) / JOURNAL_NAME
+
+
 def create_app(config: RailConfig) -> web.Application:
     """Build the rail. Rules are loaded here, so a bad rules file fails before serving."""
     rules = load_rules_toml(config.rules_path) if config.rules_path else DEFAULT_RULES
@@ -94,7 +104,7 @@ def create_app(config: RailConfig) -> web.Application:
             app[bank_key] = Bank(
                 clock=BankingClock(config.day_ms),
                 rules=rulebook,
-                store=Store(),
+                store=Store(journal_path=_journal_path(config)),
                 notifier=notifier,
                 calendar=Calendar(same_day=config.same_day_ach),
                 nacha_dir=None if config.nacha_dir is None else Path(config.nacha_dir),

@@ -71,11 +71,28 @@ class Bank:
         self.resubmissions = 0
         self._last_flush_wall_s: float | None = None
         self._instant_timer: asyncio.TimerHandle | None = None
+        self._replan(store.restored)
+
+    def _replan(self, entries: list[Entry]) -> None:
+        """Entries a restarted rail read back from its journal get their outcome planned
+        again by the rules, from their first submission: the journal keeps submissions, not
+        outcomes, and a notification sent again is harmless (receivers apply it once)."""
+        for entry in entries:
+            entry.steps = self.rules.decide(
+                entry_id=entry.id,
+                kind=entry.kind,
+                routing_number=entry.routing_number,
+                account_number=entry.account_number,
+                amount_cents=entry.amount_cents,
+                name=entry.name,
+            )
+            self._schedule_next(entry, entry.submitted_at_ms, first=True)
 
     def close(self) -> None:
         """Stop the timer instant mode may hold files back with."""
         if self._instant_timer is not None:
             self._instant_timer.cancel()
+        self.store.close()
 
     def submit(self, request: EntryRequest) -> tuple[Entry, bool]:
         """Store the entry (idempotently) and, when new, schedule its rule's outcome.

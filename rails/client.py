@@ -10,6 +10,7 @@ wrong, and retrying it cannot help).
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Protocol
 
 import aiohttp
@@ -52,7 +53,13 @@ class RailClient(Protocol):
         ...
 
     async def get(self, entry_id: str) -> EntryReceipt | None:
-        """The entry as the rail now knows it, or None when it never received it."""
+        """The entry as the rail now knows it, or None when it does not know it (which
+        proves it never received it only for an entry newer than `journal_since`)."""
+        ...
+
+    async def journal_since(self) -> datetime | None:
+        """Since when the rail's journal holds every entry it accepted, or None when it
+        keeps none (a restart forgets everything it held)."""
         ...
 
 
@@ -83,6 +90,16 @@ class HttpRailClient:
         if status == 200:
             return _receipt(body)
         raise RailRejected(status, _error_text(body))
+
+    async def journal_since(self) -> datetime | None:
+        status, body = await self._request("GET", self._base_url / "healthz", None)
+        if status != 200:
+            raise RailRejected(status, _error_text(body))
+        try:
+            since = json.loads(body).get("journal_since")
+            return None if since is None else datetime.fromisoformat(since)
+        except (ValueError, AttributeError, TypeError) as error:
+            raise RailUnavailable(f"unreadable health from the rail: {error}") from error
 
     async def _request(
         self, method: str, url: URL, entry: EntryRequest | None

@@ -6,12 +6,23 @@ strings (routing numbers, notify URLs) are interned so that a million entries sh
 copy. Submission and lookup are single dict operations: no scan grows with the store.
 The trace sequence doubles as the entry's scheduler id (`by_sequence`), so the scheduler
 stores one 4-byte integer per pending outcome instead of a tuple of object references.
+
+With a journal (the rail's data directory, `--nacha-dir`), every accepted entry is also
+appended to a file, written before the submission is answered, and a restarted rail reads
+it back: it still knows every entry it ever accepted, under the same trace number, so a
+caller's resubmission by id stays idempotent across restarts and can never make a second
+payment. Without a journal a restarted rail forgets, and its "no such entry" proves
+nothing about entries accepted before it started (`journal_since` is None then): callers
+must not take such an answer as leave to submit again (see workers/reconcile.py).
 """
 
 from __future__ import annotations
 
+import json
 import sys
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 from rails.clock import iso_from_ms
 from rails.codes import RETURN_REASONS
@@ -171,8 +182,25 @@ class Entry:
         details.corrected_data = corrected_data
 
 
+# The journal's first line: its format and since when it covers every accepted entry.
+JOURNAL_FORMAT = 1
+# The fields of an accepted entry the journal keeps: the request, its trace sequence and
+# its submission time (simulated).
+_JOURNALED_REQUEST_FIELDS = (
+    "id",
+    "kind",
+    "routing_number",
+    "account_number",
+    "name",
+    "amount_cents",
+    "notify_url",
+)
+
+
 class Store:
-    def __init__(self, odfi_routing_number: str = ODFI_ROUTING_NUMBER) -> None:
+    def __init__(
+        self, odfi_routing_number: str = ODFI_ROUTING_NUMBER, journal_path: Path | None = None
+    ) -> None:
         assert len(odfi_routing_number) == 9 and odfi_routing_number.isdigit()
         self.odfi_routing_number = odfi_routing_number
         self._trace_prefix = odfi_routing_number[:8]
@@ -183,6 +211,47 @@ class Store:
         # The last submission time, shared by the entries of the same millisecond: under
         # load many entries arrive per millisecond, and each int object costs 32 bytes.
         self._last_now_ms = -1
+        # Entries read back from the journal at start: their outcomes are planned again by
+        # the bank (rails/bank.py), since the journal keeps submissions, not outcomes.
+        self.restored: list[Entry] = []
+        self.journal_since: datetime | None = None
+        self._journal: IO[str] | None = None
+        if journal_path is not None:
+            self._open_journal(journal_path)
+
+    def _open_journal(self, path: Path) -> None:
+        lines = path.read_text().splitlines() if path.exists() else []
+        if lines:
+            header = json.loads(lines[0])
+            assert header.get("journal") == JOURNAL_FORMAT, header
+            self.journal_since = datetime.fromisoformat(header["since"])
+        for number, line in enumerate(lines[1:], start=2):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                # Only the last line can be torn (a crash mid-write), and its submission
+                # was never answered: the caller will submit it again. It is cut off, so
+                # that the next line appended does not continue it.
+                assert number == len(lines), f"{path}:{number} is not JSON"
+                path.write_text("".join(kept + "\n" for kept in lines[: number - 1]))
+                break
+            request = EntryRequest(**{key: record[key] for key in _JOURNALED_REQUEST_FIELDS})
+            entry = self._store(request, record["at_ms"], ())
+            assert entry.trace_sequence == record["sequence"], (path, number)
+            self.restored.append(entry)
+        # Line-buffered: each accepted entry reaches the operating system before its
+        # submission is answered, so a killed rail process loses none (a machine crash
+        # could: the file is not fsync'd, a simulator's trade-off for throughput).
+        self._journal = path.open("a", buffering=1, encoding="utf-8")
+        if not lines:
+            self.journal_since = datetime.now(UTC)
+            header = {"journal": JOURNAL_FORMAT, "since": self.journal_since.isoformat()}
+            self._journal.write(json.dumps(header) + "\n")
+
+    def close(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -204,7 +273,17 @@ class Store:
         return entry
 
     def create(self, request: EntryRequest, now_ms: int, steps: tuple[Step, ...] = ()) -> Entry:
-        """Store a new entry under the next trace number."""
+        """Store a new entry under the next trace number (journaled, when there is one)."""
+        entry = self._store(request, now_ms, steps)
+        if self._journal is not None:
+            record: dict[str, Any] = {
+                key: getattr(request, key) for key in _JOURNALED_REQUEST_FIELDS
+            }
+            record |= {"sequence": entry.trace_sequence, "at_ms": entry.submitted_at_ms}
+            self._journal.write(json.dumps(record, separators=(",", ":")) + "\n")
+        return entry
+
+    def _store(self, request: EntryRequest, now_ms: int, steps: tuple[Step, ...]) -> Entry:
         assert request.id not in self._entries, request.id
         if self._sequence >= TRACE_SEQUENCE_MAX:
             raise StoreFull("trace-number sequence exhausted")

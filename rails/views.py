@@ -271,6 +271,10 @@ async def get_file(request: web.Request) -> web.Response:
     return web.Response(body=body, content_type="text/plain", charset="ascii")
 
 
+def _iso_or_none(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
 async def healthz(request: web.Request) -> web.Response:
     bank = request.app[bank_key]
     notifier = bank.notifier
@@ -280,6 +284,9 @@ async def healthz(request: web.Request) -> web.Response:
             "entries": len(bank.store),
             # Submissions of an id already stored, answered with that entry (idempotent).
             "resubmissions": bank.resubmissions,
+            # Since when the rail's journal holds every entry it accepted (None: no journal,
+            # so "no such entry" says nothing about entries from before this process).
+            "journal_since": _iso_or_none(bank.store.journal_since),
             # Includes steps cancelled by a simulation: they leave the heap when due.
             "scheduled": len(bank.scheduler),
             "notifications_queued": notifier.queued,

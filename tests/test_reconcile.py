@@ -1,20 +1,30 @@
-"""Reconciliation: a decision whose push never arrived is still applied, and an entry the
-rail forgot is submitted again."""
+"""Reconciliation: a decision whose push never arrived is still applied; an entry a rail
+proves it never received is submitted again, even when its job row is long purged; an
+entry a rail merely forgot (a restart without a journal) is never submitted again, since
+the forgotten entry may have been paid already."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
 import aiohttp
+import pytest
 import redis.asyncio as redis_asyncio
 from aiohttp.test_utils import TestServer
 from arq import create_pool
 from arq.connections import RedisSettings
 
+from ledger import outbox
+from rails.app import JOURNAL_NAME
 from rails.app import create_app as create_rail_app
 from rails.client import HttpRailClient
 from rails.config import RailConfig
 from tests.conftest import Marketplace
 from tests.support import flows
 from tests.support.pipeline import Pipeline, eventually
+from workers import sweeper
 from workers.reconcile import reconcile
 
 
@@ -62,7 +72,7 @@ async def test_a_decision_whose_push_was_lost_is_applied(
     await pipeline.stop_worker()
     try:
         async with pipeline.http.post(
-            f"{pipeline.rail_url}/simulations/entries/{credit_id}/settle"
+            f"{pipeline.rail_url}/simulations/entries/{credit_id}/settle",
         ) as response:
             assert response.status == 200
         # The push reached the API; now lose it, as a long API outage would have.
@@ -99,35 +109,141 @@ async def test_a_decision_whose_push_was_lost_is_applied(
     await flows.credit_status(marketplace.api, credit_id, "succeeded")
 
 
-async def test_an_entry_the_rail_forgot_is_submitted_again(
+async def _rail(pipeline: Pipeline, config: RailConfig) -> TestServer:
+    server = TestServer(create_rail_app(config), host="127.0.0.1")
+    await server.start_server()
+    return server
+
+
+async def _reconcile_until_checked(pipeline: Pipeline, server: TestServer, credit_id: str) -> None:
+    """Reconcile against `server` until the pass has asked it about `credit_id` (each pass
+    takes a bounded batch, other tests' transfers too)."""
+    await pipeline.pool.execute(
+        "UPDATE transactions SET rail_checked_at = NULL WHERE id = $1", credit_id
+    )
+
+    async def checked() -> bool:
+        await _reconcile(pipeline, str(server.make_url("")).rstrip("/"))
+        return bool(
+            await pipeline.pool.fetchval(
+                "SELECT rail_checked_at IS NOT NULL FROM transactions WHERE id = $1", credit_id
+            )
+        )
+
+    await eventually(checked)
+
+
+async def test_an_entry_a_rail_without_a_journal_forgot_is_not_submitted_again(
     pipeline: Pipeline, marketplace: Marketplace
 ) -> None:
+    """A restarted rail without a journal cannot tell "never received" from "forgotten
+    after it was paid": submitting again could pay twice, so the transfer waits for an
+    operator, its submission and trace number kept."""
+    credit_id = await _pending_credit(pipeline, marketplace)
+    before = await pipeline.pool.fetchrow(
+        "SELECT submitted_at, rail_trace_number FROM transactions WHERE id = $1", credit_id
+    )
+    amnesiac = await _rail(pipeline, RailConfig(secret=pipeline.rail_secret, day_ms=0))
+    try:
+        await _reconcile_until_checked(pipeline, amnesiac, credit_id)
+    finally:
+        await amnesiac.close()
+    after = await pipeline.pool.fetchrow(
+        "SELECT status, submitted_at, rail_trace_number FROM transactions WHERE id = $1",
+        credit_id,
+    )
+    assert (after["status"], after["submitted_at"], after["rail_trace_number"]) == (
+        "pending",
+        before["submitted_at"],
+        before["rail_trace_number"],
+    )
+    job = await pipeline.pool.fetchrow(
+        "SELECT done_at FROM outbox WHERE id = $1", f"submit:{credit_id}"
+    )
+    assert job is None or job["done_at"] is not None
+    await _settle(pipeline, credit_id)
+    await flows.credit_status(marketplace.api, credit_id, "succeeded")
+
+
+async def _settle(pipeline: Pipeline, credit_id: str) -> None:
+    async with pipeline.http.post(
+        f"{pipeline.rail_url}/simulations/entries/{credit_id}/settle",
+    ) as response:
+        assert response.status == 200, await response.text()
+
+
+def _journal_begun(directory: Path, ago: timedelta) -> None:
+    """A rail data directory whose journal has covered every submission for `ago`."""
+    since = datetime.now(UTC) - ago
+    (directory / JOURNAL_NAME).write_text(
+        json.dumps({"journal": 1, "since": since.isoformat()}) + "\n"
+    )
+
+
+async def test_a_transfer_whose_job_was_purged_finishes_when_the_rail_never_received_it(
+    pipeline: Pipeline, marketplace: Marketplace, tmp_path: Path
+) -> None:
+    """Three days on, the transfer's finished submit job is purged; then a rail whose
+    journal covers its whole life says it never received the entry. Reconciliation must
+    write the job afresh (not only reopen a row that is gone), and the transfer finishes."""
     credit_id = await _pending_credit(pipeline, marketplace)
     trace = await pipeline.pool.fetchval(
         "SELECT rail_trace_number FROM transactions WHERE id = $1", credit_id
     )
-    amnesiac = TestServer(
-        create_rail_app(RailConfig(secret=pipeline.rail_secret, day_ms=0)), host="127.0.0.1"
+    await pipeline.pool.execute(
+        "UPDATE outbox SET done_at = now() - interval '73 hours' WHERE id = $1",
+        f"submit:{credit_id}",
     )
-    await amnesiac.start_server()
+    await outbox.purge(pipeline.pool)
+    assert (
+        await pipeline.pool.fetchval(
+            "SELECT count(*) FROM outbox WHERE id = $1", f"submit:{credit_id}"
+        )
+        == 0
+    )
+    _journal_begun(tmp_path, timedelta(hours=1))
+    journaled = await _rail(
+        pipeline,
+        RailConfig(secret=pipeline.rail_secret, day_ms=0, nacha_dir=str(tmp_path)),
+    )
     try:
-
-        async def forgotten() -> bool:
-            await _reconcile(pipeline, str(amnesiac.make_url("")).rstrip("/"))
-            return bool(
-                await pipeline.pool.fetchval(
-                    "SELECT rail_checked_at IS NOT NULL FROM transactions WHERE id = $1", credit_id
-                )
-            )
-
-        await eventually(forgotten)
+        await _reconcile_until_checked(pipeline, journaled, credit_id)
     finally:
-        await amnesiac.close()
+        await journaled.close()
 
     async def resubmitted() -> bool:
         row = await pipeline.pool.fetchrow(
             "SELECT submitted_at, rail_trace_number FROM transactions WHERE id = $1", credit_id
         )
+        # Submitted again to the pipeline's rail, which still holds it: the same entry.
         return row["submitted_at"] is not None and row["rail_trace_number"] == trace
 
     await eventually(resubmitted)
+    await _settle(pipeline, credit_id)
+    await flows.credit_status(marketplace.api, credit_id, "succeeded")
+
+
+async def test_a_pending_transfer_whose_submit_job_vanished_is_given_one_by_the_sweeper(
+    pipeline: Pipeline, marketplace: Marketplace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job row of a transfer not yet submitted disappears (deleted by hand, or purged):
+    no job, no submission, so neither the outbox sweep nor reconciliation would ever see it.
+    The sweeper's scan of pending transfers gives it its job back."""
+    monkeypatch.setattr(sweeper, "JOBLESS_SCAN_INTERVAL_S", 0)
+    funded = await flows.funded_order(marketplace.api, 500)
+    await pipeline.stop_worker()
+    try:
+        credit = await flows.created(
+            await marketplace.api.post(
+                f"/bank_accounts/{funded.bank_account_id}/credits",
+                {"amount": 500, "order": funded.order_id},
+            ),
+            "credits",
+        )
+        deleted = await pipeline.pool.execute(
+            "DELETE FROM outbox WHERE id = $1", f"submit:{credit['id']}"
+        )
+        assert deleted == "DELETE 1"
+    finally:
+        await pipeline.start_worker()
+    await flows.credit_status(marketplace.api, credit["id"], "succeeded")

@@ -1,16 +1,27 @@
 """Reconciliation with the rail: the safety net under its pushed notifications.
 
 The rail retries each notification for a while, but a long API outage can outlast it, and
-a restarted rail forgets the entries it held. So every worker, now and then, asks the rail
-about transfers that have stayed `pending` well past their submission: a decision the rail
-made is applied as if it had been pushed (deduplicated with any push that did arrive,
-since applying an outcome is a guarded transition), and an entry the rail no longer knows
-is submitted again (idempotent by our transaction id)."""
+a restarted rail may forget the entries it held. So every worker, now and then, asks the
+rail about transfers that have stayed `pending` well past their submission: a decision the
+rail made is applied as if it had been pushed (deduplicated with any push that did arrive,
+since applying an outcome is a guarded transition).
+
+An entry the rail does not know is the dangerous case. Submitting it again is idempotent
+by our id only within what the rail remembers: a rail that restarted without a journal
+has forgotten entries it may already have settled (sent to the bank), and a second
+submission would be a second payment. So the rule is: submit again only what the rail
+proves it never received, which it can only do through its journal (rails/store.py): the
+rail says since when its journal holds every entry it accepted, and an entry it does not
+know, of a transfer created after that moment, was never received. Anything else is left
+pending and reported for an operator, who checks the bank's records (the rail's NACHA
+files) and then either resolves it at the rail or clears its submission (README, known
+limits) for the sweeper to submit it again."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -26,6 +37,9 @@ log = logging.getLogger(__name__)
 # Transfers one pass asks the rail about: bounds the pass; the least recently checked go
 # first, so a transfer the rail keeps pending forever does not hide the others.
 RECONCILE_BATCH_MAX = 100
+# Clocks of the rail and of PostgreSQL may disagree by this much: a transfer counts as
+# newer than the rail's journal only when created this long after the journal began.
+CLOCK_SKEW_MAX = timedelta(minutes=1)
 # What the rail's entry statuses mean as notifications.
 DECIDED = {"settled": "entry.settled", "returned": "entry.returned"}
 
@@ -39,13 +53,25 @@ def _notification(receipt: EntryReceipt) -> dict[str, Any]:
     }
 
 
-async def _one(
-    connection: asyncpg.Connection, transaction_id: str, receipt: EntryReceipt | None
-) -> list[outbox.Job]:
-    if receipt is None:
-        # The rail lost the entry: submit it again (the job sees no submission recorded).
-        await connection.execute(Q["forget_submission"], transaction_id)
-        return await outbox.reopen(connection, f"submit:{transaction_id}")
+def never_received(created_at: datetime, journal_since: datetime | None) -> bool:
+    """Whether the rail's "no such entry" proves it never received a transfer created at
+    `created_at`: only a journal older than the transfer covers every submission of it."""
+    return journal_since is not None and created_at >= journal_since + CLOCK_SKEW_MAX
+
+
+async def _forgotten(connection: asyncpg.Connection, transaction_id: str) -> list[outbox.Job]:
+    """The rail never received the entry: clear our record of its submission and make
+    sure a submit job exists (its row may have been purged long ago)."""
+    await connection.execute(Q["forget_submission"], transaction_id)
+    return await outbox.reopen(
+        connection,
+        f"submit:{transaction_id}",
+        "submit_transfer",
+        {"transaction_id": transaction_id},
+    )
+
+
+async def _decided(connection: asyncpg.Connection, receipt: EntryReceipt) -> list[outbox.Job]:
     if receipt.status not in DECIDED:
         return []
     notification = _notification(receipt)
@@ -60,14 +86,28 @@ async def reconcile(
     """One pass; returns how many transfers got a job (an outcome or a resubmission)."""
     rows = await pool.fetch(Q["overdue_submissions"], after_ms, RECONCILE_BATCH_MAX)
     jobs: list[outbox.Job] = []
+    journal: list[datetime | None] = []  # Asked once per pass, when first needed.
     for row in rows:
         try:
             receipt = await rail.get(row["id"])
+            if receipt is None and not journal:
+                journal.append(await rail.journal_since())
         except RailUnavailable:
             log.warning("rail unavailable; reconciliation stops until the next pass")
             break
+        if receipt is None and not never_received(row["created_at"], journal[0]):
+            log.error(
+                "the rail does not know %s and cannot prove it never received it (no "
+                "journal covers its submission): not submitted again, which could pay it "
+                "twice; it stays pending for an operator (see README, known limits)",
+                row["id"],
+            )
+            continue
         async with pool.acquire() as connection, connection.transaction():
-            jobs += await _one(connection, row["id"], receipt)
+            if receipt is None:
+                jobs += await _forgotten(connection, row["id"])
+            else:
+                jobs += await _decided(connection, receipt)
     await outbox.enqueue(redis, jobs, queue_name)
     return len(jobs)
 

@@ -3,7 +3,10 @@ queue entry was lost (Redis flushed, a process killed between commit and enqueue
 
 Several workers may sweep at once: rows are claimed with SKIP LOCKED and enqueued with
 `_job_id` = the row id, so a job is never queued twice. Once a minute the sweeper also
-purges old finished jobs and expired idempotency keys, so that neither table grows forever."""
+purges old finished jobs and expired idempotency keys, so that neither table grows forever,
+and gives a submit job back to any pending rail transfer that has lost its own (a row
+purged or deleted before the transfer was submitted): every pending transfer stays
+reachable by some recovery path (the job, this scan, or reconciliation once submitted)."""
 
 from __future__ import annotations
 
@@ -19,6 +22,9 @@ from ledger import outbox
 log = logging.getLogger(__name__)
 
 PURGE_INTERVAL_S = 60
+# How often the jobless-transfer scan runs: such transfers are rare (a purge or an operator
+# removed their row), so a minute's wait is fine, and the scan stays off the hot path.
+JOBLESS_SCAN_INTERVAL_S = 60
 
 
 async def sweep_forever(
@@ -26,7 +32,7 @@ async def sweep_forever(
 ) -> None:
     """Runs until cancelled at worker shutdown; an error in one sweep never ends it."""
     assert interval_ms > 0 and stale_after_ms >= 0
-    purged_at = 0.0
+    purged_at = scanned_at = 0.0
     while True:  # Intentionally unbounded: lives exactly as long as the worker process.
         try:
             swept = await outbox.sweep(redis, pool, queue_name, stale_after_ms)
@@ -35,6 +41,9 @@ async def sweep_forever(
             if time.monotonic() - purged_at > PURGE_INTERVAL_S:
                 await outbox.purge(pool)
                 purged_at = time.monotonic()
+            if time.monotonic() - scanned_at > JOBLESS_SCAN_INTERVAL_S:
+                await outbox.resubmit_jobless(redis, pool, queue_name, stale_after_ms)
+                scanned_at = time.monotonic()
         except Exception:
             # Not only PostgresError: a connection torn down by a database restart can also
             # surface as asyncpg's InterfaceError or InternalClientError. The sweeper is the

@@ -9,7 +9,7 @@ from arq import Retry
 
 from ledger import outbox, outcomes
 from ledger.sql import QUERIES
-from rails.client import EntryRequest, RailUnavailable
+from rails.client import EntryRequest, RailRejected, RailUnavailable
 from workers.context import WorkerContext
 
 Q = QUERIES["transactions"]
@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 RAIL_RETRY_DELAY_MS_BASE = 200
 RAIL_RETRY_DELAY_MS_MAX = 30_000
 RAIL_NOTIFICATIONS_PATH = "/_rail/notifications"
+# The rail's answer when it already holds an entry under our id with other details.
+RAIL_CONFLICT = 409
 
 
 def _backoff_ms(job_try: int) -> int:
@@ -65,6 +67,15 @@ async def submit_transfer(ctx: WorkerContext, outbox_id: str) -> None:
     except RailUnavailable as error:
         log.warning("rail unavailable for %s: %s", row["id"], error)
         raise Retry(defer=_backoff_ms(ctx["job_try"]) / 1000) from error
+    except RailRejected as error:
+        if error.status != RAIL_CONFLICT:
+            raise
+        # The rail took this entry before, with the bank details of that time, and a
+        # notice of change has corrected them since (ledger/sql/customers.sql). It is
+        # the same entry: keep the one the rail holds, never make a second.
+        log.info("rail holds %s with earlier bank details; keeping that entry", row["id"])
+        await _late_trace_number(ctx, outbox_id, row["id"])
+        return
     assert receipt.id == row["id"]
     await _submitted(ctx, outbox_id, row["id"], receipt.trace_number)
 

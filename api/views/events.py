@@ -14,7 +14,7 @@ from api.models import CallbackCreate, RedeliveryCreate, RotationCreate
 from api.responses import json_response, no_content
 from api.views.common import after_commit, many, one, total_of, transaction
 from callbacks import signing, ssrf
-from ledger import resources, subscriptions, wire
+from ledger import outbox, resources, subscriptions, wire
 from ledger.errors import NotFound, RequestInvalid
 from ledger.sql import QUERIES
 
@@ -22,6 +22,15 @@ EVENTS = QUERIES["events"]
 CALLBACKS = QUERIES["callbacks"]
 # Event types a list may be narrowed to at once (`type[in]=a,b,…`).
 TYPE_FILTER_VALUES_MAX = 50
+# A range redelivery (up to 10k events) shares the one job queue with every marketplace's
+# transfers. Enqueued at once, it would put 10k deliveries ahead of every transfer job
+# created after it. So only the first REDELIVERY_BURST are queued at once; the others are
+# paced in the outbox, REDELIVERY_INTERVAL_MS apart (20 a second per callback, further
+# requests for the callback queueing behind), and the sweeper enqueues them as they fall
+# due. A transfer job therefore never waits behind more than REDELIVERY_BURST deliveries
+# of one request plus what fell due since.
+REDELIVERY_BURST = 100
+REDELIVERY_INTERVAL_MS = 50
 
 
 def _types(request: web.Request) -> list[str] | None:
@@ -211,5 +220,12 @@ async def redeliver(request: web.Request) -> web.Response:
             chosen,
             occurred,  # type: ignore[arg-type]
         )
-    await after_commit(request, jobs)
+        due = await outbox.spread(
+            connection,
+            jobs,
+            f"{request.match_info['id']}/",
+            REDELIVERY_BURST,
+            REDELIVERY_INTERVAL_MS,
+        )
+    await after_commit(request, due)
     return json_response({"redeliveries": [{"queued": len(jobs)}], "links": {}}, 202)

@@ -63,9 +63,46 @@ LIMIT $3 OFFSET $4
 
 -- name: record_notice_of_change
 -- The receiving bank's notice of change (NACHA C-code and corrected data), kept in the
--- bank account's meta where Balanced clients can see it.
-UPDATE bank_accounts
-SET meta = meta || jsonb_build_object('ach_noc_code', $2::text, 'ach_noc_corrected_data', $3::text),
+-- bank account's meta where Balanced clients can see it, and applied to the account: an
+-- originator must use the corrected details for every later entry (NACHA rules), so the
+-- submissions read them from these columns. The corrected-data field (29 characters) is
+-- laid out by code: C01 the account number; C02 the routing number; C03 the routing
+-- number, blanks, the account number; C05 the transaction code; C06 the account number,
+-- blanks, the transaction code; C07 routing number, account number, transaction code.
+-- A transaction code's first digit is the account type (2x checking, 3x savings). A part
+-- that does not parse as what our columns hold changes nothing (it stays in the meta for
+-- an operator); codes that correct nothing we send (C04 name, C09 id, C13) only go there.
+WITH corrected AS (
+    SELECT
+        CASE $2::text
+            WHEN 'C02' THEN (regexp_match($3::text, '^\s*([0-9]{9})\s*$'))[1]
+            WHEN 'C03' THEN (regexp_match($3::text, '^\s*([0-9]{9})\s*[0-9]{4,17}\s*$'))[1]
+            WHEN 'C07' THEN
+                (regexp_match($3::text, '^\s*([0-9]{9})\s*[0-9]{4,17}\s*[0-9]{2}\s*$'))[1]
+        END AS routing_number,
+        CASE $2::text
+            WHEN 'C01' THEN (regexp_match($3::text, '^\s*([0-9]{4,17})\s*$'))[1]
+            WHEN 'C03' THEN (regexp_match($3::text, '^\s*[0-9]{9}\s*([0-9]{4,17})\s*$'))[1]
+            WHEN 'C06' THEN (regexp_match($3::text, '^\s*([0-9]{4,17})\s*[0-9]{2}\s*$'))[1]
+            WHEN 'C07' THEN
+                (regexp_match($3::text, '^\s*[0-9]{9}\s*([0-9]{4,17})\s*[0-9]{2}\s*$'))[1]
+        END AS account_number,
+        CASE $2::text
+            WHEN 'C05' THEN (regexp_match($3::text, '^\s*([0-9]{2})\s*$'))[1]
+            WHEN 'C06' THEN (regexp_match($3::text, '^\s*[0-9]{4,17}\s*([0-9]{2})\s*$'))[1]
+            WHEN 'C07' THEN
+                (regexp_match($3::text, '^\s*[0-9]{9}\s*[0-9]{4,17}\s*([0-9]{2})\s*$'))[1]
+        END AS transaction_code
+)
+UPDATE bank_accounts b
+SET meta = b.meta || jsonb_build_object('ach_noc_code', $2::text,
+                                        'ach_noc_corrected_data', $3::text),
+    routing_number = coalesce(c.routing_number, b.routing_number),
+    account_number = coalesce(c.account_number, b.account_number),
+    account_type = CASE left(c.transaction_code, 1)
+                       WHEN '2' THEN 'checking' WHEN '3' THEN 'savings' ELSE b.account_type
+                   END,
     updated_at = now()
-WHERE id = $1
-RETURNING *
+FROM corrected c
+WHERE b.id = $1
+RETURNING b.*

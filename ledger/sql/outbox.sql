@@ -41,7 +41,52 @@ DELETE FROM outbox WHERE id IN (
 )
 
 -- name: reopen
--- Run a finished job again (a submission the rail lost), from now.
-UPDATE outbox SET done_at = NULL, not_before = now(), enqueued_at = NULL
-WHERE id = $1
+-- Run a submission again from now (the rail lost it): a finished row is reopened, and a row
+-- already purged (finished jobs go after DONE_JOBS_KEPT_HOURS) is written afresh, so that
+-- the transfer always has a job. An open row is left alone: it runs anyway.
+INSERT INTO outbox (id, job, args) VALUES ($1, $2, $3)
+ON CONFLICT (id) DO UPDATE SET done_at = NULL, not_before = now(), enqueued_at = NULL
+WHERE outbox.done_at IS NOT NULL
 RETURNING id, job
+
+-- name: submit_unsubmitted
+-- Pending rail transfers with no submission recorded and no open submit job (its row
+-- purged or deleted), created more than $1 ms ago: each gets its submit job back, at most
+-- $2 per call. A transfer's job row is written in the transaction that creates it, so this
+-- finds only transfers whose job was lost. Walks the partial index
+-- transactions_unsubmitted, which holds only transfers waiting for their submission.
+INSERT INTO outbox (id, job, args)
+SELECT 'submit:' || t.id, 'submit_transfer', jsonb_build_object('transaction_id', t.id)
+FROM transactions t
+WHERE t.status = 'pending' AND t.submitted_at IS NULL AND t.rail_entry_kind IS NOT NULL
+  AND t.created_at < now() - make_interval(secs => $1 / 1000.0)
+  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = 'submit:' || t.id AND o.done_at IS NULL)
+ORDER BY t.created_at
+LIMIT $2
+ON CONFLICT (id) DO UPDATE SET done_at = NULL, not_before = now(), enqueued_at = NULL
+WHERE outbox.done_at IS NOT NULL
+RETURNING id, job
+
+-- name: spread
+-- Range redelivery jobs $1 (in order) of callback prefix $2 ('CB…/'), made due one every
+-- $4 ms: the first $3 at once when none of the callback's earlier spread jobs still waits,
+-- else all after the last of those, so that several requests queue behind one another
+-- rather than side by side. Marked `spread` and not yet enqueued, which is how the next
+-- request finds them. Returns the jobs due now.
+WITH backlog AS (
+    SELECT max(not_before) AS last FROM outbox
+    WHERE done_at IS NULL AND enqueued_at IS NULL AND not_before > now()
+      AND starts_with(id, $2) AND args ? 'spread'
+),
+planned AS (
+    SELECT j.id,
+           coalesce(b.last, now()) + make_interval(
+               secs => (CASE WHEN b.last IS NULL THEN greatest(j.n - $3, 0) ELSE j.n END)
+                       * $4 / 1000.0) AS not_before
+    FROM unnest($1::text[]) WITH ORDINALITY AS j (id, n), backlog b
+)
+UPDATE outbox o
+SET not_before = p.not_before, args = o.args || '{"spread": true}'
+FROM planned p
+WHERE o.id = p.id AND o.done_at IS NULL
+RETURNING o.id, o.job, o.not_before <= now() AS due

@@ -92,7 +92,8 @@ FOR UPDATE
 
 -- name: overdue_submissions
 -- Transfers pending more than $1 ms after their submission, the least recently checked
--- first, at most $2; marked as checked now so that the next pass takes others.
+-- first, at most $2; marked as checked now so that the next pass takes others. Their
+-- creation time tells whether the rail's journal covers their submission.
 UPDATE transactions SET rail_checked_at = now()
 WHERE id IN (
     SELECT id FROM transactions
@@ -102,7 +103,7 @@ WHERE id IN (
     LIMIT $2
     FOR UPDATE SKIP LOCKED
 )
-RETURNING id
+RETURNING id, created_at
 
 -- name: forget_submission
 -- The rail lost this entry: the next submission job submits it again.
