@@ -88,10 +88,15 @@ CREATE TABLE IF NOT EXISTS bank_accounts (
     fingerprint    text NOT NULL,
     meta           jsonb NOT NULL DEFAULT '{}',
     created_at     timestamptz NOT NULL DEFAULT now(),
-    updated_at     timestamptz NOT NULL DEFAULT now()
+    updated_at     timestamptz NOT NULL DEFAULT now(),
+    -- False for a fingerprint made before fingerprints were keyed (0003), until the API
+    -- re-keys it at start-up (ledger/instruments.py, key_fingerprints).
+    fingerprint_keyed boolean NOT NULL DEFAULT false
 );
 CREATE INDEX IF NOT EXISTS bank_accounts_marketplace_created
     ON bank_accounts (marketplace_id, created_at);
+CREATE INDEX IF NOT EXISTS bank_accounts_fingerprint_unkeyed
+    ON bank_accounts (id) WHERE NOT fingerprint_keyed;
 
 -- Card numbers are never stored: only the last four digits, a fingerprint, and the
 -- processor's verdict decided once at tokenization (the simulated processor keys on it).
@@ -115,8 +120,11 @@ CREATE TABLE IF NOT EXISTS cards (
     address             jsonb NOT NULL DEFAULT '{}',
     meta                jsonb NOT NULL DEFAULT '{}',
     created_at          timestamptz NOT NULL DEFAULT now(),
-    updated_at          timestamptz NOT NULL DEFAULT now()
+    updated_at          timestamptz NOT NULL DEFAULT now(),
+    -- As bank_accounts.fingerprint_keyed.
+    fingerprint_keyed   boolean NOT NULL DEFAULT false
 );
+CREATE INDEX IF NOT EXISTS cards_fingerprint_unkeyed ON cards (id) WHERE NOT fingerprint_keyed;
 
 CREATE TABLE IF NOT EXISTS orders (
     id                   text PRIMARY KEY,

@@ -18,7 +18,7 @@ from api.queue_health import queue_health_middleware, queue_watch
 from api.ratelimit import rate_limit_middleware
 from api.routes import routes
 from ballast.settings import Settings
-from ledger import db
+from ledger import db, instruments
 
 # Request bodies are small JSON objects; anything above this is refused with a 413.
 REQUEST_BODY_BYTES_MAX = 64 * 1024
@@ -32,6 +32,9 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         max_size=settings.db_pool_max_size,
     )
     await db.apply_schema(app[POOL])
+    # Rows from before fingerprints were keyed (migration 0003) need the key, which only
+    # the application has; a no-op once done.
+    await instruments.key_fingerprints(app[POOL], settings.fingerprint_key.encode())
     yield
     await app[POOL].close()
 

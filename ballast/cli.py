@@ -7,22 +7,33 @@ Each subcommand imports what it runs only when it runs, so that `ballast up` and
 from __future__ import annotations
 
 import argparse
-import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ballast.settings import Settings
 
 DEFAULT_API_PORT = 8090
-DEFAULT_RAIL_PORT = 8091
 DEFAULT_WORKERS = 1
 # Two seconds per simulated banking day: an ACH payout settles in a few seconds locally.
 DEFAULT_UP_RAIL_DAY_MS = 2000
 LOCAL_HOST = "127.0.0.1"
 PORT_MAX = 65535
+# What a command that refuses its configuration exits with (as argparse on bad usage).
+EXIT_CONFIG_ERROR = 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse `argv` (default: sys.argv[1:]), run the subcommand, return its exit code."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    # `ballast rails` hands its arguments to the rail's own command line (rails/__main__.py),
+    # so that `python -m rails` and `ballast rails` are one program.
+    args, rest = parser.parse_known_args(argv)
+    if rest and not args.passes_rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    args.rest = rest
     code: int = args.run(args)
     assert isinstance(code, int)
     return code
@@ -32,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ballast", description="Marketplace escrow and payout engine."
     )
+    parser.set_defaults(passes_rest=False)
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
     up = commands.add_parser("up", help="run the whole system locally (API, workers, rail)")
@@ -51,25 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("api", help="run the HTTP API").set_defaults(run=_run_api)
     commands.add_parser("worker", help="run one background worker").set_defaults(run=_run_worker)
 
-    rails = commands.add_parser("rails", help="run the simulated ACH rail")
-    rails.add_argument("--host", default=LOCAL_HOST)
-    rails.add_argument("--port", type=_port, default=DEFAULT_RAIL_PORT)
-    rails.add_argument(
-        "--day-ms", type=_count, default=0, help="banking day length in ms (0: manual clock)"
-    )
-    rails.add_argument(
-        "--secret",
-        default=None,
-        help="outcome signing secret (default: $BALLAST_RAIL_SECRET, else the settings')",
-    )
-    rails.add_argument("--rules", type=Path, default=None, help="outcome rules file")
-    rails.add_argument(
-        "--nacha-dir", type=Path, default=None, help="write the NACHA files it sends here"
-    )
-    rails.add_argument(
-        "--no-same-day", action="store_true", help="no Same Day ACH windows: next-day only"
-    )
-    rails.set_defaults(run=_run_rails)
+    # Its options are the rail's own (`ballast rails --help` lists them).
+    rails = commands.add_parser("rails", help="run the simulated ACH rail", add_help=False)
+    rails.set_defaults(run=_run_rails, passes_rest=True)
 
     commands.add_parser("audit", help="check the ledger's invariants").set_defaults(run=_run_audit)
 
@@ -122,42 +118,40 @@ def _run_up(args: argparse.Namespace) -> int:
 
 
 def _run_api(args: argparse.Namespace) -> int:
+    settings = _settings_or_none("api")
+    if settings is None:
+        return EXIT_CONFIG_ERROR
     from api.app import run
-    from ballast.settings import Settings
 
-    run(Settings())
+    run(settings)
     return 0
 
 
 def _run_worker(args: argparse.Namespace) -> int:
-    from ballast.settings import Settings
+    settings = _settings_or_none("worker")
+    if settings is None:
+        return EXIT_CONFIG_ERROR
     from workers.main import run
 
-    run(Settings())
+    run(settings)
     return 0
+
+
+def _settings_or_none(command: str) -> Settings | None:
+    """The settings, or None after saying in one line which variable to set."""
+    from ballast.settings import SettingsError, from_environment
+
+    try:
+        return from_environment()
+    except SettingsError as error:
+        print(f"ballast {command}: {error}", file=sys.stderr)
+        return None
 
 
 def _run_rails(args: argparse.Namespace) -> int:
-    from ballast.settings import Settings
-    from rails.app import RailConfig, run
+    from rails.__main__ import main as rails_main
 
-    secret = args.secret or os.environ.get("BALLAST_RAIL_SECRET") or Settings().rail_secret
-    # The newer options go in only when given, so that RailConfig keeps their defaults.
-    extra: dict[str, object] = {}
-    if args.nacha_dir is not None:
-        extra["nacha_dir"] = str(args.nacha_dir)
-    if args.no_same_day:
-        extra["same_day_ach"] = False
-    config = RailConfig(
-        host=args.host,
-        port=args.port,
-        day_ms=args.day_ms,
-        secret=secret,
-        rules_path=args.rules,
-        **extra,
-    )
-    run(config)
-    return 0
+    return rails_main(args.rest, prog="ballast rails")
 
 
 def _run_load(args: argparse.Namespace) -> int:
@@ -167,10 +161,11 @@ def _run_load(args: argparse.Namespace) -> int:
 
 
 def _run_audit(args: argparse.Namespace) -> int:
-    from ballast.settings import Settings
+    from ballast.settings import StoreSettings
     from ledger.audit import main as audit_main
 
-    code: int = audit_main(Settings().database_url)
+    # The audit reads the ledger only: it needs no secret.
+    code: int = audit_main(StoreSettings().database_url)  # type: ignore[call-arg]
     return code
 
 

@@ -28,6 +28,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -52,6 +53,13 @@ SUPERVISE_POLL_INTERVAL_S = 0.2
 STOP_POLL_INTERVAL_S = 0.05
 # Bytes of randomness in the rail's signing secret: HMAC-SHA256 keys gain nothing past 32.
 RAIL_SECRET_BYTES = 32
+# Bytes of randomness in the rail's control token and the fingerprint key (URL-safe
+# base64 of them: 43 characters, above the minimum of 32 that the rail and API require).
+CONTROL_TOKEN_BYTES = 32
+FINGERPRINT_KEY_BYTES = 32
+# The fingerprint key's file, beside (not in) the embedded PostgreSQL's data dir: kept
+# with the data by --keep-data, removed with it otherwise, and never in the database.
+FINGERPRINT_KEY_FILE = "fingerprint.key"
 # How much of an unexpected HTTP answer to quote in an error message.
 ERROR_BODY_CHARS_MAX = 500
 # Balanced API 1.1 clients ask for this media type; the API answers in it.
@@ -59,6 +67,11 @@ BALANCED_MEDIA_TYPE = "application/vnd.api+json;revision=1.1"
 # From <linux/prctl.h>: ask the kernel to signal us when our parent thread exits.
 PR_SET_PDEATHSIG = 1
 SHUTDOWN_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# What the launcher makes for its children; none is inherited from its own environment
+# but the fingerprint key, which a user may set to keep fingerprints across runs.
+SECRET_VARIABLES = frozenset(
+    {"BALLAST_RAIL_SECRET", "BALLAST_RAIL_CONTROL_TOKEN", "BALLAST_FINGERPRINT_KEY"}
+)
 
 assert SUPERVISE_POLL_INTERVAL_S < CHILD_STOP_GRACE_S
 assert HEALTH_POLL_INTERVAL_S < HTTP_TIMEOUT_S < HEALTH_TIMEOUT_S
@@ -106,16 +119,20 @@ def _bring_up_and_watch(
 ) -> int:
     if not _port_free(port):
         raise LaunchError(f"port {port} is in use; choose another with --port")
-    env = _backing_services(stack, gate, keep_data)
+    env, fingerprint_key = _backing_services(stack, gate, keep_data)
     rail_port = port + 1 if port < 65535 and _port_free(port + 1) else free_port()
     api_url, rail_url = f"http://{LOCAL_HOST}:{port}", f"http://{LOCAL_HOST}:{rail_port}"
     rail_secret = "whsec_" + base64.b64encode(secrets.token_bytes(RAIL_SECRET_BYTES)).decode()
+    control_token = secrets.token_urlsafe(CONTROL_TOKEN_BYTES)
+    # Each child gets only the secrets it uses: the rail signs and guards its control API;
+    # the API and the workers check the rail's signatures and key fingerprints.
+    rail_env = {"BALLAST_RAIL_SECRET": rail_secret, "BALLAST_RAIL_CONTROL_TOKEN": control_token}
+    ballast_env = {"BALLAST_RAIL_SECRET": rail_secret, "BALLAST_FINGERPRINT_KEY": fingerprint_key}
     env |= {
         "BALLAST_API_HOST": LOCAL_HOST,
         "BALLAST_API_PORT": str(port),
         "BALLAST_API_PUBLIC_URL": api_url,
         "BALLAST_RAIL_URL": rail_url,
-        "BALLAST_RAIL_SECRET": rail_secret,
         # Local mode: the developer's callback receiver usually listens on loopback.
         "BALLAST_CALLBACKS_ALLOW_PRIVATE": "true",
         # Children's logs share our terminal; unbuffered, they appear as they happen.
@@ -125,27 +142,42 @@ def _bring_up_and_watch(
     stack.callback(children.stop_all)
     # The secret reaches the rail through the environment, not argv, which `ps` shows.
     rail_args = ["--host", LOCAL_HOST, "--port", str(rail_port), "--day-ms", str(rail_day_ms)]
-    rail = children.spawn("rail", ["rails", *rail_args])
+    rail = children.spawn("rail", ["rails", *rail_args], rail_env)
     _wait_healthy(rail, f"{rail_url}/healthz", gate)
-    api = children.spawn("api", ["api"])
+    api = children.spawn("api", ["api"], ballast_env)
     _wait_healthy(api, f"{api_url}/healthz", gate)
     for number in range(1, workers + 1):
-        children.spawn(f"worker-{number}", ["worker"])
+        children.spawn(f"worker-{number}", ["worker"], ballast_env)
     api_key_secret, marketplace_id = _create_api_key_and_marketplace(api_url)
-    _print_banner(api_url, rail_url, rail_day_ms, api_key_secret, marketplace_id)
+    _print_banner(
+        _Banner(api_url, rail_url, rail_day_ms, control_token, api_key_secret, marketplace_id)
+    )
     return children.watch()
 
 
 def _backing_services(
     stack: contextlib.ExitStack, gate: _SignalGate, keep_data: bool
-) -> dict[str, str]:
-    """Start embedded PostgreSQL and Valkey unless the environment names servers."""
-    env = dict(os.environ)
+) -> tuple[dict[str, str], str]:
+    """Start embedded PostgreSQL and Valkey unless the environment names servers; return
+    the children's environment (without secrets) and the fingerprint key."""
+    # Secrets go to the children that need them (see _bring_up_and_watch), not to all.
+    env = {key: value for key, value in os.environ.items() if key not in SECRET_VARIABLES}
+    fingerprint_key = os.environ.get("BALLAST_FINGERPRINT_KEY")
     if not env.get("DATABASE_URL"):
         postgres = EmbeddedPostgres(keep_data=keep_data)
         stack.callback(_stop_embedded, "PostgreSQL", postgres)
         env["DATABASE_URL"] = postgres.start()
         _say(f"PostgreSQL: embedded at {env['DATABASE_URL']} (data: {postgres.data_dir})")
+        assert postgres.data_dir is not None
+        if not fingerprint_key:
+            fingerprint_key = _kept_fingerprint_key(postgres.data_dir.parent / FINGERPRINT_KEY_FILE)
+    elif not fingerprint_key:
+        # Nowhere of ours to keep it: fingerprints made in this run differ from other runs'.
+        fingerprint_key = secrets.token_urlsafe(FINGERPRINT_KEY_BYTES)
+        _say(
+            "ballast up: card and bank-account fingerprints use a key made for this run; "
+            "set BALLAST_FINGERPRINT_KEY to keep them stable across runs"
+        )
     gate.check()
     if not env.get("REDIS_URL"):
         valkey = EmbeddedValkey(keep_data=keep_data)
@@ -153,7 +185,18 @@ def _backing_services(
         env["REDIS_URL"] = valkey.start()
         _say(f"Valkey:     embedded at {env['REDIS_URL']}")
     gate.check()
-    return env
+    return env, fingerprint_key
+
+
+def _kept_fingerprint_key(path: Path) -> str:
+    """The key in `path`, made there (readable by us alone) when there is none yet."""
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(FINGERPRINT_KEY_BYTES)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(key + "\n")
+    return key
 
 
 def _stop_embedded(name: str, server: EmbeddedPostgres | EmbeddedValkey) -> None:
@@ -203,11 +246,11 @@ class _Children:
         self._env = env
         self._children: list[_Child] = []
 
-    def spawn(self, name: str, ballast_args: list[str]) -> _Child:
+    def spawn(self, name: str, ballast_args: list[str], secrets_env: dict[str, str]) -> _Child:
         self._gate.check()
         process = subprocess.Popen(
             [sys.executable, "-m", "ballast", *ballast_args],
-            env=self._env,
+            env=self._env | secrets_env,
             stdin=subprocess.DEVNULL,
             # Same session and process group: job control (Ctrl-Z) applies to all of us.
             start_new_session=False,
@@ -329,20 +372,31 @@ def _request_json(method: str, url: str, body: object, basic_user: str | None) -
         raise LaunchError(f"{method} {url} failed: {error}") from None
 
 
-def _print_banner(
-    api_url: str, rail_url: str, rail_day_ms: int, api_key_secret: str, marketplace_id: str
-) -> None:
+@dataclass(frozen=True)
+class _Banner:
+    api_url: str
+    rail_url: str
+    rail_day_ms: int
+    rail_control_token: str
+    api_key_secret: str
+    marketplace_id: str
+
+
+def _print_banner(banner: _Banner) -> None:
+    api_url, marketplace_id = banner.api_url, banner.marketplace_id
     _say(
         "\n".join(
             [
                 "",
                 "ballast is up.",
                 f"  API:          {api_url}",
-                f"  API key:      {api_key_secret}",
+                f"  API key:      {banner.api_key_secret}",
                 f"  Marketplace:  {marketplace_id}",
-                f"  Rail:         {rail_url} (one banking day = {rail_day_ms} ms)",
+                f"  Rail:         {banner.rail_url} (one banking day = {banner.rail_day_ms} ms)",
+                f"  Rail token:   {banner.rail_control_token} (control API: "
+                "Authorization: Bearer <token>)",
                 "",
-                f"Try:  curl -u {api_key_secret}: {api_url}/marketplaces/{marketplace_id}",
+                f"Try:  curl -u {banner.api_key_secret}: {api_url}/marketplaces/{marketplace_id}",
                 "",
             ]
         )

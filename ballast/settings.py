@@ -2,17 +2,39 @@
 
 `DATABASE_URL` and `REDIS_URL` keep their conventional names; everything else is
 prefixed `BALLAST_`. Units are in the names so that no reader has to guess.
+
+Secrets have no defaults. A default would be a constant in this public source, and
+anyone could sign with it. `ballast up` generates them (ballast/launcher.py); a process
+started on its own (`ballast api`, `ballast worker`) must be given them and refuses to
+start without them (`from_environment`).
 """
 
 from __future__ import annotations
 
-from pydantic import Field
+import base64
+import binascii
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_RAIL_SECRET = "whsec_ZGV2LXJhaWwtc2VjcmV0LW5vdC1mb3ItcHJvZHVjdGlvbg=="
+# HMAC-SHA256 keys: 32 bytes is the hash's own size; shorter keys are guessable sooner.
+RAIL_SECRET_KEY_BYTES_MIN = 32
+# The fingerprint key is text (an environment variable); 32 random characters carry
+# ≥ 160 bits, far beyond any search, while a short word would be found at once.
+FINGERPRINT_KEY_CHARS_MIN = 32
+WEBHOOK_SECRET_PREFIX = "whsec_"
+# Appended to the one-line message of a process that refuses to start.
+ENVIRONMENT_HINT = " (`ballast up` generates the secrets; see the README, Configuration)"
 
 
-class Settings(BaseSettings):
+class SettingsError(Exception):
+    """The environment lacks a required setting or gives a bad one (a one-line message)."""
+
+
+class StoreSettings(BaseSettings):
+    """Where the data lives: all that `ballast audit` needs."""
+
     model_config = SettingsConfigDict(env_prefix="BALLAST_", extra="ignore")
 
     database_url: str = Field(
@@ -20,14 +42,26 @@ class Settings(BaseSettings):
     )
     redis_url: str = Field("redis://127.0.0.1:6379/0", validation_alias="REDIS_URL")
 
+
+class Settings(StoreSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8090
     # The URL at which the rail reaches our API to report outcomes (the API's own base URL).
     api_public_url: str = "http://127.0.0.1:8090"
 
     rail_url: str = "http://127.0.0.1:8091"
-    # Shared secret with which the rail signs its outcome notifications (Standard Webhooks).
-    rail_secret: str = DEV_RAIL_SECRET
+    # BALLAST_RAIL_SECRET: the secret shared with the rail, which signs its outcome
+    # notifications with it (Standard Webhooks: `whsec_` + base64 of ≥ 32 random bytes).
+    # Whoever has it can fail a paid credit, so it has no default.
+    rail_secret: str = Field(repr=False)
+    # BALLAST_FINGERPRINT_KEY: the installation's key for card and bank-account
+    # fingerprints (HMAC-SHA256, see ledger/instruments.py). Without it a fingerprint is a
+    # plain hash, and the card number falls out of it given the last four digits and the
+    # expiry. It lives outside the database (in the environment; `ballast up` keeps it in
+    # `fingerprint.key` beside its PostgreSQL data dir), so that a copy of the rows alone
+    # reveals nothing. Keep it for the installation's life: with another key, the same
+    # card gets another fingerprint.
+    fingerprint_key: str = Field(repr=False, min_length=FINGERPRINT_KEY_CHARS_MIN)
 
     # arq queue name; tests give each run its own so that runs never share work.
     queue_name: str = "ballast:queue"
@@ -71,3 +105,35 @@ class Settings(BaseSettings):
 
     db_pool_min_size: int = 2
     db_pool_max_size: int = 10
+
+    @field_validator("rail_secret")
+    @classmethod
+    def _rail_secret_is_a_strong_webhook_secret(cls, value: str) -> str:
+        if not value.startswith(WEBHOOK_SECRET_PREFIX):
+            raise ValueError(f"must start with {WEBHOOK_SECRET_PREFIX}")
+        try:
+            key = base64.b64decode(value.removeprefix(WEBHOOK_SECRET_PREFIX), validate=True)
+        except binascii.Error:
+            raise ValueError("needs base64 key bytes after whsec_") from None
+        if len(key) < RAIL_SECRET_KEY_BYTES_MIN:
+            raise ValueError(f"needs at least {RAIL_SECRET_KEY_BYTES_MIN} key bytes")
+        return value
+
+
+def from_environment() -> Settings:
+    """The settings from the environment, or SettingsError naming each variable to set."""
+    try:
+        return Settings()  # type: ignore[call-arg]  # The fields come from the environment.
+    except ValidationError as error:
+        problems = [_describe(problem) for problem in error.errors()]
+        raise SettingsError("; ".join(problems) + ENVIRONMENT_HINT) from None
+
+
+def _describe(problem: ErrorDetails) -> str:
+    name = str(problem["loc"][0]) if problem["loc"] else "?"
+    field = Settings.model_fields.get(name)
+    alias = field.validation_alias if field is not None else None
+    variable = alias if isinstance(alias, str) else f"BALLAST_{name.upper()}"
+    if problem["type"] == "missing":
+        return f"{variable} is not set"
+    return f"{variable} is invalid: {problem['msg'].removeprefix('Value error, ')}"

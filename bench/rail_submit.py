@@ -49,11 +49,18 @@ async def _rail(day_ms: int, nacha_dir: str | None) -> AsyncIterator[tuple[str, 
     """`python -m rails` on a free port for the block: its URL and process id."""
     port = free_port()
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    # Its control API stays closed: this load uses entries only, which need no token.
+    control_token = secrets.token_urlsafe(32)
     command = [sys.executable, "-m", "rails", "--port", str(port), "--day-ms", str(day_ms)]
     if nacha_dir:
         command += ["--nacha-dir", nacha_dir]
     url = f"http://127.0.0.1:{port}"
-    async with process(command, url, env={**os.environ, "RAIL_SECRET": secret}) as rail:
+    env = {
+        **os.environ,
+        "BALLAST_RAIL_SECRET": secret,
+        "BALLAST_RAIL_CONTROL_TOKEN": control_token,
+    }
+    async with process(command, url, env=env) as rail:
         yield url, rail.pid
 
 

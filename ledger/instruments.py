@@ -2,11 +2,22 @@
 
 Card numbers never reach the database: a card is tokenized into its last four digits, a
 fingerprint and the simulated processor's verdict, decided once from Balanced's test
-numbers."""
+numbers.
+
+A fingerprint tells two cards (or bank accounts) with the same number apart from others,
+for deduplication, and must reveal nothing of the number. A plain hash would: a card's
+response shows its last four digits, length and expiry, and the issuer's BIN is public,
+which leaves about a million candidates, hashed in under a second. So a fingerprint is
+keyed: HMAC-SHA256, under the installation's secret key (BALLAST_FINGERPRINT_KEY, kept
+outside the database), of the SHA-256 of the canonical details. The inner hash is what
+fingerprints were before they were keyed, so that rows made then (which keep no card
+number) can be re-keyed in place: `key_fingerprints`."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import math
 from typing import Any
 
 import asyncpg
@@ -17,6 +28,10 @@ from ledger.outbox import Job
 from ledger.sql import QUERIES
 
 Q = QUERIES["customers"]
+
+# Rows re-keyed per transaction by `key_fingerprints`: small enough to hold row locks only
+# briefly, large enough that a million rows take a thousand round trips, not a million.
+FINGERPRINT_KEY_BATCH_ROWS = 1000
 
 # Balanced's test routing numbers that must be refused as invalid.
 INVALID_TEST_ROUTING_NUMBERS = frozenset({"100000007", "111111118"})
@@ -110,6 +125,8 @@ async def create_bank_account(
     marketplace_id: str,
     fields: dict[str, Any],
     customer_id: str | None = None,
+    *,
+    fingerprint_key: bytes,
 ) -> tuple[dict[str, Any], list[Job]]:
     routing_number = fields["routing_number"]
     if not routing_number_valid(routing_number):
@@ -117,9 +134,6 @@ async def create_bank_account(
             "The routing number provided for the bank account was invalid.",
             category_code="invalid-routing-number",
         )
-    fingerprint_source = "|".join(
-        [routing_number, fields["account_number"], fields.get("name") or "", fields["account_type"]]
-    )
     row = await connection.fetchrow(
         Q["insert_bank_account"],
         ids.new_id("bank_account"),
@@ -131,7 +145,7 @@ async def create_bank_account(
         fields["account_type"],
         BANK_NAMES.get(routing_number, "TEST BANK"),
         fields.get("address") or {},
-        hashlib.sha256(fingerprint_source.encode()).hexdigest(),
+        fingerprint(fingerprint_key, _bank_account_details(fields)),
         fields.get("meta") or {},
     )
     assert row is not None
@@ -199,7 +213,11 @@ def _verdict(number: str) -> str:
 
 
 async def create_card(
-    connection: asyncpg.Connection, marketplace_id: str, fields: dict[str, Any]
+    connection: asyncpg.Connection,
+    marketplace_id: str,
+    fields: dict[str, Any],
+    *,
+    fingerprint_key: bytes,
 ) -> tuple[dict[str, Any], list[Job]]:
     number = fields["number"]
     if not luhn_valid(number) or number in INVALID_CARD_NUMBERS:
@@ -209,6 +227,8 @@ async def create_card(
             category_code="card-not-validated",
         )
     expiry = f"{fields['expiration_month']:02d}{fields['expiration_year']}"
+    # Only the fingerprint carries anything of the whole number out of this function.
+    card_fingerprint = fingerprint(fingerprint_key, f"{number}|{expiry}")
     row = await connection.fetchrow(
         Q["insert_card"],
         ids.new_id("card"),
@@ -223,7 +243,7 @@ async def create_card(
         fields.get("cvv") is not None,
         "debit" if number in DEBIT_CARD_NUMBERS else "credit",
         _verdict(number),
-        hashlib.sha256(f"{number}|{expiry}".encode()).hexdigest(),
+        card_fingerprint,
         fields.get("address") or {},
         fields.get("meta") or {},
     )
@@ -238,3 +258,61 @@ async def get_card(
     if row is None:
         raise NotFound(f"Card {card_id} could not be found.")
     return dict(row)
+
+
+def fingerprint(key: bytes, details: str) -> str:
+    """The keyed fingerprint of canonical `details` (see the module docstring)."""
+    return rekeyed_fingerprint(key, hashlib.sha256(details.encode()).hexdigest())
+
+
+def rekeyed_fingerprint(key: bytes, unkeyed: str) -> str:
+    """The keyed fingerprint of a row whose fingerprint `unkeyed` predates the key."""
+    assert len(key) > 0, "an empty key is no key"
+    assert len(unkeyed) == hashlib.sha256().digest_size * 2, unkeyed
+    return hmac.new(key, unkeyed.encode(), hashlib.sha256).hexdigest()
+
+
+def _bank_account_details(row: dict[str, Any]) -> str:
+    parts = [row["routing_number"], row["account_number"], row.get("name") or ""]
+    return "|".join([*parts, row["account_type"]])
+
+
+async def key_fingerprints(pool: asyncpg.Pool, key: bytes) -> int:
+    """Give every card and bank account whose fingerprint predates the key (migration
+    0003 marks them `fingerprint_keyed = false`) its keyed fingerprint; return how many.
+
+    Run by the API at start-up; once done it finds nothing. Each row changes at most once,
+    since its flag is set in the same statement, under a row lock: API processes starting
+    together share the work (SKIP LOCKED) and never key a fingerprint twice."""
+    assert len(key) > 0
+    keyed = 0
+    for kind, rekey in (("cards", _rekey_cards), ("bank_accounts", _rekey_bank_accounts)):
+        remaining = await pool.fetchval(Q[f"count_unkeyed_{kind}"])
+        # Bounded: rows made unkeyed meanwhile (by a process still running the code of
+        # before the key) wait for the next start.
+        for _ in range(math.ceil(remaining / FINGERPRINT_KEY_BATCH_ROWS)):
+            async with pool.acquire() as connection, connection.transaction():
+                changed = await rekey(connection, key)
+            keyed += changed
+            if changed == 0:
+                break
+    return keyed
+
+
+async def _rekey_cards(connection: asyncpg.Connection, key: bytes) -> int:
+    rows = await connection.fetch(Q["lock_unkeyed_cards"], FINGERPRINT_KEY_BATCH_ROWS)
+    ids = [row["id"] for row in rows]
+    fingerprints = [rekeyed_fingerprint(key, row["fingerprint"]) for row in rows]
+    changed: int = await connection.fetchval(Q["key_card_fingerprints"], ids, fingerprints)
+    assert changed == len(rows), (changed, len(rows))
+    return changed
+
+
+async def _rekey_bank_accounts(connection: asyncpg.Connection, key: bytes) -> int:
+    """Bank accounts keep their number: their fingerprint is computed again from it."""
+    rows = await connection.fetch(Q["lock_unkeyed_bank_accounts"], FINGERPRINT_KEY_BATCH_ROWS)
+    ids = [row["id"] for row in rows]
+    fingerprints = [fingerprint(key, _bank_account_details(dict(row))) for row in rows]
+    changed: int = await connection.fetchval(Q["key_bank_account_fingerprints"], ids, fingerprints)
+    assert changed == len(rows), (changed, len(rows))
+    return changed

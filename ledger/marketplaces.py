@@ -67,7 +67,11 @@ async def revoke_api_key(pool: asyncpg.Pool, marketplace_id: str, key_id: str) -
 
 
 async def create(
-    connection: asyncpg.Connection, api_key_id: str, fields: dict[str, Any]
+    connection: asyncpg.Connection,
+    api_key_id: str,
+    fields: dict[str, Any],
+    *,
+    fingerprint_key: bytes,
 ) -> dict[str, Any]:
     """The key's marketplace, its owner customer with a bank account, and its ledger."""
     marketplace_id = ids.new_id("marketplace")
@@ -96,6 +100,7 @@ async def create(
             "meta": {},
         },
         customer_id=owner_id,
+        fingerprint_key=fingerprint_key,
     )
     await postings.open_marketplace_accounts(connection, marketplace_id)
     if await connection.fetchval(Q["bind_api_key"], api_key_id, marketplace_id) is None:

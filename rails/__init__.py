@@ -15,5 +15,7 @@ Modelled on Moov's ach-test-harness (rules) and Increase's sandbox (simulation
 endpoints that force an outcome now). Control endpoints change rules and the clock live.
 The package imports nothing from the rest of ballast; workers use `rails.client`.
 
-Run it with `rails.app.run(RailConfig(secret="whsec_..."))` or `python -m rails`.
+Run it with `rails.app.run(RailConfig(secret="whsec_...", control_token="..."))`, or
+`python -m rails` / `ballast rails` with BALLAST_RAIL_SECRET and BALLAST_RAIL_CONTROL_TOKEN
+in the environment.
 """

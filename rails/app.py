@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -16,7 +17,7 @@ from aiohttp.typedefs import Handler
 from rails import views
 from rails.bank import Bank
 from rails.clock import BankingClock
-from rails.config import RailConfig
+from rails.config import CONTROL_TOKEN_ENV, RailConfig
 from rails.notifier import NOTIFY_CONCURRENCY, Notifier
 from rails.rules import DEFAULT_RULES, RuleBook, load_rules_toml
 from rails.store import Store
@@ -32,9 +33,17 @@ BODY_BYTES_MAX = 1024 * 1024
 # Not a NACHA file name (those end in .ach), so GET /files never lists it.
 JOURNAL_NAME = "entries.journal"
 
-ROUTES = [
+# What ballast's workers use (entries, submitted and read back) and health: open, since
+# the rail is reached only by ballast itself and its operator.
+SERVICE_ROUTES = [
     web.post("/entries", views.submit_entry),
     web.get("/entries/{entry_id}", views.get_entry),
+    web.get("/healthz", views.healthz),
+]
+# The control API: it forces outcomes, changes rules and moves the clock, and its files
+# carry whole account numbers. It needs `Authorization: Bearer <control token>`
+# (BALLAST_RAIL_CONTROL_TOKEN) unless the rail runs with `--open-control`.
+CONTROL_ROUTES = [
     web.post("/simulations/entries/{entry_id}/settle", views.simulate_settle),
     web.post("/simulations/entries/{entry_id}/return", views.simulate_return),
     web.post("/simulations/entries/{entry_id}/correct", views.simulate_correct),
@@ -45,7 +54,6 @@ ROUTES = [
     web.put("/rules", views.put_rules),
     web.get("/files", views.list_files),
     web.get("/files/{name}", views.get_file),
-    web.get("/healthz", views.healthz),
 ]
 
 
@@ -76,6 +84,28 @@ def _kept_headers(error: web.HTTPException) -> dict[str, str]:
     return {name: value for name, value in error.headers.items() if name.lower() == "allow"}
 
 
+def _guarded(route: web.RouteDef, control_token: str) -> web.RouteDef:
+    """The route, answering 401 before its handler runs (and reads anything) unless the
+    request carries the control token."""
+    expected = control_token.encode()
+    handler = route.handler
+    assert not isinstance(handler, type), "the rail's handlers are functions"
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+        # Constant time: the comparison must not tell how much of a guess was right.
+        valid = hmac.compare_digest(presented.strip().encode(), expected)
+        if scheme.lower() != "bearer" or not valid:
+            return web.json_response(
+                {"error": f"the control API needs Authorization: Bearer ${CONTROL_TOKEN_ENV}"},
+                status=401,
+                headers={"WWW-Authenticate": 'Bearer realm="rail control"'},
+            )
+        return await handler(request)
+
+    return web.route(route.method, route.path, guarded, **route.kwargs)
+
+
 def _journal_path(config: RailConfig) -> Path | None:
     """The entries journal lives beside the NACHA files: the rail's one data directory."""
     if config.nacha_dir is None:
@@ -89,7 +119,12 @@ def create_app(config: RailConfig) -> web.Application:
     rules = load_rules_toml(config.rules_path) if config.rules_path else DEFAULT_RULES
     rulebook = RuleBook(rules)
     app = web.Application(middlewares=[error_middleware], client_max_size=BODY_BYTES_MAX)
-    app.add_routes(ROUTES)
+    app.add_routes(SERVICE_ROUTES)
+    if config.open_control:
+        app.add_routes(CONTROL_ROUTES)
+    else:
+        assert config.control_token is not None, "RailConfig requires one"
+        app.add_routes(_guarded(route, config.control_token) for route in CONTROL_ROUTES)
 
     async def bank_context(app: web.Application) -> AsyncIterator[None]:
         # Explicit connector limit: the notifier never needs more sockets than workers.

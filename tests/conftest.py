@@ -20,7 +20,7 @@ import redis.asyncio as redis_asyncio
 from ballast.embedded import EmbeddedPostgres, EmbeddedValkey
 from ballast.settings import Settings
 from ledger import audit, db
-from tests.support.pipeline import Api, Pipeline, start_pipeline
+from tests.support.pipeline import Api, Pipeline, random_rail_secret, start_pipeline
 
 # A Redis database index the suite may flush: never 0, which other tools use by default.
 REDIS_DB_INDEX_RANGE = range(1, 16)
@@ -102,6 +102,9 @@ def settings(database_url: str, redis_url: str) -> Settings:
         # Every test creates a marketplace, all from 127.0.0.1: far above the production
         # bound, which tests/test_api_key_limit.py proves on an API of its own.
         rate_limit_new_api_keys_per_min=100_000,
+        # Secrets have no defaults (ballast/settings.py): each run makes its own.
+        rail_secret=random_rail_secret(),
+        fingerprint_key=secrets.token_urlsafe(32),
     )
 
 

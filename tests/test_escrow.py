@@ -25,7 +25,9 @@ async def _simulate(pipeline: Pipeline, entry_id: str, action: str, code: str = 
             return response.status == 200
 
     await eventually(submitted)
-    async with pipeline.http.post(url, json=body) as response:
+    async with pipeline.http.post(
+        url, json=body, headers=pipeline.rail_control_headers
+    ) as response:
         assert response.status == 200, await response.text()
 
 
@@ -429,7 +431,8 @@ async def test_a_notice_of_change_updates_the_bank_account_and_moves_no_money(
             return response.status == 200
 
     await eventually(submitted)
-    async with pipeline.http.post(url, json={"code": "C01", "corrected_data": "12345678"}) as r:
+    body = {"code": "C01", "corrected_data": "12345678"}
+    async with pipeline.http.post(url, json=body, headers=pipeline.rail_control_headers) as r:
         assert r.status == 200, await r.text()
 
     async def corrected() -> dict[str, Any] | None:

@@ -19,6 +19,7 @@ from rails.app import RailConfig, create_app
 from tests.support.pipeline import Pipeline
 
 RAIL_SECRET = "whsec_" + base64.b64encode(b"load-test-secret-0123456789abcdef").decode()
+RAIL_CONTROL_TOKEN = "load-test-control-token-0123456789abcdef"
 REPORT_FILES = ("report.html", "summary.json", "throughput.png", "latency.png", "outcomes.png")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -26,7 +27,8 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture
 async def rail_url() -> AsyncIterator[str]:
     """A real rail on an ephemeral loopback port; day_ms=0 decides outcomes at once."""
-    server = TestServer(create_app(RailConfig(secret=RAIL_SECRET, day_ms=0)), host="127.0.0.1")
+    config = RailConfig(secret=RAIL_SECRET, control_token=RAIL_CONTROL_TOKEN, day_ms=0)
+    server = TestServer(create_app(config), host="127.0.0.1")
     await server.start_server()
     try:
         yield str(server.make_url("")).rstrip("/")
@@ -99,7 +101,11 @@ async def test_outcomes_not_back_by_the_drain_timeout_are_pending(
     config = rail_config(rail_url, tmp_path, count=4, drain_timeout_s=0.0)
     async with (
         aiohttp.ClientSession() as session,
-        session.put(f"{rail_url}/clock", json={"frozen": True}) as response,
+        session.put(
+            f"{rail_url}/clock",
+            json={"frozen": True},
+            headers={"Authorization": f"Bearer {RAIL_CONTROL_TOKEN}"},
+        ) as response,
     ):
         assert response.status == 200
     summary = await load.run(config)

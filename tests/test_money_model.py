@@ -217,7 +217,8 @@ class MoneyModel(RuleBasedStateMachine):
 
         await eventually(submitted)
         url = f"{pipeline.rail_url}/simulations/entries/{transfer.id}/{action}"
-        async with pipeline.http.post(url, json={"code": "R01"} if action == "return" else {}):
+        body = {"code": "R01"} if action == "return" else {}
+        async with pipeline.http.post(url, json=body, headers=pipeline.rail_control_headers):
             pass
         wanted = "succeeded" if action == "settle" else "failed"
 

@@ -43,6 +43,7 @@ async def _notice_of_change(
     async with pipeline.http.post(
         f"{pipeline.rail_url}/simulations/entries/{credit_id}/correct",
         json={"code": code, "corrected_data": data},
+        headers=pipeline.rail_control_headers,
     ) as response:
         assert response.status == 200, await response.text()
 

@@ -212,7 +212,7 @@ async def test_a_transfer_decided_before_its_submission_was_recorded_keeps_its_t
         credit_id,
     )
     settle = f"{pipeline.rail_url}/simulations/entries/{credit_id}/settle"
-    async with pipeline.http.post(settle) as response:
+    async with pipeline.http.post(settle, headers=pipeline.rail_control_headers) as response:
         assert response.status == 200, await response.text()
     await flows.credit_status(marketplace.api, credit_id, "succeeded")
     await pipeline.pool.execute(

@@ -73,6 +73,7 @@ async def test_a_decision_whose_push_was_lost_is_applied(
     try:
         async with pipeline.http.post(
             f"{pipeline.rail_url}/simulations/entries/{credit_id}/settle",
+            headers=pipeline.rail_control_headers,
         ) as response:
             assert response.status == 200
         # The push reached the API; now lose it, as a long API outage would have.
@@ -143,7 +144,9 @@ async def test_an_entry_a_rail_without_a_journal_forgot_is_not_submitted_again(
     before = await pipeline.pool.fetchrow(
         "SELECT submitted_at, rail_trace_number FROM transactions WHERE id = $1", credit_id
     )
-    amnesiac = await _rail(pipeline, RailConfig(secret=pipeline.rail_secret, day_ms=0))
+    amnesiac = await _rail(
+        pipeline, RailConfig(secret=pipeline.rail_secret, day_ms=0, open_control=True)
+    )
     try:
         await _reconcile_until_checked(pipeline, amnesiac, credit_id)
     finally:
@@ -168,6 +171,7 @@ async def test_an_entry_a_rail_without_a_journal_forgot_is_not_submitted_again(
 async def _settle(pipeline: Pipeline, credit_id: str) -> None:
     async with pipeline.http.post(
         f"{pipeline.rail_url}/simulations/entries/{credit_id}/settle",
+        headers=pipeline.rail_control_headers,
     ) as response:
         assert response.status == 200, await response.text()
 
@@ -204,7 +208,9 @@ async def test_a_transfer_whose_job_was_purged_finishes_when_the_rail_never_rece
     _journal_begun(tmp_path, timedelta(hours=1))
     journaled = await _rail(
         pipeline,
-        RailConfig(secret=pipeline.rail_secret, day_ms=0, nacha_dir=str(tmp_path)),
+        RailConfig(
+            secret=pipeline.rail_secret, day_ms=0, open_control=True, nacha_dir=str(tmp_path)
+        ),
     )
     try:
         await _reconcile_until_checked(pipeline, journaled, credit_id)

@@ -11,7 +11,7 @@ from aiohttp import web
 from api.auth import marketplace_id
 from api.bodies import page, parse
 from api.errors import Handler
-from api.keys import POOL
+from api.keys import POOL, SETTINGS
 from api.models import BankAccountCreate, BankAccountUpdate, CardCreate, CustomerCreate, OrderCreate
 from api.views.common import after_commit, many, one, total_of, transaction
 from ledger import accounts, instruments, orders, wire
@@ -39,7 +39,10 @@ async def create_bank_account(request: web.Request) -> web.Response:
     fields = await parse(request, BankAccountCreate, "bank_accounts")
     async with transaction(request) as connection:
         row, jobs = await instruments.create_bank_account(
-            connection, marketplace_id(request), fields.model_dump()
+            connection,
+            marketplace_id(request),
+            fields.model_dump(),
+            fingerprint_key=request.app[SETTINGS].fingerprint_key.encode(),
         )
     await after_commit(request, jobs)
     return one("bank_accounts", wire.bank_account(row), status=201)
@@ -70,7 +73,10 @@ async def create_card(request: web.Request) -> web.Response:
     fields = await parse(request, CardCreate, "cards")
     async with transaction(request) as connection:
         row, jobs = await instruments.create_card(
-            connection, marketplace_id(request), fields.model_dump()
+            connection,
+            marketplace_id(request),
+            fields.model_dump(),
+            fingerprint_key=request.app[SETTINGS].fingerprint_key.encode(),
         )
     await after_commit(request, jobs)
     return one("cards", wire.card(row), status=201)

@@ -7,7 +7,7 @@ from aiohttp import web
 from api import ratelimit
 from api.auth import marketplace_id
 from api.bodies import page, parse, read_json
-from api.keys import API_KEY, POOL
+from api.keys import API_KEY, POOL, SETTINGS
 from api.models import MarketplaceCreate
 from api.responses import no_content
 from api.views.common import many, one, transaction
@@ -33,7 +33,12 @@ async def create_api_key(request: web.Request) -> web.Response:
 async def create_marketplace(request: web.Request) -> web.Response:
     fields = await parse(request, MarketplaceCreate, "marketplaces")
     async with transaction(request) as connection:
-        row = await marketplaces.create(connection, request[API_KEY]["id"], fields.model_dump())
+        row = await marketplaces.create(
+            connection,
+            request[API_KEY]["id"],
+            fields.model_dump(),
+            fingerprint_key=request.app[SETTINGS].fingerprint_key.encode(),
+        )
     return one("marketplaces", wire.marketplace(row), status=201)
 
 

@@ -10,10 +10,11 @@ RETURNING *
 SELECT * FROM customers WHERE marketplace_id = $1 AND id = $2
 
 -- name: insert_bank_account
--- A bank account, attached to customer $3 or to no one.
+-- A bank account, attached to customer $3 or to no one; its fingerprint $10 is keyed.
 INSERT INTO bank_accounts (id, marketplace_id, customer_id, name, account_number,
-                           routing_number, account_type, bank_name, address, fingerprint, meta)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                           routing_number, account_type, bank_name, address, fingerprint, meta,
+                           fingerprint_keyed)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, true)
 RETURNING *
 
 -- name: get_bank_account
@@ -29,11 +30,11 @@ WHERE marketplace_id = $1 AND id = $2
 RETURNING *
 
 -- name: insert_card
--- A tokenized card: last four digits, fingerprint and the processor's verdict only.
+-- A tokenized card: last four digits, keyed fingerprint and the processor's verdict only.
 INSERT INTO cards (id, marketplace_id, customer_id, name, last4, number_length, brand,
                    expiration_month, expiration_year, has_cvv, card_type, processor_verdict,
-                   fingerprint, address, meta)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                   fingerprint, address, meta, fingerprint_keyed)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, true)
 RETURNING *
 
 -- name: get_card
@@ -106,3 +107,42 @@ SET meta = b.meta || jsonb_build_object('ach_noc_code', $2::text,
 FROM corrected c
 WHERE b.id = $1
 RETURNING b.*
+
+-- name: count_unkeyed_cards
+-- Cards whose fingerprint predates the installation's key (see key_fingerprints).
+SELECT count(*) FROM cards WHERE NOT fingerprint_keyed
+
+-- name: lock_unkeyed_cards
+-- Up to $1 of them, locked; those another process is keying are skipped.
+SELECT id, fingerprint FROM cards WHERE NOT fingerprint_keyed
+ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+
+-- name: key_card_fingerprints
+-- Cards $1 (locked) get keyed fingerprints $2, once; returns how many changed.
+WITH keyed AS (
+    UPDATE cards c SET fingerprint = u.fingerprint, fingerprint_keyed = true
+    FROM unnest($1::text[], $2::text[]) AS u (id, fingerprint)
+    WHERE c.id = u.id AND NOT c.fingerprint_keyed
+    RETURNING c.id
+)
+SELECT count(*) FROM keyed
+
+-- name: count_unkeyed_bank_accounts
+-- Bank accounts whose fingerprint predates the installation's key.
+SELECT count(*) FROM bank_accounts WHERE NOT fingerprint_keyed
+
+-- name: lock_unkeyed_bank_accounts
+-- Up to $1 of them with the details their fingerprint is made of, locked.
+SELECT id, routing_number, account_number, name, account_type FROM bank_accounts
+WHERE NOT fingerprint_keyed
+ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+
+-- name: key_bank_account_fingerprints
+-- Bank accounts $1 (locked) get keyed fingerprints $2, once; returns how many changed.
+WITH keyed AS (
+    UPDATE bank_accounts b SET fingerprint = u.fingerprint, fingerprint_keyed = true
+    FROM unnest($1::text[], $2::text[]) AS u (id, fingerprint)
+    WHERE b.id = u.id AND NOT b.fingerprint_keyed
+    RETURNING b.id
+)
+SELECT count(*) FROM keyed

@@ -277,6 +277,8 @@ class System:
     rail_secret: str = field(
         default_factory=lambda: "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
     )
+    rail_control_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    fingerprint_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     api_port: int = field(default_factory=free_port)
     rail_port: int = field(default_factory=free_port)
     queue_name: str = field(default_factory=lambda: f"ballast-faults:{secrets.token_hex(4)}")
@@ -354,6 +356,8 @@ class System:
             "BALLAST_API_PUBLIC_URL": self.api_url,
             "BALLAST_RAIL_URL": self.gate.url,
             "BALLAST_RAIL_SECRET": self.rail_secret,
+            "BALLAST_RAIL_CONTROL_TOKEN": self.rail_control_token,
+            "BALLAST_FINGERPRINT_KEY": self.fingerprint_key,
             "BALLAST_QUEUE_NAME": self.queue_name,
             "BALLAST_CALLBACKS_ALLOW_PRIVATE": "true",
             "BALLAST_WORKER_MAX_JOBS": str(tuning.worker_max_jobs),

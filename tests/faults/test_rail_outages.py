@@ -59,7 +59,11 @@ async def _rail(system: System, path: str, method: str = "GET") -> dict[str, Any
     """Ask the rail itself (not through the gate)."""
     async with (
         aiohttp.ClientSession() as session,
-        session.request(method, system.rail_url + path) as answer,
+        session.request(
+            method,
+            system.rail_url + path,
+            headers={"Authorization": f"Bearer {system.rail_control_token}"},
+        ) as answer,
     ):
         assert answer.status == 200, await answer.text()
         body: dict[str, Any] = await answer.json()

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import secrets
 import sys
 import types
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ballast import cli, launcher
 from ballast.settings import Settings
+from rails.config import RailConfig
+
+RAIL_SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def _fake_module(monkeypatch: pytest.MonkeyPatch, name: str, **attributes: Any) -> None:
@@ -50,31 +53,30 @@ def test_api_and_worker_run_with_settings(
     received: list[object] = []
     _fake_module(monkeypatch, module, run=received.append)
     monkeypatch.setenv("BALLAST_API_PORT", "9123")
+    monkeypatch.setenv("BALLAST_RAIL_SECRET", RAIL_SECRET)
+    monkeypatch.setenv("BALLAST_FINGERPRINT_KEY", secrets.token_urlsafe(32))
     assert cli.main([command]) == 0
     [settings] = received
     assert isinstance(settings, Settings) and settings.api_port == 9123
 
 
-@dataclass
-class FakeRailConfig:
-    host: str
-    port: int
-    day_ms: int
-    secret: str
-    rules_path: Path | None
-
-
 def test_rails_builds_its_config(monkeypatch: pytest.MonkeyPatch) -> None:
-    received: list[FakeRailConfig] = []
-    _fake_module(monkeypatch, "rails.app", RailConfig=FakeRailConfig, run=received.append)
-    monkeypatch.setenv("BALLAST_RAIL_SECRET", "whsec_from_env")
+    received: list[RailConfig] = []
+    _fake_module(monkeypatch, "rails.app", run=received.append)
+    token = secrets.token_urlsafe(32)
+    monkeypatch.setenv("BALLAST_RAIL_SECRET", RAIL_SECRET)
+    monkeypatch.setenv("BALLAST_RAIL_CONTROL_TOKEN", token)
     assert cli.main(["rails"]) == 0
     argv = ["rails", "--host", "0.0.0.0", "--port", "9200", "--day-ms", "10"]
-    assert cli.main([*argv, "--secret", "whsec_arg", "--rules", "rules.json"]) == 0
-    monkeypatch.delenv("BALLAST_RAIL_SECRET")
-    assert cli.main(["rails"]) == 0
+    assert cli.main([*argv, "--rules", "rules.json", "--open-control"]) == 0
     assert received == [
-        FakeRailConfig("127.0.0.1", 8091, 0, "whsec_from_env", None),
-        FakeRailConfig("0.0.0.0", 9200, 10, "whsec_arg", Path("rules.json")),
-        FakeRailConfig("127.0.0.1", 8091, 0, Settings().rail_secret, None),
+        RailConfig(secret=RAIL_SECRET, control_token=token),
+        RailConfig(
+            secret=RAIL_SECRET,
+            open_control=True,
+            host="0.0.0.0",
+            port=9200,
+            day_ms=10,
+            rules_path="rules.json",
+        ),
     ]

@@ -159,6 +159,13 @@ def test_up_wires_everything_and_stops_on_ctrl_c(
     assert re.fullmatch(r"whsec_[A-Za-z0-9+/]{43}=", config["secret"])
     assert api["rail_url"] == rail_url and api["api_port"] == launcher.api_port
     assert api["env"]["BALLAST_RAIL_SECRET"] == config["secret"]
+    # The rail's control token is in the banner, reaches the rail alone and never argv.
+    token = launcher.wait_for_line(r"Rail token:\s+(\S+)")[1]
+    assert config["control_token"] == token and len(token) >= 32
+    assert not config["open_control"] and "BALLAST_RAIL_CONTROL_TOKEN" not in api["env"]
+    assert len(api["env"]["BALLAST_FINGERPRINT_KEY"]) >= 32
+    assert "BALLAST_FINGERPRINT_KEY" not in rail["env"]
+    assert token not in Path(f"/proc/{rail['pid']}/cmdline").read_text()
     assert api["env"]["BALLAST_API_PUBLIC_URL"] == api_url
     assert api["env"]["BALLAST_CALLBACKS_ALLOW_PRIVATE"] == "true"
     assert config["secret"] not in Path(f"/proc/{rail['pid']}/cmdline").read_text()

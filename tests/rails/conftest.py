@@ -19,8 +19,12 @@ from rails.app import RailConfig, bank_key, create_app
 from rails.bank import Bank
 
 SECRET = "whsec_" + base64.b64encode(b"rail-test-secret-0123456789abcdef").decode()
+CONTROL_TOKEN = "rail-test-control-token-0123456789abcdef"
+CONTROL_HEADERS = {"Authorization": f"Bearer {CONTROL_TOKEN}"}
 # Notification retries in tests: 1 ms apart, so a failing receiver never makes a test wait.
-CONFIG = RailConfig(secret=SECRET, notify_retry_base_ms=1, notify_max_attempts=5)
+CONFIG = RailConfig(
+    secret=SECRET, control_token=CONTROL_TOKEN, notify_retry_base_ms=1, notify_max_attempts=5
+)
 WAIT_S = 5.0  # Generous upper bound for one notification; normally milliseconds.
 
 
@@ -64,7 +68,10 @@ class Rail:
         return self.app[bank_key]
 
     async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        async with self.client.request(method, path, json=body) as response:
+        """A request with the control token (which the rail ignores on entries)."""
+        async with self.client.request(
+            method, path, json=body, headers=CONTROL_HEADERS
+        ) as response:
             return response.status, await response.json()
 
     async def submit(self, **fields: Any) -> tuple[int, dict[str, Any]]:

@@ -38,7 +38,7 @@ async def _serving(config: RailConfig) -> TestServer:
 async def test_a_restarted_rail_with_a_journal_still_knows_every_entry_it_accepted(
     tmp_path: Path,
 ) -> None:
-    config = RailConfig(secret=SECRET, day_ms=0, nacha_dir=str(tmp_path))
+    config = RailConfig(secret=SECRET, day_ms=0, open_control=True, nacha_dir=str(tmp_path))
     async with aiohttp.ClientSession() as session:
         first = await _serving(config)
         client = HttpRailClient(str(first.make_url("")), session)
@@ -67,7 +67,7 @@ async def test_a_restarted_rail_with_a_journal_still_knows_every_entry_it_accept
 async def test_a_torn_last_journal_line_is_dropped_and_the_rail_starts(tmp_path: Path) -> None:
     """A rail killed while writing an entry never answered that submission: the torn line
     is cut off and the caller's retry is taken as new."""
-    config = RailConfig(secret=SECRET, day_ms=0, nacha_dir=str(tmp_path))
+    config = RailConfig(secret=SECRET, day_ms=0, open_control=True, nacha_dir=str(tmp_path))
     async with aiohttp.ClientSession() as session:
         first = await _serving(config)
         await HttpRailClient(str(first.make_url("")), session).submit(_entry("CR-whole"))
@@ -91,7 +91,7 @@ async def test_a_torn_last_journal_line_is_dropped_and_the_rail_starts(tmp_path:
 
 
 async def test_a_rail_without_a_journal_vouches_for_nothing() -> None:
-    config = RailConfig(secret=SECRET, day_ms=0)
+    config = RailConfig(secret=SECRET, day_ms=0, open_control=True)
     async with aiohttp.ClientSession() as session:
         server = await _serving(config)
         try:

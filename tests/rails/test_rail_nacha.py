@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from ach.parser import Parser
-from conftest import Rail
+from conftest import CONTROL_HEADERS, Rail
 
 from rails import nacha
 from rails.files import sec_code
@@ -36,7 +36,7 @@ async def files_of(rail: Rail, kind: str) -> list[str]:
     texts = []
     for info in reversed(listing["files"]):
         if info["kind"] == kind:
-            async with rail.client.get(info["href"]) as response:
+            async with rail.client.get(info["href"], headers=CONTROL_HEADERS) as response:
                 assert response.status == 200
                 texts.append(await response.text())
     return texts
@@ -214,7 +214,7 @@ async def test_files_are_listed_newest_first_and_served_as_written(
     kinds = [info["kind"] for info in listing["files"]]
     assert (listing["enabled"], kinds) == (True, ["return", "forward"])
     newest = listing["files"][0]
-    async with nacha_rail.client.get(newest["href"]) as response:
+    async with nacha_rail.client.get(newest["href"], headers=CONTROL_HEADERS) as response:
         assert response.content_type == "text/plain"
         assert await response.read() == (tmp_path / newest["name"]).read_bytes()
     assert newest["size_bytes"] == (tmp_path / newest["name"]).stat().st_size

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,10 +79,17 @@ class Api:
         return await self.request("DELETE", path)
 
 
+def random_rail_secret() -> str:
+    """A Standard Webhooks secret for the rail, new for each use."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
 @dataclass
 class Pipeline:
     settings: Settings
     rail_secret: str
+    # The rail's control API token (simulations, clock, rules): see `rail_control_headers`.
+    rail_control_token: str
     pool: asyncpg.Pool
     http: aiohttp.ClientSession
     api_server: TestServer
@@ -97,6 +105,11 @@ class Pipeline:
     @property
     def rail_url(self) -> str:
         return str(self.rail_server.make_url("")).rstrip("/")
+
+    @property
+    def rail_control_headers(self) -> dict[str, str]:
+        """What a test sends with a call to the rail's control API."""
+        return {"Authorization": f"Bearer {self.rail_control_token}"}
 
     async def start_worker(self) -> None:
         assert self.worker_task is None
@@ -131,9 +144,9 @@ class Pipeline:
 
 
 async def start_pipeline(settings: Settings, pool: asyncpg.Pool) -> Pipeline:
-    rail_server = TestServer(
-        create_rail_app(RailConfig(secret=settings.rail_secret, day_ms=0)), host="127.0.0.1"
-    )
+    control_token = secrets.token_urlsafe(32)
+    rail_config = RailConfig(secret=settings.rail_secret, control_token=control_token, day_ms=0)
+    rail_server = TestServer(create_rail_app(rail_config), host="127.0.0.1")
     await rail_server.start_server()
     settings = settings.model_copy(update={"rail_url": str(rail_server.make_url("")).rstrip("/")})
     api_server = TestServer(create_app(settings), host="127.0.0.1")
@@ -144,6 +157,7 @@ async def start_pipeline(settings: Settings, pool: asyncpg.Pool) -> Pipeline:
     pipeline = Pipeline(
         settings=settings,
         rail_secret=settings.rail_secret,
+        rail_control_token=control_token,
         pool=pool,
         http=aiohttp.ClientSession(),
         api_server=api_server,

@@ -1,21 +1,14 @@
-"""Stand-in rail: the same configuration type, and a health endpoint (launcher tests only)."""
+"""Stand-in rail: records the real configuration it is given, serves health (launcher
+tests only)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import asdict
 
 from aiohttp import web
 from stub_record import record
 
-
-@dataclass(frozen=True)
-class RailConfig:
-    host: str
-    port: int
-    day_ms: int
-    secret: str
-    rules_path: Path | None
+from rails.config import RailConfig
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -23,7 +16,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 def run(config: RailConfig) -> None:
-    record("rail", {"config": {**asdict(config), "rules_path": str(config.rules_path)}})
+    record("rail", {"config": asdict(config)})
     app = web.Application()
     app.router.add_get("/healthz", healthz)
     web.run_app(app, host=config.host, port=config.port, print=None)
