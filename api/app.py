@@ -31,7 +31,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         min_size=settings.db_pool_min_size,
         max_size=settings.db_pool_max_size,
     )
-    await db.apply_schema(app[POOL])
+    await db.migrate(app[POOL])
     # Rows from before fingerprints were keyed (migration 0003) need the key, which only
     # the application has; a no-op once done.
     await instruments.key_fingerprints(app[POOL], settings.fingerprint_key.encode())

@@ -1,17 +1,27 @@
-"""PostgreSQL connections and the schema."""
+"""PostgreSQL connections and the schema's numbered migrations."""
 
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
 
-# A link to the repository's schema.sql (see pyproject.toml), so installed packages have it.
-SCHEMA_PATH = Path(__file__).parent / "schema.sql"
+from ledger.sql import QUERIES
 
-# Several processes (API, workers) apply the schema when they start; one advisory lock
-# makes them take turns instead of racing on CREATE statements.
+Q = QUERIES["migrations"]
+
+# A link to the repository's schema.sql (see pyproject.toml): the readable whole schema,
+# which tests check against the end state of the migrations.
+SCHEMA_PATH = Path(__file__).parent / "schema.sql"
+# Ordered SQL files `NNNN_name.sql`; each runs once, in its own transaction.
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+# Several processes (API, workers) migrate when they start; one advisory lock makes them
+# take turns instead of racing on the same statements.
 SCHEMA_LOCK_KEY = 0x62616C6C  # "ball"
 
 # A statement that runs longer than this is a bug or an overload; fail it rather than
@@ -50,10 +60,47 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asy
     return pool
 
 
-async def apply_schema(pool: asyncpg.Pool) -> None:
-    """Bring the database to `schema.sql`; every statement in it is idempotent."""
-    schema_sql = SCHEMA_PATH.read_text()
-    async with pool.acquire() as connection, connection.transaction():
-        await connection.execute("SET LOCAL client_min_messages = warning")
-        await connection.execute("SELECT pg_advisory_xact_lock($1)", SCHEMA_LOCK_KEY)
-        await connection.execute(schema_sql)
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def migrations() -> list[Migration]:
+    """Every migration shipped, in version order; versions are 1, 2, 3, ... with no gap."""
+    found = []
+    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        match = MIGRATION_NAME.match(path.name)
+        assert match is not None, f"migration file not named NNNN_name.sql: {path.name}"
+        found.append(Migration(int(match[1]), match[2], path.read_text()))
+    assert [m.version for m in found] == list(range(1, len(found) + 1)), found
+    return found
+
+
+async def migrate(pool: asyncpg.Pool, *, target_version: int | None = None) -> list[int]:
+    """Bring the database to the newest migration (or `target_version`); returns the
+    versions applied now. A database made by 0.1.0 (no schema_migrations table) starts at
+    0: migration 1 is that release's idempotent schema, so it runs over it harmlessly."""
+    applied_now: list[int] = []
+    async with pool.acquire() as connection:
+        async with connection.transaction():
+            await connection.execute(Q["lock"], SCHEMA_LOCK_KEY)
+            await connection.execute(Q["create_table"])
+        for migration in migrations():
+            if target_version is not None and migration.version > target_version:
+                break
+            async with connection.transaction():
+                await connection.execute("SET LOCAL client_min_messages = warning")
+                await connection.execute(Q["lock"], SCHEMA_LOCK_KEY)
+                if await connection.fetchval(Q["is_applied"], migration.version):
+                    continue
+                await connection.execute(migration.sql)
+                await connection.execute(Q["record"], migration.version, migration.name)
+                applied_now.append(migration.version)
+    return applied_now
+
+
+async def schema_version(pool: asyncpg.Pool | asyncpg.Connection) -> int:
+    version: int = await pool.fetchval(Q["version"])
+    return version

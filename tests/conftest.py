@@ -66,7 +66,7 @@ async def database_url(servers: Servers) -> AsyncIterator[str]:
         await admin.execute(f'CREATE DATABASE "{name}"')
         url = _with_path(servers.database_url, f"/{name}")
         pool = await db.create_pool(url, min_size=1, max_size=1)
-        await db.apply_schema(pool)
+        await db.migrate(pool)
         await pool.close()
         yield url
         await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

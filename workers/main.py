@@ -97,7 +97,7 @@ async def _database(settings: Settings) -> asyncpg.Pool:
             pool = await db.create_pool(
                 settings.database_url, min_size=1, max_size=settings.db_pool_max_size
             )
-            await db.apply_schema(pool)
+            await db.migrate(pool)
             return pool
         except DATABASE_UNAVAILABLE as error:
             if pool is not None:

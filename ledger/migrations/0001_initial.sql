@@ -1,0 +1,468 @@
+-- Migration 0001: the schema of ballast 0.1.0 (before numbered migrations).
+--
+-- Databases created by 0.1.0 have these objects but no schema_migrations table; every
+-- statement here is idempotent (IF NOT EXISTS / OR REPLACE), so applying it to such a
+-- database changes nothing and records version 1.
+--
+-- Money is bigint cents everywhere. Amounts of one transfer are bounded to 1 .. 10^12
+-- cents (ten billion dollars): far above any real ACH entry, far below bigint overflow
+-- even when millions of them are summed.
+
+CREATE TABLE IF NOT EXISTS marketplaces (
+    id                    text PRIMARY KEY,
+    name                  text NOT NULL CHECK (length(name) <= 255),
+    domain_url            text NOT NULL CHECK (length(domain_url) <= 255),
+    support_email_address text NOT NULL CHECK (length(support_email_address) <= 255),
+    support_phone_number  text NOT NULL CHECK (length(support_phone_number) <= 64),
+    owner_customer_id     text,
+    meta                  jsonb NOT NULL DEFAULT '{}',
+    created_at            timestamptz NOT NULL DEFAULT now(),
+    updated_at            timestamptz NOT NULL DEFAULT now()
+);
+
+-- Key secrets are never stored: only their SHA-256, which is enough for secrets of 128
+-- random bits (no dictionary to attack) and lets a lookup stay one index probe.
+CREATE TABLE IF NOT EXISTS api_keys (
+    id             text PRIMARY KEY,
+    secret_sha256  bytea NOT NULL UNIQUE CHECK (length(secret_sha256) = 32),
+    marketplace_id text REFERENCES marketplaces (id),
+    meta           jsonb NOT NULL DEFAULT '{}',
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    revoked_at     timestamptz
+);
+
+CREATE TABLE IF NOT EXISTS customers (
+    id              text PRIMARY KEY,
+    marketplace_id  text NOT NULL REFERENCES marketplaces (id),
+    name            text CHECK (length(name) <= 255),
+    business_name   text CHECK (length(business_name) <= 255),
+    email           text CHECK (length(email) <= 255),
+    phone           text CHECK (length(phone) <= 64),
+    ssn_last4       text CHECK (ssn_last4 ~ '^[0-9]{4}$'),
+    ein             text CHECK (ein ~ '^[0-9]{9}$'),
+    dob_month       integer CHECK (dob_month BETWEEN 1 AND 12),
+    dob_year        integer CHECK (dob_year BETWEEN 1900 AND 2100),
+    address         jsonb NOT NULL DEFAULT '{}',
+    merchant_status text NOT NULL CHECK (merchant_status IN
+                        ('need-more-information', 'underwritten', 'rejected', 'no-match')),
+    meta            jsonb NOT NULL DEFAULT '{}',
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS customers_marketplace_created
+    ON customers (marketplace_id, created_at);
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'marketplaces_owner_customer_fk') THEN
+        ALTER TABLE marketplaces ADD CONSTRAINT marketplaces_owner_customer_fk
+            FOREIGN KEY (owner_customer_id) REFERENCES customers (id)
+            DEFERRABLE INITIALLY DEFERRED;
+    END IF;
+END $$;
+
+-- Payable accounts: every customer has one. Its ledger account has the same id, and its
+-- balance may go negative (a reversal after a payout), to be settled from a bank account.
+CREATE TABLE IF NOT EXISTS accounts (
+    id             text PRIMARY KEY,
+    marketplace_id text NOT NULL REFERENCES marketplaces (id),
+    customer_id    text NOT NULL REFERENCES customers (id),
+    type           text NOT NULL DEFAULT 'payable' CHECK (type = 'payable'),
+    meta           jsonb NOT NULL DEFAULT '{}',
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    updated_at     timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (customer_id, type)
+);
+
+-- The full account number is kept because the rail needs it to route the entry.
+CREATE TABLE IF NOT EXISTS bank_accounts (
+    id             text PRIMARY KEY,
+    marketplace_id text NOT NULL REFERENCES marketplaces (id),
+    customer_id    text REFERENCES customers (id),
+    name           text CHECK (length(name) <= 255),
+    account_number text NOT NULL CHECK (account_number ~ '^[0-9]{4,17}$'),
+    routing_number text NOT NULL CHECK (routing_number ~ '^[0-9]{9}$'),
+    account_type   text NOT NULL CHECK (account_type IN ('checking', 'savings')),
+    bank_name      text NOT NULL,
+    address        jsonb NOT NULL DEFAULT '{}',
+    fingerprint    text NOT NULL,
+    meta           jsonb NOT NULL DEFAULT '{}',
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    updated_at     timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS bank_accounts_marketplace_created
+    ON bank_accounts (marketplace_id, created_at);
+
+-- Card numbers are never stored: only the last four digits, a fingerprint, and the
+-- processor's verdict decided once at tokenization (the simulated processor keys on it).
+CREATE TABLE IF NOT EXISTS cards (
+    id                  text PRIMARY KEY,
+    marketplace_id      text NOT NULL REFERENCES marketplaces (id),
+    customer_id         text REFERENCES customers (id),
+    name                text CHECK (length(name) <= 255),
+    last4               text NOT NULL CHECK (last4 ~ '^[0-9]{4}$'),
+    number_length       integer NOT NULL CHECK (number_length BETWEEN 12 AND 19),
+    brand               text NOT NULL,
+    expiration_month    integer NOT NULL CHECK (expiration_month BETWEEN 1 AND 12),
+    expiration_year     integer NOT NULL CHECK (expiration_year BETWEEN 2000 AND 2100),
+    has_cvv             boolean NOT NULL,
+    card_type           text NOT NULL CHECK (card_type IN ('credit', 'debit')),
+    -- approve; decline (debits and holds fail); approve_credit_pending (debits succeed, a
+    -- credit pushed to the card stays pending: Balanced's test card 4210101111111112).
+    processor_verdict   text NOT NULL
+                            CHECK (processor_verdict IN ('approve', 'decline', 'approve_credit_pending')),
+    fingerprint         text NOT NULL,
+    address             jsonb NOT NULL DEFAULT '{}',
+    meta                jsonb NOT NULL DEFAULT '{}',
+    created_at          timestamptz NOT NULL DEFAULT now(),
+    updated_at          timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS orders (
+    id                   text PRIMARY KEY,
+    marketplace_id       text NOT NULL REFERENCES marketplaces (id),
+    merchant_customer_id text NOT NULL REFERENCES customers (id),
+    description          text CHECK (length(description) <= 1024),
+    delivery_address     jsonb NOT NULL DEFAULT '{}',
+    meta                 jsonb NOT NULL DEFAULT '{}',
+    created_at           timestamptz NOT NULL DEFAULT now(),
+    updated_at           timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS orders_marketplace_created ON orders (marketplace_id, created_at);
+
+-- ---------------------------------------------------------------------------------------
+-- The ledger. Accounts that hold someone's money (an order's escrow, the marketplace
+-- escrow, a payable account) track their balance on the row, updated in the posting's
+-- transaction; escrows may never go negative. System accounts (the card network, money
+-- in flight on the ACH rail, money settled at external banks) are counterparties whose
+-- balance is only ever derived from their lines: tracking it on one row would make every
+-- transfer of a marketplace queue behind one row lock.
+CREATE TABLE IF NOT EXISTS ledger_accounts (
+    id             text PRIMARY KEY,
+    marketplace_id text NOT NULL REFERENCES marketplaces (id),
+    kind           text NOT NULL CHECK (kind IN ('order_escrow', 'marketplace_escrow', 'payable',
+                                                 'card_network', 'ach_in_flight', 'ach_settled')),
+    tracks_balance boolean GENERATED ALWAYS AS
+                       (kind IN ('order_escrow', 'marketplace_escrow', 'payable')) STORED,
+    balance_cents  bigint NOT NULL DEFAULT 0,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT ledger_accounts_escrow_non_negative
+        CHECK (kind NOT IN ('order_escrow', 'marketplace_escrow') OR balance_cents >= 0),
+    CONSTRAINT ledger_accounts_untracked_zero CHECK (tracks_balance OR balance_cents = 0)
+);
+
+CREATE TABLE IF NOT EXISTS transactions (
+    id                      text PRIMARY KEY,
+    marketplace_id          text NOT NULL REFERENCES marketplaces (id),
+    kind                    text NOT NULL CHECK (kind IN
+                                ('debit', 'credit', 'refund', 'reversal', 'settlement')),
+    status                  text NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
+    amount_cents            bigint NOT NULL CHECK (amount_cents BETWEEN 1 AND 1000000000000),
+    description             text CHECK (length(description) <= 1024),
+    meta                    jsonb NOT NULL DEFAULT '{}',
+    appears_on_statement_as text CHECK (length(appears_on_statement_as) <= 22),
+    transaction_number      text NOT NULL UNIQUE,
+    order_id                text REFERENCES orders (id),
+    customer_id             text REFERENCES customers (id),
+    source_id               text,
+    destination_id          text,
+    -- A refund's debit, a reversal's credit.
+    parent_id               text REFERENCES transactions (id),
+    -- The settlement that paid out (or settled) a payable account's credit or reversal.
+    settlement_id           text REFERENCES transactions (id),
+    -- The card hold a debit captured (foreign key added after card_holds exists).
+    card_hold_id            text,
+    -- For transfers that travel on the ACH rail: the bank account the rail moves money
+    -- at, and the kind of ACH entry (a payout, a pull, or the reversal of a payout).
+    bank_account_id         text REFERENCES bank_accounts (id),
+    rail_entry_kind         text CHECK (rail_entry_kind IN ('credit', 'debit', 'reversal')),
+    failure_reason_code     text,
+    failure_reason          text,
+    rail_trace_number       text,
+    submitted_at            timestamptz,
+    -- When reconciliation last asked the rail about this transfer (see workers/reconcile.py).
+    rail_checked_at         timestamptz,
+    created_at              timestamptz NOT NULL DEFAULT now(),
+    updated_at              timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT transactions_failed_has_reason
+        CHECK ((status = 'failed') = (failure_reason_code IS NOT NULL)),
+    CONSTRAINT transactions_children_have_parent
+        CHECK ((kind IN ('refund', 'reversal')) = (parent_id IS NOT NULL)),
+    CONSTRAINT transactions_rail_entry_has_account
+        CHECK ((rail_entry_kind IS NULL) = (bank_account_id IS NULL))
+);
+CREATE INDEX IF NOT EXISTS transactions_marketplace_kind_created
+    ON transactions (marketplace_id, kind, created_at);
+CREATE INDEX IF NOT EXISTS transactions_order_kind ON transactions (order_id, kind)
+    WHERE order_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS transactions_parent ON transactions (parent_id)
+    WHERE parent_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS transactions_destination ON transactions (destination_id, kind);
+CREATE INDEX IF NOT EXISTS transactions_source ON transactions (source_id, kind);
+CREATE INDEX IF NOT EXISTS transactions_settlement ON transactions (settlement_id)
+    WHERE settlement_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS transactions_awaiting_rail
+    ON transactions ((coalesce(rail_checked_at, submitted_at)))
+    WHERE status = 'pending' AND submitted_at IS NOT NULL;
+-- Refunds of a debit (reversals of a credit) never add up to more than it. Code checks
+-- first to answer with the right error; this is the backstop under any concurrency.
+CREATE OR REPLACE FUNCTION transactions_within_parent() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    parent_cents bigint;
+    taken_cents bigint;
+BEGIN
+    SELECT amount_cents INTO parent_cents FROM transactions WHERE id = NEW.parent_id FOR UPDATE;
+    SELECT coalesce(sum(amount_cents), 0) INTO taken_cents FROM transactions
+        WHERE parent_id = NEW.parent_id AND status <> 'failed' AND id <> NEW.id;
+    IF NEW.status <> 'failed' AND taken_cents + NEW.amount_cents > parent_cents THEN
+        RAISE EXCEPTION '% of % would exceed it', NEW.kind, NEW.parent_id
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'transactions_within_parent';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE OR REPLACE TRIGGER transactions_within_parent BEFORE INSERT ON transactions
+    FOR EACH ROW WHEN (NEW.parent_id IS NOT NULL) EXECUTE FUNCTION transactions_within_parent();
+
+-- Card holds: an authorization on a card, later captured (a debit) or voided. A hold with
+-- an order changes the order only when captured.
+CREATE TABLE IF NOT EXISTS card_holds (
+    id                      text PRIMARY KEY,
+    marketplace_id          text NOT NULL REFERENCES marketplaces (id),
+    card_id                 text NOT NULL REFERENCES cards (id),
+    order_id                text REFERENCES orders (id),
+    status                  text NOT NULL CHECK (status IN ('succeeded', 'failed')),
+    amount_cents            bigint NOT NULL CHECK (amount_cents BETWEEN 1 AND 1000000000000),
+    description             text CHECK (length(description) <= 1024),
+    meta                    jsonb NOT NULL DEFAULT '{}',
+    transaction_number      text NOT NULL UNIQUE,
+    failure_reason_code     text,
+    failure_reason          text,
+    expires_at              timestamptz NOT NULL,
+    voided_at               timestamptz,
+    created_at              timestamptz NOT NULL DEFAULT now(),
+    updated_at              timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT card_holds_failed_has_reason
+        CHECK ((status = 'failed') = (failure_reason_code IS NOT NULL))
+);
+CREATE INDEX IF NOT EXISTS card_holds_marketplace_created ON card_holds (marketplace_id, created_at);
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'transactions_card_hold_fk') THEN
+        ALTER TABLE transactions ADD CONSTRAINT transactions_card_hold_fk
+            FOREIGN KEY (card_hold_id) REFERENCES card_holds (id);
+    END IF;
+END $$;
+-- A hold is captured at most once.
+CREATE UNIQUE INDEX IF NOT EXISTS transactions_one_capture_per_hold
+    ON transactions (card_hold_id) WHERE card_hold_id IS NOT NULL AND status <> 'failed';
+
+-- A transfer resolves at most once, and only forward: pending -> succeeded | failed, and
+-- succeeded -> failed (an ACH return days later). Asserted in code, enforced here.
+CREATE OR REPLACE FUNCTION transactions_guard_status() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.status <> OLD.status AND NOT (
+           (OLD.status = 'pending' AND NEW.status IN ('succeeded', 'failed'))
+        OR (OLD.status = 'succeeded' AND NEW.status = 'failed')) THEN
+        RAISE EXCEPTION 'transaction % may not go from % to %', OLD.id, OLD.status, NEW.status
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'transactions_status_forward_only';
+    END IF;
+    IF NEW.amount_cents <> OLD.amount_cents OR NEW.kind <> OLD.kind THEN
+        RAISE EXCEPTION 'transaction % amount and kind are immutable', OLD.id
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'transactions_immutable';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE OR REPLACE TRIGGER transactions_guard_status BEFORE UPDATE ON transactions
+    FOR EACH ROW EXECUTE FUNCTION transactions_guard_status();
+
+CREATE TABLE IF NOT EXISTS ledger_postings (
+    id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    marketplace_id text NOT NULL REFERENCES marketplaces (id),
+    transaction_id text NOT NULL REFERENCES transactions (id),
+    kind           text NOT NULL,
+    created_at     timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS ledger_postings_transaction ON ledger_postings (transaction_id);
+
+-- Lines are append-only: a correction is a new posting, never an edit.
+CREATE TABLE IF NOT EXISTS ledger_lines (
+    posting_id   bigint NOT NULL REFERENCES ledger_postings (id),
+    account_id   text NOT NULL REFERENCES ledger_accounts (id),
+    amount_cents bigint NOT NULL CHECK (amount_cents <> 0),
+    PRIMARY KEY (posting_id, account_id)
+);
+CREATE INDEX IF NOT EXISTS ledger_lines_account ON ledger_lines (account_id);
+
+-- Every posting sums to zero, checked at commit so that a posting's lines can be inserted
+-- one by one; no code path can commit money that came from nowhere.
+CREATE OR REPLACE FUNCTION ledger_lines_balanced() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    total bigint;
+BEGIN
+    SELECT sum(amount_cents) INTO total FROM ledger_lines WHERE posting_id = NEW.posting_id;
+    IF total <> 0 THEN
+        RAISE EXCEPTION 'posting % does not sum to zero (%)', NEW.posting_id, total
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'ledger_postings_sum_zero';
+    END IF;
+    RETURN NULL;
+END $$;
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'ledger_lines_balanced') THEN
+        CREATE CONSTRAINT TRIGGER ledger_lines_balanced AFTER INSERT ON ledger_lines
+            DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ledger_lines_balanced();
+    END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION ledger_lines_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'ledger lines are append-only'
+        USING ERRCODE = 'check_violation', CONSTRAINT = 'ledger_lines_append_only';
+END $$;
+CREATE OR REPLACE TRIGGER ledger_lines_append_only BEFORE UPDATE OR DELETE ON ledger_lines
+    FOR EACH ROW EXECUTE FUNCTION ledger_lines_append_only();
+
+-- One posting: its lines, and the balances of the accounts that track one. Balance rows are
+-- locked in id order so that two postings touching the same accounts can never deadlock.
+-- An escrow that would go negative fails the CHECK ledger_accounts_escrow_non_negative.
+CREATE OR REPLACE FUNCTION ledger_post(
+    p_marketplace_id text, p_transaction_id text, p_kind text,
+    p_account_ids text[], p_amounts_cents bigint[]
+) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    posting bigint;
+BEGIN
+    IF cardinality(p_account_ids) < 2
+       OR cardinality(p_account_ids) <> cardinality(p_amounts_cents) THEN
+        RAISE EXCEPTION 'a posting needs two or more lines, one amount per account'
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'ledger_postings_two_lines';
+    END IF;
+    IF EXISTS (SELECT 1 FROM ledger_accounts
+               WHERE id = ANY (p_account_ids) AND marketplace_id <> p_marketplace_id) THEN
+        RAISE EXCEPTION 'a posting may not cross marketplaces'
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'ledger_postings_one_marketplace';
+    END IF;
+    -- Lock before inserting lines: their foreign keys take KEY SHARE locks on the same
+    -- rows, and upgrading from those to an update lock would deadlock two postings.
+    PERFORM 1 FROM ledger_accounts
+        WHERE id = ANY (p_account_ids) AND tracks_balance ORDER BY id FOR NO KEY UPDATE;
+    INSERT INTO ledger_postings (marketplace_id, transaction_id, kind)
+        VALUES (p_marketplace_id, p_transaction_id, p_kind) RETURNING id INTO posting;
+    INSERT INTO ledger_lines (posting_id, account_id, amount_cents)
+        SELECT posting, a, c FROM unnest(p_account_ids, p_amounts_cents) AS l (a, c);
+    UPDATE ledger_accounts la SET balance_cents = la.balance_cents + l.c
+        FROM unnest(p_account_ids, p_amounts_cents) AS l (a, c)
+        WHERE la.id = l.a AND la.tracks_balance;
+    RETURN posting;
+END $$;
+
+-- ---------------------------------------------------------------------------------------
+-- Events, callbacks and their deliveries.
+CREATE TABLE IF NOT EXISTS events (
+    id             text PRIMARY KEY,
+    marketplace_id text NOT NULL REFERENCES marketplaces (id),
+    type           text NOT NULL,
+    entity_id      text NOT NULL,
+    -- Per-entity sequence number, so that receivers can drop a stale state.
+    sequence       integer NOT NULL CHECK (sequence >= 1),
+    entity         jsonb NOT NULL,
+    -- The moment of the statement, not of the transaction: two events of one transaction
+    -- (debit.created, debit.succeeded) keep their order.
+    occurred_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+    -- Insertion order, to break ties between events of the same microsecond.
+    position       bigint GENERATED ALWAYS AS IDENTITY,
+    UNIQUE (entity_id, sequence)
+);
+CREATE INDEX IF NOT EXISTS events_marketplace_occurred ON events (marketplace_id, occurred_at);
+
+CREATE TABLE IF NOT EXISTS callbacks (
+    id             text PRIMARY KEY,
+    marketplace_id text NOT NULL REFERENCES marketplaces (id),
+    url            text NOT NULL CHECK (length(url) <= 2048),
+    method         text NOT NULL CHECK (method IN ('post', 'put', 'get')),
+    revision       text NOT NULL CHECK (revision IN ('1.0', '1.1')),
+    -- Standard Webhooks signing secret (whsec_...). Kept in clear because signing needs it.
+    secret         text NOT NULL,
+    -- During a rotation the old secret keeps signing (beside the new one) until it expires,
+    -- so receivers can switch over without dropping a delivery.
+    previous_secret            text,
+    previous_secret_expires_at timestamptz,
+    -- Since when every delivery has failed; past a limit the callback is disabled.
+    failing_since  timestamptz,
+    -- Its receiver is stuck (every delivery slot held past a timeout): new deliveries wait
+    -- until then instead of queueing jobs that could only wait too.
+    stalled_until  timestamptz,
+    disabled_at    timestamptz,
+    disabled_reason text,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    deleted_at     timestamptz,
+    CHECK ((previous_secret IS NULL) = (previous_secret_expires_at IS NULL)),
+    CHECK ((disabled_at IS NULL) = (disabled_reason IS NULL))
+);
+CREATE UNIQUE INDEX IF NOT EXISTS callbacks_one_url_per_marketplace
+    ON callbacks (marketplace_id, url) WHERE deleted_at IS NULL;
+
+CREATE TABLE IF NOT EXISTS callback_deliveries (
+    id               text PRIMARY KEY,
+    event_id         text NOT NULL REFERENCES events (id),
+    callback_id      text NOT NULL REFERENCES callbacks (id),
+    status           text NOT NULL DEFAULT 'pending'
+                         CHECK (status IN ('pending', 'retrying', 'succeeded', 'failed')),
+    attempts         integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    last_status_code integer,
+    last_error       text,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    updated_at       timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (event_id, callback_id)
+);
+
+CREATE TABLE IF NOT EXISTS callback_attempts (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    delivery_id      text NOT NULL REFERENCES callback_deliveries (id),
+    attempted_at     timestamptz NOT NULL DEFAULT now(),
+    request_headers  jsonb NOT NULL,
+    response_status  integer,
+    latency_ms       integer NOT NULL CHECK (latency_ms >= 0),
+    response_excerpt text CHECK (length(response_excerpt) <= 1024),
+    error            text
+);
+CREATE INDEX IF NOT EXISTS callback_attempts_delivery ON callback_attempts (delivery_id);
+
+-- ---------------------------------------------------------------------------------------
+-- The outbox: every job is first a row here, written in the transaction that made it
+-- necessary. Redis only carries a copy; the sweeper re-enqueues rows whose job was lost.
+CREATE TABLE IF NOT EXISTS outbox (
+    id          text PRIMARY KEY,
+    job         text NOT NULL CHECK (job IN ('submit_transfer', 'apply_outcome', 'deliver_callback')),
+    args        jsonb NOT NULL DEFAULT '{}',
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    -- Not to be run before this time (a callback retry waiting out its backoff).
+    not_before  timestamptz NOT NULL DEFAULT now(),
+    enqueued_at timestamptz,
+    done_at     timestamptz
+);
+CREATE INDEX IF NOT EXISTS outbox_open ON outbox (not_before) WHERE done_at IS NULL;
+
+-- Idempotency-Key (Stripe semantics): the first response to a key is kept and replayed to
+-- every retry with the same request; a different request under the same key is refused.
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    marketplace_id  text NOT NULL REFERENCES marketplaces (id),
+    key             text NOT NULL CHECK (length(key) BETWEEN 1 AND 255),
+    request_sha256  bytea NOT NULL CHECK (length(request_sha256) = 32),
+    -- in_progress: a request holds the key; committed: its writes are committed but its
+    -- response was not kept (the process died), so it can be neither replayed nor re-run.
+    state           text NOT NULL DEFAULT 'in_progress'
+                        CHECK (state IN ('in_progress', 'committed', 'done')),
+    response_status integer,
+    response_body   bytea,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (marketplace_id, key),
+    CHECK ((state = 'done') = (response_status IS NOT NULL))
+);
+CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys (created_at);
