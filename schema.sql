@@ -1,7 +1,8 @@
--- ballast: the whole database schema.
+-- ballast: the whole database schema, as one readable file.
 --
--- Applied at every start-up under an advisory lock, so every statement is idempotent
--- (IF NOT EXISTS / OR REPLACE). PostgreSQL is the system of record: every rule the code
+-- Databases are built and upgraded by the numbered migrations in ledger/migrations/
+-- (applied at start-up and by `ballast migrate`); tests/test_migrations.py proves that this
+-- file and the migrations describe the same schema. Change both together. PostgreSQL is the system of record: every rule the code
 -- enforces is backed here by a CHECK, a foreign key, a unique key or a trigger.
 --
 -- Money is bigint cents everywhere. Amounts of one transfer are bounded to 1 .. 10^12
@@ -148,14 +149,21 @@ CREATE INDEX IF NOT EXISTS orders_marketplace_created ON orders (marketplace_id,
 CREATE TABLE IF NOT EXISTS ledger_accounts (
     id             text PRIMARY KEY,
     marketplace_id text NOT NULL REFERENCES marketplaces (id),
-    kind           text NOT NULL CHECK (kind IN ('order_escrow', 'marketplace_escrow', 'payable',
-                                                 'card_network', 'ach_in_flight', 'ach_settled')),
-    tracks_balance boolean GENERATED ALWAYS AS
-                       (kind IN ('order_escrow', 'marketplace_escrow', 'payable')) STORED,
+    kind           text NOT NULL,
     balance_cents  bigint NOT NULL DEFAULT 0,
     created_at     timestamptz NOT NULL DEFAULT now(),
+    tracks_balance boolean GENERATED ALWAYS AS
+                       (kind IN ('order_escrow', 'marketplace_escrow', 'payable', 'shortfall')) STORED,
+    CONSTRAINT ledger_accounts_kind_check
+        CHECK (kind IN ('order_escrow', 'marketplace_escrow', 'payable', 'shortfall',
+                        'card_network', 'ach_in_flight', 'ach_settled')),
     CONSTRAINT ledger_accounts_escrow_non_negative
         CHECK (kind NOT IN ('order_escrow', 'marketplace_escrow') OR balance_cents >= 0),
+    -- A marketplace's shortfall: what reversals returned after they succeeded took back
+    -- beyond what their escrow still held (it had been paid out again). Money the
+    -- marketplace is out, owed by its merchants; never positive.
+    CONSTRAINT ledger_accounts_shortfall_not_positive
+        CHECK (kind <> 'shortfall' OR balance_cents <= 0),
     CONSTRAINT ledger_accounts_untracked_zero CHECK (tracks_balance OR balance_cents = 0)
 );
 
@@ -192,8 +200,20 @@ CREATE TABLE IF NOT EXISTS transactions (
     rail_checked_at         timestamptz,
     created_at              timestamptz NOT NULL DEFAULT now(),
     updated_at              timestamptz NOT NULL DEFAULT now(),
+    -- When it succeeded and when it failed: a failed transfer that had succeeded was
+    -- returned by the bank. Set by the guarded transition (clock time, after its locks).
+    succeeded_at            timestamptz,
+    failed_at               timestamptz,
+    -- A credit into a merchant's payable account that pays back what this reversal
+    -- collected from the merchant although the credit it reversed was returned.
+    compensates_id          text REFERENCES transactions (id),
     CONSTRAINT transactions_failed_has_reason
         CHECK ((status = 'failed') = (failure_reason_code IS NOT NULL)),
+    CONSTRAINT transactions_succeeded_when
+        CHECK (status <> 'succeeded' OR succeeded_at IS NOT NULL),
+    CONSTRAINT transactions_failed_when CHECK ((status = 'failed') = (failed_at IS NOT NULL)),
+    CONSTRAINT transactions_compensation_is_credit
+        CHECK (compensates_id IS NULL OR kind = 'credit'),
     CONSTRAINT transactions_children_have_parent
         CHECK ((kind IN ('refund', 'reversal')) = (parent_id IS NOT NULL)),
     CONSTRAINT transactions_rail_entry_has_account
@@ -209,6 +229,9 @@ CREATE INDEX IF NOT EXISTS transactions_destination ON transactions (destination
 CREATE INDEX IF NOT EXISTS transactions_source ON transactions (source_id, kind);
 CREATE INDEX IF NOT EXISTS transactions_settlement ON transactions (settlement_id)
     WHERE settlement_id IS NOT NULL;
+-- A reversal's over-collection is paid back once.
+CREATE UNIQUE INDEX IF NOT EXISTS transactions_one_compensation ON transactions (compensates_id)
+    WHERE compensates_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS transactions_awaiting_rail
     ON transactions ((coalesce(rail_checked_at, submitted_at)))
     WHERE status = 'pending' AND submitted_at IS NOT NULL;

@@ -105,6 +105,9 @@ SPECS: dict[tuple[str, str], Spec] = {
         "redeliveries", 202, summary="Deliver events to a callback again"
     ),
     ("DELETE", "/card_holds/{id}"): Spec("card_holds", summary="Void a card hold"),
+    ("GET", "/marketplaces/{id}/shortfall"): Spec(
+        "shortfalls", summary="Fetch what returned reversals left the marketplace short"
+    ),
     ("POST", "/_rail/notifications"): Spec(
         None, 204, public=True, summary="Receive an outcome from the ACH rail (signed by it)"
     ),

@@ -95,6 +95,7 @@ def routes() -> list[web.RouteDef]:
         web.post("/marketplaces", marketplaces.create_marketplace),
         web.get("/marketplaces", marketplaces.list_marketplaces),
         web.get("/marketplaces/{id}", marketplaces.get_marketplace),
+        web.get("/marketplaces/{id}/shortfall", marketplaces.get_shortfall),
         web.post("/customers", customers.create_customer),
         web.get("/customers/{id}", customers.get_customer),
         web.post("/customers/{id}/orders", customers.create_order),

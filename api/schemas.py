@@ -357,6 +357,19 @@ class CallbackHealth(Shape):
     links: CallbackHealthLinks
 
 
+class ShortfallLinks(Shape):
+    marketplace: MarketplaceId
+
+
+class Shortfall(Shape):
+    """Money the marketplace is out: reversals returned after their escrow was paid out."""
+
+    href: str
+    amount: Amount
+    currency: Literal["USD"]
+    links: ShortfallLinks
+
+
 class Redelivery(Shape):
     queued: Annotated[int, Field(ge=0)]
 
@@ -382,6 +395,7 @@ ITEMS: dict[str, type[Shape]] = {
     "event_callback_logs": EventCallbackLog,
     "callback_health": CallbackHealth,
     "redeliveries": Redelivery,
+    "shortfalls": Shortfall,
 }
 
 

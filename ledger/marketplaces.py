@@ -115,3 +115,15 @@ async def get(connection: asyncpg.Connection, marketplace_id: str) -> dict[str, 
     if row is None:
         raise NotFound(f"Marketplace {marketplace_id} could not be found.")
     return dict(row)
+
+
+async def shortfall_cents(
+    connection: asyncpg.Connection | asyncpg.Pool, marketplace_id: str
+) -> int:
+    """What the marketplace is out because reversals were returned after their escrow was
+    paid out again (a positive amount; the ledger account holds it as a negative balance)."""
+    balance_cents: int | None = await connection.fetchval(
+        QUERIES["ledger"]["shortfall"], marketplace_id
+    )
+    assert balance_cents is not None and balance_cents <= 0, (marketplace_id, balance_cents)
+    return -balance_cents

@@ -20,12 +20,17 @@ class InsufficientFunds(Exception):
 
 
 def system_account(marketplace_id: str, kind: str) -> str:
-    assert kind in SYSTEM_ACCOUNT_KINDS or kind == "escrow", kind
+    assert kind in SYSTEM_ACCOUNT_KINDS or kind in {"escrow", "shortfall"}, kind
     return f"{marketplace_id}:{kind}"
 
 
 def marketplace_escrow(marketplace_id: str) -> str:
     return system_account(marketplace_id, "escrow")
+
+
+def shortfall_of(marketplace_id: str) -> str:
+    """What reversals returned after they succeeded took back beyond their escrow."""
+    return system_account(marketplace_id, "shortfall")
 
 
 def escrow_of(marketplace_id: str, order_id: str | None) -> str:
@@ -35,9 +40,9 @@ def escrow_of(marketplace_id: str, order_id: str | None) -> str:
 
 
 async def open_marketplace_accounts(connection: asyncpg.Connection, marketplace_id: str) -> None:
-    account_ids = [marketplace_escrow(marketplace_id)]
+    account_ids = [marketplace_escrow(marketplace_id), shortfall_of(marketplace_id)]
     account_ids += [system_account(marketplace_id, kind) for kind in SYSTEM_ACCOUNT_KINDS]
-    kinds = ["marketplace_escrow", *SYSTEM_ACCOUNT_KINDS]
+    kinds = ["marketplace_escrow", "shortfall", *SYSTEM_ACCOUNT_KINDS]
     await connection.execute(Q["insert_accounts"], marketplace_id, account_ids, kinds)
 
 
@@ -45,6 +50,13 @@ async def open_account(
     connection: asyncpg.Connection, marketplace_id: str, account_id: str, kind: str
 ) -> None:
     await connection.execute(Q["insert_accounts"], marketplace_id, [account_id], [kind])
+
+
+async def locked_balance_cents(connection: asyncpg.Connection, account_id: str) -> int:
+    """A tracked balance, locked until the end of the transaction."""
+    balance_cents: int | None = await connection.fetchval(Q["lock_balance"], account_id)
+    assert balance_cents is not None, account_id
+    return balance_cents
 
 
 async def post(

@@ -61,6 +61,8 @@ class Parties:
     rail_entry_kind: str | None = None
     number_prefix: str | None = None
     card_hold_id: str | None = None
+    # A credit paying back what this reversal over-collected from the merchant.
+    compensates_id: str | None = None
 
 
 def resource(row: dict[str, Any]) -> dict[str, Any]:
@@ -104,6 +106,7 @@ async def insert(
         parties.bank_account_id,
         parties.rail_entry_kind,
         parties.card_hold_id,
+        parties.compensates_id,
     )
     assert row is not None and row["status"] == Status.PENDING
     return dict(row)

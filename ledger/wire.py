@@ -42,6 +42,7 @@ LINK_TEMPLATES: dict[str, dict[str, str]] = {
     }
     | {"marketplaces.owner_customer": "/customers/{marketplaces.owner_customer}"},
     "api_keys": {},
+    "shortfalls": {"shortfalls.marketplace": "/marketplaces/{shortfalls.marketplace}"},
     "customers": {
         **{
             f"customers.{c}": f"/customers/{{customers.id}}/{c}"
@@ -189,6 +190,17 @@ def marketplace(row: Row) -> Resource:
         "links": {"owner_customer": row["owner_customer_id"]},
     }
     return item
+
+
+def shortfall(marketplace_id: str, amount_cents: int) -> Resource:
+    """A ballast addition: what a marketplace is out because reversals were returned after
+    the escrow they had refilled was paid out again (see README, reversals)."""
+    return {
+        "href": f"/marketplaces/{marketplace_id}/shortfall",
+        "amount": amount_cents,
+        "currency": CURRENCY,
+        "links": {"marketplace": marketplace_id},
+    }
 
 
 def api_key(row: Row, secret: str | None = None) -> Resource:

@@ -16,31 +16,6 @@ async def _order_figures(api: Api, order_id: str) -> tuple[int, int]:
     return order["amount"], order["amount_escrowed"]
 
 
-async def _simulate(pipeline: Pipeline, entry_id: str, action: str, code: str = "R03") -> None:
-    url = f"{pipeline.rail_url}/simulations/entries/{entry_id}/{action}"
-    body = {"code": code} if action == "return" else {}
-
-    async def submitted() -> bool:
-        async with pipeline.http.get(f"{pipeline.rail_url}/entries/{entry_id}") as response:
-            return response.status == 200
-
-    await eventually(submitted)
-    async with pipeline.http.post(
-        url, json=body, headers=pipeline.rail_control_headers
-    ) as response:
-        assert response.status == 200, await response.text()
-
-
-async def _status(api: Api, path: str, wanted: str) -> dict[str, Any]:
-    async def reached() -> dict[str, Any] | None:
-        body = (await api.get(path)).body
-        item: dict[str, Any] = next(v for k, v in body.items() if k != "links")[0]
-        return item if item["status"] == wanted else None
-
-    result: dict[str, Any] = await eventually(reached)
-    return result
-
-
 async def _credit(api: Api, funded: flows.FundedOrder, amount: int) -> dict[str, Any]:
     return await flows.created(
         await api.post(
@@ -99,7 +74,7 @@ async def test_refund_above_escrow_is_refused_until_credits_are_reversed(
     )
     assert reversal["status"] == "pending"
     assert await _order_figures(api, funded.order_id) == (1234, 0)
-    await _status(api, reversal["href"], "succeeded")
+    await flows.status(api, reversal["href"], "succeeded")
     assert await _order_figures(api, funded.order_id) == (1234, 1234)
     await flows.created(await api.post(f"/debits/{funded.debit_id}/refunds"), "refunds")
     assert await _order_figures(api, funded.order_id) == (0, 0)
@@ -114,7 +89,7 @@ async def test_reversal_limits(pipeline: Pipeline, marketplace: Marketplace) -> 
         400,
         "cannot-reverse-credit",
     )
-    await _simulate(pipeline, credit["id"], "settle")
+    await flows.simulate(pipeline, credit["id"], "settle")
     await flows.credit_status(api, credit["id"], "succeeded")
     over = await api.post(f"/credits/{credit['id']}/reversals", {"amount": 1001})
     assert (over.status, over.body["errors"][0]["category_code"]) == (
@@ -131,10 +106,10 @@ async def test_reversal_limits(pipeline: Pipeline, marketplace: Marketplace) -> 
         409,
         "credit-already-reversed",
     )
-    await _simulate(pipeline, first["id"], "settle")
-    await _simulate(pipeline, rest["id"], "return")
-    await _status(api, first["href"], "succeeded")
-    failed = await _status(api, f"/reversals/{rest['id']}?status=failed", "failed")
+    await flows.simulate(pipeline, first["id"], "settle")
+    await flows.simulate(pipeline, rest["id"], "return")
+    await flows.status(api, first["href"], "succeeded")
+    failed = await flows.status(api, f"/reversals/{rest['id']}?status=failed", "failed")
     assert failed["failure_reason_code"] == "R03"
     assert await _order_figures(api, funded.order_id) == (1000, 400)
     schemas.validate("reversals", (await api.get(first["href"])).body)
@@ -146,10 +121,10 @@ async def test_late_return_fails_a_succeeded_credit_and_restores_escrow(
     api = marketplace.api
     funded = await flows.funded_order(api, 800, account_number=flows.ACCOUNT_STAYS_PENDING)
     credit = await _credit(api, funded, 800)
-    await _simulate(pipeline, credit["id"], "settle")
+    await flows.simulate(pipeline, credit["id"], "settle")
     await flows.credit_status(api, credit["id"], "succeeded")
     assert await _order_figures(api, funded.order_id) == (800, 0)
-    await _simulate(pipeline, credit["id"], "return", code="R02")
+    await flows.simulate(pipeline, credit["id"], "return", code="R02")
     failed = await flows.credit_status(api, credit["id"], "failed")
     assert failed["failure_reason_code"] == "R02"
     assert await _order_figures(api, funded.order_id) == (800, 800)
@@ -198,7 +173,7 @@ async def test_account_credit_is_immediate_and_its_reversal_may_go_negative(
     assert (settlement["amount"], settlement["status"]) == (30000, "pending")
     assert settlement["transaction_number"].startswith("SC")
     assert await _balance(api, account["id"]) == 0
-    await _status(api, settlement["href"], "succeeded")
+    await flows.status(api, settlement["href"], "succeeded")
     settled = (await api.get(f"/settlements/{settlement['id']}/credits")).body["credits"]
     assert {c["id"] for c in settled} == {c["id"] for c in credits}
 
@@ -218,7 +193,7 @@ async def test_account_credit_is_immediate_and_its_reversal_may_go_negative(
     assert collected["transaction_number"].startswith("SD")
     assert collected["links"] == {"source": funded.bank_account_id, "destination": account["id"]}
     assert await _balance(api, account["id"]) == 0
-    await _status(api, collected["href"], "succeeded")
+    await flows.status(api, collected["href"], "succeeded")
     schemas.validate("settlements", (await api.get(collected["href"])).body)
 
 
@@ -247,7 +222,7 @@ async def test_settlement_limits(pipeline: Pipeline, marketplace: Marketplace) -
         ),
         "settlements",
     )
-    failed = await _status(api, f"{failing['href']}?status=failed", "failed")
+    failed = await flows.status(api, f"{failing['href']}?status=failed", "failed")
     assert failed["failure_reason_code"].startswith("R")
     assert await _balance(api, account["id"]) == 500
 
@@ -424,16 +399,8 @@ async def test_a_notice_of_change_updates_the_bank_account_and_moves_no_money(
     api = marketplace.api
     funded = await flows.funded_order(api, 800, account_number=flows.ACCOUNT_STAYS_PENDING)
     credit = await _credit(api, funded, 800)
-    url = f"{pipeline.rail_url}/simulations/entries/{credit['id']}/correct"
-
-    async def submitted() -> bool:
-        async with pipeline.http.get(f"{pipeline.rail_url}/entries/{credit['id']}") as response:
-            return response.status == 200
-
-    await eventually(submitted)
     body = {"code": "C01", "corrected_data": "12345678"}
-    async with pipeline.http.post(url, json=body, headers=pipeline.rail_control_headers) as r:
-        assert r.status == 200, await r.text()
+    await flows.rail_simulation(pipeline, credit["id"], "correct", body)
 
     async def corrected() -> dict[str, Any] | None:
         bank = (await api.get(f"/bank_accounts/{funded.bank_account_id}")).body["bank_accounts"][0]
@@ -469,13 +436,13 @@ async def test_the_orders_guide_unwinds_an_order_step_by_step(
         ),
         "settlements",
     )
-    await _status(api, settlement["href"], "succeeded")
+    await flows.status(api, settlement["href"], "succeeded")
     assert await _order_figures(api, funded.order_id) == (10000, 0)
 
     credits = (await api.get(f"/orders/{funded.order_id}/credits")).body["credits"]
     assert {c["id"] for c in credits} == {paid["id"], batched["id"]}
     reversal = await flows.created(await api.post(f"/credits/{paid['id']}/reversals"), "reversals")
-    await _status(api, reversal["href"], "succeeded")
+    await flows.status(api, reversal["href"], "succeeded")
     assert await _order_figures(api, funded.order_id) == (10000, 6000)
     await flows.created(await api.post(f"/credits/{batched['id']}/reversals"), "reversals")
     assert await _order_figures(api, funded.order_id) == (10000, 10000)
@@ -493,5 +460,5 @@ async def test_the_orders_guide_unwinds_an_order_step_by_step(
         "settlements",
     )
     assert (collected["amount"], collected["transaction_number"][:2]) == (4000, "SD")
-    await _status(api, collected["href"], "succeeded")
+    await flows.status(api, collected["href"], "succeeded")
     assert await _balance(api, account["id"]) == 0

@@ -1,7 +1,10 @@
-"""A stateful property test: random sequences of debits, credits, refunds, reversals,
-account credits, settlements and rail outcomes (success, return, late return), driven
-through the real API and the real rail, against a model of every balance. After every
-step the API's figures must equal the model's and the ledger must audit clean.
+"""A stateful property test: random sequences of debits, credits, refunds, reversals (some
+racing each other), account credits, settlements, card holds captured and voided at once,
+and the bank's answers in any order — settlements, returns, late returns of credits and of
+reversals, notifications of change — driven through the real API and the real rail,
+against a model of every balance. After every step the API's figures must equal the
+model's and the ledger must audit clean, which includes "money is counted once": a credit
+and its reversals never give the escrow back more than the credit took.
 
 `BALLAST_MODEL_EXAMPLES` sets how many sequences run (default 200)."""
 
@@ -25,6 +28,11 @@ EXAMPLES = int(os.environ.get("BALLAST_MODEL_EXAMPLES", "200"))
 STEPS_PER_EXAMPLE = 10
 amounts = st.integers(min_value=1, max_value=3000)
 T = TypeVar("T")
+RAIL_ACTIONS = {"settle": "entry.settled", "return": "entry.returned", "correct": "entry.corrected"}
+OUTCOME_APPLIED = """
+    SELECT EXISTS (SELECT 1 FROM outbox WHERE job = 'apply_outcome' AND done_at IS NOT NULL
+                   AND args->'entry'->>'id' = $1 AND args->>'type' = $2)"""
+SUBMITTED = "SELECT submitted_at IS NOT NULL FROM transactions WHERE id = $1"
 
 
 @dataclass
@@ -36,6 +44,13 @@ class Transfer:
     order_id: str | None = None
     parent: Transfer | None = None
     children: list[Transfer] = field(default_factory=list)
+    # What the bank did with it: pending, settled, returned (rail transfers only).
+    rail: str = "pending"
+    # A reversal we failed because the bank returned its credit (the rail may still act).
+    credit_returned: bool = False
+    # A reversal whose collected money is owed to the merchant (paid to the payable account).
+    compensated: bool = False
+    corrected: bool = False
 
     def live_children_cents(self) -> int:
         return sum(c.amount for c in self.children if c.status != "failed")
@@ -46,7 +61,7 @@ class MoneyModel(RuleBasedStateMachine):
     loop: asyncio.AbstractEventLoop
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=30)
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=60)
 
     @initialize()
     def open_marketplace(self) -> None:
@@ -56,7 +71,9 @@ class MoneyModel(RuleBasedStateMachine):
         pipeline = self.pipeline
         secret = (await pipeline.api.post("/api_keys")).body["api_keys"][0]["secret"]
         self.api: Api = pipeline.api.as_key(secret)
-        await self.api.post("/marketplaces", {})
+        self.marketplace_id = (await self.api.post("/marketplaces", {})).body["marketplaces"][0][
+            "id"
+        ]
         funded = await flows.funded_order(self.api, 5000, flows.ACCOUNT_STAYS_PENDING)
         self.order_id, self.bank_account_id = funded.order_id, funded.bank_account_id
         accounts = await self.api.get(f"/customers/{funded.merchant_id}/accounts")
@@ -66,11 +83,18 @@ class MoneyModel(RuleBasedStateMachine):
         ]["source"]
         self.escrow = 5000
         self.balance = 0
+        self.shortfall = 0
         self.debits: dict[str, int] = {funded.debit_id: 5000}  # id → what remains to refund
         self.transfers: list[Transfer] = []
 
+    def _on_rail(self, rail: str, *kinds: str) -> list[Transfer]:
+        return [t for t in self.transfers if t.rail == rail and t.kind in kinds]
+
     def _pending(self, *kinds: str) -> list[Transfer]:
-        return [t for t in self.transfers if t.status == "pending" and t.kind in kinds]
+        return [t for t in self._on_rail("pending", *kinds) if t.status == "pending"]
+
+    def _reversible(self) -> list[Transfer]:
+        return [t for t in self.transfers if t.kind.endswith("credit") and t.status == "succeeded"]
 
     @rule(amount=amounts)
     def debit(self, amount: int) -> None:
@@ -97,7 +121,10 @@ class MoneyModel(RuleBasedStateMachine):
         assert response.status == 201, response.body
         item = response.body["credits"][0]
         kind = "account_credit" if to_account else "bank_credit"
-        self.transfers.append(Transfer(item["id"], amount, item["status"], kind, self.order_id))
+        rail = "none" if to_account else "pending"
+        self.transfers.append(
+            Transfer(item["id"], amount, item["status"], kind, self.order_id, rail=rail)
+        )
         self.escrow -= amount
         self.balance += amount if to_account else 0
 
@@ -118,35 +145,47 @@ class MoneyModel(RuleBasedStateMachine):
             self.debits[debit_id] -= amount
             self.escrow -= amount
 
-    @precondition(
-        lambda self: any(
-            t.kind.endswith("credit") and t.status == "succeeded" for t in self.transfers
+    @precondition(lambda self: bool(self._reversible()))
+    @rule(data=st.data(), racing=st.booleans())
+    def reverse(self, data: st.DataObject, racing: bool) -> None:
+        """One reversal, or two of the same credit at once: together they may take at most
+        what remains of it, and the loser gets a clear error, never a 500."""
+        credit = data.draw(st.sampled_from(self._reversible()))
+        wanted = [data.draw(amounts) for _ in range(2 if racing else 1)]
+        paths = [f"/credits/{credit.id}/reversals"] * len(wanted)
+        responses = self.run(
+            _gather(*[self.api.post(p, {"amount": a}) for p, a in zip(paths, wanted, strict=True)])
         )
-    )
-    @rule(data=st.data())
-    def reverse(self, data: st.DataObject) -> None:
-        credits = [
-            t for t in self.transfers if t.kind.endswith("credit") and t.status == "succeeded"
-        ]
-        credit = data.draw(st.sampled_from(credits))
-        amount = data.draw(amounts)
-        response = self.run(self.api.post(f"/credits/{credit.id}/reversals", {"amount": amount}))
         remaining = credit.amount - credit.live_children_cents()
-        if remaining == 0:
-            assert response.status == 409, response.body
-            return
-        if amount > remaining:
-            assert response.status == 400, response.body
-            return
-        assert response.status == 201, response.body
-        item = response.body["reversals"][0]
-        reversal = Transfer(item["id"], amount, item["status"], "reversal", self.order_id, credit)
-        credit.children.append(reversal)
-        self.transfers.append(reversal)
-        if credit.kind == "account_credit":
-            assert item["status"] == "succeeded"
-            self.balance -= amount
-            self.escrow += amount
+        accepted = [(a, r) for a, r in zip(wanted, responses, strict=True) if r.status == 201]
+        for response in responses:
+            assert response.status in (201, 400, 409), response.body
+        assert sum(a for a, _ in accepted) <= remaining
+        if not racing and remaining and wanted[0] <= remaining:
+            assert accepted, responses[0].body
+        for amount, response in accepted:
+            item = response.body["reversals"][0]
+            on_rail = credit.kind == "bank_credit"
+            reversal = Transfer(
+                item["id"],
+                amount,
+                item["status"],
+                "reversal",
+                self.order_id,
+                credit,
+                rail="pending" if on_rail else "none",
+            )
+            credit.children.append(reversal)
+            self.transfers.append(reversal)
+            if on_rail:
+                self.run(eventually(lambda r=reversal: self._submitted(r.id)))
+            else:
+                assert item["status"] == "succeeded"
+                self.balance -= amount
+                self.escrow += amount
+
+    async def _submitted(self, transfer_id: str) -> bool:
+        return bool(await self.pipeline.pool.fetchval(SUBMITTED, transfer_id))
 
     @rule()
     def settle(self) -> None:
@@ -179,6 +218,7 @@ class MoneyModel(RuleBasedStateMachine):
         )
         self.run(self._simulate(transfer, "settle" if succeed else "return"))
         transfer.status = "succeeded" if succeed else "failed"
+        transfer.rail = "settled" if succeed else "returned"
         returns_to_escrow = "reversal" if succeed else "bank_credit"
         if transfer.kind == returns_to_escrow:
             self.escrow += transfer.amount
@@ -187,46 +227,116 @@ class MoneyModel(RuleBasedStateMachine):
         elif transfer.kind == "settlement_in" and not succeed:
             self.balance -= transfer.amount
 
-    @precondition(
-        lambda self: any(
-            t.kind == "bank_credit" and t.status == "succeeded" and not t.children
-            for t in self.transfers
-        )
-    )
+    def _late_returnable_credits(self) -> list[Transfer]:
+        return [t for t in self._on_rail("settled", "bank_credit") if t.status == "succeeded"]
+
+    @precondition(lambda self: bool(self._late_returnable_credits()))
     @rule(data=st.data())
-    def late_return(self, data: st.DataObject) -> None:
-        credit = data.draw(
-            st.sampled_from(
-                [
-                    t
-                    for t in self.transfers
-                    if t.kind == "bank_credit" and t.status == "succeeded" and not t.children
-                ]
+    def credit_returned_late(self, data: st.DataObject) -> None:
+        """The escrow gets back only what no reversal pulled back already; what succeeded
+        reversals collected is owed to the merchant; pending reversals fail."""
+        credit = data.draw(st.sampled_from(self._late_returnable_credits()))
+        self.run(self._simulate(credit, "return"))
+        credit.status, credit.rail = "failed", "returned"
+        collected = [r for r in credit.children if r.status == "succeeded"]
+        self.escrow += credit.amount - sum(r.amount for r in collected)
+        for reversal in collected:
+            reversal.compensated = True
+            self.balance += reversal.amount
+        for reversal in credit.children:
+            if reversal.status == "pending":
+                reversal.status, reversal.credit_returned = "failed", True
+
+    def _orphans(self) -> list[Transfer]:
+        return [t for t in self._on_rail("pending", "reversal") if t.credit_returned]
+
+    @precondition(lambda self: bool(self._orphans()))
+    @rule(data=st.data(), collect=st.booleans())
+    def rail_decides_a_reversal_of_a_returned_credit(
+        self, data: st.DataObject, collect: bool
+    ) -> None:
+        reversal = data.draw(st.sampled_from(self._orphans()))
+        self.run(self._simulate(reversal, "settle" if collect else "return"))
+        reversal.rail = "settled" if collect else "returned"
+        if collect:
+            reversal.compensated = True
+            self.balance += reversal.amount
+
+    def _late_returnable_reversals(self) -> list[Transfer]:
+        return [
+            t
+            for t in self._on_rail("settled", "reversal")
+            if t.status == "succeeded" or t.compensated
+        ]
+
+    @precondition(lambda self: bool(self._late_returnable_reversals()))
+    @rule(data=st.data())
+    def reversal_returned_late(self, data: st.DataObject) -> None:
+        """The merchant's bank sends a collected reversal back: whoever was credited with
+        it gives it up — the merchant's compensation, or the escrow and then the shortfall."""
+        reversal = data.draw(st.sampled_from(self._late_returnable_reversals()))
+        self.run(self._simulate(reversal, "return"))
+        reversal.rail = "returned"
+        if reversal.compensated:
+            reversal.compensated = False
+            self.balance -= reversal.amount
+        else:
+            absorbed = min(reversal.amount, self.escrow)
+            self.escrow -= absorbed
+            self.shortfall += reversal.amount - absorbed
+        reversal.status = "failed"
+
+    def _uncorrected(self) -> list[Transfer]:
+        return [
+            t
+            for t in self.transfers
+            if t.kind == "bank_credit" and not t.corrected and t.rail != "returned"
+        ]
+
+    @precondition(lambda self: bool(self._uncorrected()))
+    @rule(data=st.data())
+    def notice_of_change(self, data: st.DataObject) -> None:
+        """The bank corrects the account's details: no money moves."""
+        credit = data.draw(st.sampled_from(self._uncorrected()))
+        self.run(self._simulate(credit, "correct"))
+        credit.corrected = True
+
+    @rule(amount=amounts)
+    def hold_captured_and_voided_at_once(self, amount: int) -> None:
+        """Exactly one of a capture, a void and a second capture wins."""
+        hold = self.run(
+            self.api.post(
+                f"/cards/{self.card_id}/card_holds", {"amount": amount, "order": self.order_id}
             )
         )
-        self.run(self._simulate(credit, "return"))
-        credit.status = "failed"
-        self.escrow += credit.amount
+        assert hold.status == 201, hold.body
+        path = f"/card_holds/{hold.body['card_holds'][0]['id']}"
+        capture, void, again = self.run(
+            _gather(
+                self.api.post(f"{path}/debits", {}),
+                self.api.delete(path),
+                self.api.post(f"{path}/debits", {}),
+            )
+        )
+        statuses = [capture.status, void.status, again.status]
+        assert all(s in (200, 201, 204, 409) for s in statuses), statuses
+        captures = [r for r in (capture, again) if r.status == 201]
+        voided = void.status in (200, 204)
+        assert len(captures) + int(voided) == 1, statuses
+        for response in captures:
+            self.debits[response.body["debits"][0]["id"]] = amount
+            self.escrow += amount
 
     async def _simulate(self, transfer: Transfer, action: str) -> None:
         pipeline = self.pipeline
-
-        async def submitted() -> bool:
-            async with pipeline.http.get(f"{pipeline.rail_url}/entries/{transfer.id}") as r:
-                return r.status == 200
-
-        await eventually(submitted)
-        url = f"{pipeline.rail_url}/simulations/entries/{transfer.id}/{action}"
         body = {"code": "R01"} if action == "return" else {}
-        async with pipeline.http.post(url, json=body, headers=pipeline.rail_control_headers):
-            pass
-        wanted = "succeeded" if action == "settle" else "failed"
+        if action == "correct":
+            body = {"code": "C01", "corrected_data": flows.ACCOUNT_STAYS_PENDING}
+        await flows.rail_simulation(pipeline, transfer.id, action, body)
 
         async def applied() -> bool:
-            status = await pipeline.pool.fetchval(
-                "SELECT status FROM transactions WHERE id = $1", transfer.id
-            )
-            return bool(status == wanted)
+            found = await pipeline.pool.fetchval(OUTCOME_APPLIED, transfer.id, RAIL_ACTIONS[action])
+            return bool(found)
 
         await eventually(applied)
 
@@ -241,7 +351,13 @@ class MoneyModel(RuleBasedStateMachine):
         assert order["amount_escrowed"] == self.escrow
         account = (await self.api.get(f"/accounts/{self.account_id}")).body["accounts"][0]
         assert account["balance"] == self.balance
+        shortfall = await self.api.get(f"/marketplaces/{self.marketplace_id}/shortfall")
+        assert shortfall.body["shortfalls"][0]["amount"] == self.shortfall
         assert await audit.violations(self.pipeline.pool) == []
+
+
+async def _gather(*coroutines: Coroutine[Any, Any, T]) -> list[T]:
+    return list(await asyncio.gather(*coroutines))
 
 
 async def test_money_always_matches_the_model(pipeline: Pipeline) -> None:

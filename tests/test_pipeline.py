@@ -158,7 +158,7 @@ async def test_applying_an_outcome_twice_moves_money_once(
     pipeline: Pipeline, marketplace: Marketplace
 ) -> None:
     credit_id = await _pending_credit(None, pipeline, marketplace)
-    entry = {"id": credit_id, "return_code": None, "return_reason": None}
+    entry = {"id": credit_id, "kind": "credit", "return_code": None, "return_reason": None}
     notification = {"id": f"test-{credit_id}", "type": "entry.settled", "entry": entry}
     for _ in range(2):
         async with pipeline.pool.acquire() as connection, connection.transaction():

@@ -59,6 +59,14 @@ async def get_marketplace(request: web.Request) -> web.Response:
     return one("marketplaces", wire.marketplace(row))
 
 
+async def get_shortfall(request: web.Request) -> web.Response:
+    requested = request.match_info["id"]
+    if requested != marketplace_id(request):
+        raise NotFound(f"Marketplace {requested} could not be found.")
+    amount_cents = await marketplaces.shortfall_cents(request.app[POOL], requested)
+    return one("shortfalls", wire.shortfall(requested, amount_cents))
+
+
 async def list_api_keys(request: web.Request) -> web.Response:
     limit, offset = page(request)
     rows, total = await marketplaces.list_api_keys(

@@ -19,3 +19,7 @@ FROM accounts a JOIN ledger_accounts l ON l.id = a.id
 WHERE a.marketplace_id = $1 AND ($2::text IS NULL OR a.customer_id = $2)
 ORDER BY a.created_at, a.id
 LIMIT $3 OFFSET $4
+
+-- name: payable_of_customer
+-- A customer's payable account.
+SELECT id FROM accounts WHERE customer_id = $1 AND type = 'payable'

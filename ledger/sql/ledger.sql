@@ -11,6 +11,11 @@ SELECT ledger_post($1, $2, $3, $4::text[], $5::bigint[])
 -- The tracked balance of one account.
 SELECT balance_cents FROM ledger_accounts WHERE id = $1
 
+-- name: lock_balance
+-- The tracked balance of one account, locked as ledger_post locks it (a decision that
+-- depends on the balance holds it until its posting is written).
+SELECT balance_cents FROM ledger_accounts WHERE id = $1 FOR NO KEY UPDATE
+
 -- name: audit_unbalanced_postings
 -- Postings whose lines do not sum to zero (must be none).
 SELECT p.id, sum(l.amount_cents) AS total_cents
@@ -24,21 +29,30 @@ FROM ledger_accounts a LEFT JOIN ledger_lines l ON l.account_id = a.id
 WHERE a.tracks_balance
 GROUP BY a.id HAVING a.balance_cents <> coalesce(sum(l.amount_cents), 0)
 
--- name: audit_order_escrows
--- Orders whose escrow differs from debits - refunds - credits + reversals (must be none).
--- Pending credits count at once, failed transfers never.
-SELECT id, balance_cents, expected_cents
-FROM (
-    SELECT o.id, a.balance_cents,
-           coalesce(sum(CASE WHEN t.status = 'failed' THEN 0
-                             WHEN t.kind = 'credit' THEN -t.amount_cents
-                             WHEN t.status <> 'succeeded' THEN 0
-                             WHEN t.kind IN ('debit', 'reversal') THEN t.amount_cents
-                             WHEN t.kind = 'refund' THEN -t.amount_cents
-                             ELSE 0 END), 0) AS expected_cents
-    FROM orders o
-    JOIN ledger_accounts a ON a.id = o.id
-    LEFT JOIN transactions t ON t.order_id = o.id
-    GROUP BY o.id, a.balance_cents
-) AS figures
-WHERE balance_cents <> expected_cents
+-- name: audit_transfers
+-- Every transfer's facts (the audit derives the money from these, not from postings).
+SELECT id, marketplace_id, kind, status, amount_cents, order_id, source_id, destination_id,
+       parent_id, bank_account_id, succeeded_at, failed_at, compensates_id
+FROM transactions
+
+-- name: audit_transfer_lines
+-- What each transfer moved, net per account.
+SELECT p.transaction_id, l.account_id, sum(l.amount_cents)::bigint AS amount_cents
+FROM ledger_postings p JOIN ledger_lines l ON l.posting_id = p.id
+GROUP BY p.transaction_id, l.account_id
+
+-- name: audit_accounts
+-- Every ledger account with the sum of its lines.
+SELECT a.id, a.kind, coalesce(sum(l.amount_cents), 0)::bigint AS lines_cents
+FROM ledger_accounts a LEFT JOIN ledger_lines l ON l.account_id = a.id
+GROUP BY a.id, a.kind
+
+-- name: shortfalls
+-- Marketplaces out money because reversals were returned after their escrow was spent.
+SELECT marketplace_id, balance_cents FROM ledger_accounts
+WHERE kind = 'shortfall' AND balance_cents <> 0
+ORDER BY marketplace_id
+
+-- name: shortfall
+-- One marketplace's shortfall balance (never positive).
+SELECT balance_cents FROM ledger_accounts WHERE id = $1 || ':shortfall'

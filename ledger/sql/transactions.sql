@@ -3,8 +3,8 @@
 INSERT INTO transactions (id, marketplace_id, kind, status, amount_cents, description, meta,
                           appears_on_statement_as, transaction_number, order_id, customer_id,
                           source_id, destination_id, parent_id, bank_account_id, rail_entry_kind,
-                          card_hold_id)
-VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                          card_hold_id, compensates_id)
+VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 RETURNING *
 
 -- name: get
@@ -14,6 +14,19 @@ SELECT * FROM transactions WHERE marketplace_id = $1 AND id = $2 AND kind = $3
 -- name: lock
 -- One transfer, locked until the end of the transaction (outcomes are applied under it).
 SELECT * FROM transactions WHERE id = $1 FOR UPDATE
+
+-- name: family
+-- A transfer's id and the credit it reverses (the debit it refunds): read before locking
+-- both, parent first, the order every path takes.
+SELECT id, parent_id FROM transactions WHERE id = $1
+
+-- name: lock_children
+-- A credit's reversals (a debit's refunds), locked in id order after their parent.
+SELECT * FROM transactions WHERE parent_id = $1 ORDER BY id FOR UPDATE
+
+-- name: lock_compensation
+-- The credit that paid a reversal's over-collection back to the merchant, if any.
+SELECT * FROM transactions WHERE compensates_id = $1 FOR UPDATE
 
 -- name: lock_in_marketplace
 -- One transfer of kind $3 of marketplace $1, locked: refunds and reversals of it queue here.
@@ -62,8 +75,12 @@ RETURNING id
 
 -- name: transition
 -- Guarded status change: only from the statuses in $3, so an outcome applies at most once.
+-- Clock time, not transaction time: it is taken after the row lock, so the order of these
+-- times is the order in which outcomes were applied (the audit relies on it).
 UPDATE transactions
-SET status = $2, failure_reason_code = $4, failure_reason = $5, updated_at = now()
+SET status = $2, failure_reason_code = $4, failure_reason = $5, updated_at = now(),
+    succeeded_at = CASE WHEN $2 = 'succeeded' THEN clock_timestamp() ELSE succeeded_at END,
+    failed_at = CASE WHEN $2 = 'failed' THEN clock_timestamp() ELSE failed_at END
 WHERE id = $1 AND status = ANY ($3::text[])
 RETURNING *
 

@@ -111,3 +111,38 @@ async def credit_status(api: Api, credit_id: str, wanted: str) -> dict[str, Any]
 
     result: dict[str, Any] = await eventually(reached)
     return result
+
+
+async def simulate(pipeline: Pipeline, entry_id: str, action: str, code: str = "R03") -> None:
+    """Drive the rail's simulation API for one entry: `settle` or `return` (with a NACHA
+    return code)."""
+    await rail_simulation(pipeline, entry_id, action, {"code": code} if action == "return" else {})
+
+
+async def rail_simulation(
+    pipeline: Pipeline, entry_id: str, action: str, body: dict[str, Any]
+) -> None:
+    """POST one simulation (`settle`, `return`, `correct`) once the rail has the entry."""
+
+    async def submitted() -> bool:
+        async with pipeline.http.get(f"{pipeline.rail_url}/entries/{entry_id}") as response:
+            return response.status == 200
+
+    await eventually(submitted)
+    url = f"{pipeline.rail_url}/simulations/entries/{entry_id}/{action}"
+    async with pipeline.http.post(
+        url, json=body, headers=pipeline.rail_control_headers
+    ) as response:
+        assert response.status == 200, await response.text()
+
+
+async def status(api: Api, path: str, wanted: str) -> dict[str, Any]:
+    """Wait until the resource at `path` reaches status `wanted`, then return it."""
+
+    async def reached() -> dict[str, Any] | None:
+        body = (await api.get(path)).body
+        item: dict[str, Any] = next(v for k, v in body.items() if k != "links")[0]
+        return item if item["status"] == wanted else None
+
+    result: dict[str, Any] = await eventually(reached)
+    return result

@@ -1,0 +1,106 @@
+"""The rail's notifications are believed only for what we sent it: a validly signed
+notification about an entry that is not ours, of another kind or amount than we sent, or
+asking for a transition the transfer's state forbids changes nothing."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from standardwebhooks.webhooks import Webhook
+
+from tests.conftest import Marketplace
+from tests.support import flows
+from tests.support.pipeline import Pipeline, eventually
+
+NOTIFICATIONS_PATH = "/_rail/notifications"
+
+
+async def _notify(pipeline: Pipeline, kind: str, entry: dict[str, Any]) -> str:
+    """Post a notification signed with the real rail secret, as the rail does; returns its
+    id once its outbox job has run."""
+    notification_id = f"forged-{secrets.token_hex(6)}"
+    body = json.dumps({"id": notification_id, "type": kind, "entry": entry})
+    now = datetime.now(UTC)
+    signed = {
+        "webhook-id": notification_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(pipeline.rail_secret).sign(notification_id, now, body),
+        "Content-Type": "application/json",
+    }
+    response = await pipeline.api.request(
+        "POST", NOTIFICATIONS_PATH, data=body.encode(), headers=signed
+    )
+    assert response.status == 204, response.body
+
+    async def applied() -> bool:
+        query = "SELECT done_at IS NOT NULL FROM outbox WHERE id = $1"
+        return bool(await pipeline.pool.fetchval(query, f"outcome:{notification_id}"))
+
+    await eventually(applied)
+    return notification_id
+
+
+def _entry(transfer_id: str, kind: str, amount_cents: int) -> dict[str, Any]:
+    return {
+        "id": transfer_id,
+        "kind": kind,
+        "amount_cents": amount_cents,
+        "return_code": "R01",
+        "return_reason": "Insufficient funds",
+    }
+
+
+async def _paid_credit(pipeline: Pipeline, marketplace: Marketplace) -> tuple[str, str]:
+    funded = await flows.funded_order(marketplace.api, 900)
+    credit = await flows.created(
+        await marketplace.api.post(
+            f"/bank_accounts/{funded.bank_account_id}/credits",
+            {"amount": 900, "order": funded.order_id},
+        ),
+        "credits",
+    )
+    await flows.credit_status(marketplace.api, credit["id"], "succeeded")
+    return funded.order_id, credit["id"]
+
+
+async def test_a_return_claiming_another_kind_of_entry_changes_nothing(
+    pipeline: Pipeline, marketplace: Marketplace
+) -> None:
+    order_id, credit_id = await _paid_credit(pipeline, marketplace)
+    await _notify(pipeline, "entry.returned", _entry(credit_id, "debit", 900))
+    await _notify(pipeline, "entry.returned", _entry(credit_id, "credit", 1))
+    assert (await marketplace.api.get(f"/credits/{credit_id}")).body["credits"][0][
+        "status"
+    ] == "succeeded"
+    assert await flows.escrowed(marketplace.api, order_id) == 0
+
+
+async def test_a_notification_for_a_transfer_that_never_went_to_the_rail_changes_nothing(
+    pipeline: Pipeline, marketplace: Marketplace
+) -> None:
+    funded = await flows.funded_order(marketplace.api, 500)
+    await _notify(pipeline, "entry.returned", _entry(funded.debit_id, "debit", 500))
+    debit = (await marketplace.api.get(f"/debits/{funded.debit_id}")).body["debits"][0]
+    assert debit["status"] == "succeeded"
+    assert await flows.escrowed(marketplace.api, funded.order_id) == 500
+
+
+async def test_a_settlement_notice_for_a_failed_credit_changes_nothing(
+    pipeline: Pipeline, marketplace: Marketplace
+) -> None:
+    funded = await flows.funded_order(marketplace.api, 700, account_number=flows.ACCOUNT_FAILS)
+    credit = await flows.created(
+        await marketplace.api.post(
+            f"/bank_accounts/{funded.bank_account_id}/credits",
+            {"amount": 700, "order": funded.order_id},
+        ),
+        "credits",
+    )
+    await flows.credit_status(marketplace.api, credit["id"], "failed")
+    await _notify(pipeline, "entry.settled", _entry(credit["id"], "credit", 700))
+    assert await flows.escrowed(marketplace.api, funded.order_id) == 700
+    listed = await marketplace.api.get(f"/credits/{credit['id']}?status=failed")
+    assert listed.body["credits"][0]["status"] == "failed"
