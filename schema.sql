@@ -2,8 +2,10 @@
 --
 -- Databases are built and upgraded by the numbered migrations in ledger/migrations/
 -- (applied at start-up and by `ballast migrate`); tests/test_migrations.py proves that this
--- file and the migrations describe the same schema. Change both together. PostgreSQL is the system of record: every rule the code
--- enforces is backed here by a CHECK, a foreign key, a unique key or a trigger.
+-- file and the migrations describe the same schema. Change both together.
+--
+-- PostgreSQL is the system of record: every rule the code enforces is backed here by a
+-- CHECK, a foreign key, a unique key or a trigger.
 --
 -- Money is bigint cents everywhere. Amounts of one transfer are bounded to 1 .. 10^12
 -- cents (ten billion dollars): far above any real ACH entry, far below bigint overflow

@@ -1,4 +1,4 @@
-"""The `ballast` command line: `up`, `api`, `worker`, `rails`, `audit`, `load`.
+"""The `ballast` command line: `up`, `api`, `worker`, `rails`, `audit`, `migrate`, `load`.
 
 Each subcommand imports what it runs only when it runs, so that `ballast up` and
 `ballast --help` do not load the API, the workers or the rail.
@@ -68,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     rails.set_defaults(run=_run_rails, passes_rest=True)
 
     commands.add_parser("audit", help="check the ledger's invariants").set_defaults(run=_run_audit)
+    commands.add_parser(
+        "migrate", help="bring the database to the newest schema migration"
+    ).set_defaults(run=_run_migrate)
 
     _add_load_parser(commands)
     return parser
@@ -167,6 +170,25 @@ def _run_audit(args: argparse.Namespace) -> int:
     # The audit reads the ledger only: it needs no secret.
     code: int = audit_main(StoreSettings().database_url)  # type: ignore[call-arg]
     return code
+
+
+def _run_migrate(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from ballast.settings import Settings
+    from ledger import db
+
+    async def migrate(database_url: str) -> tuple[list[int], int]:
+        pool = await db.create_pool(database_url, min_size=1, max_size=1)
+        try:
+            return await db.migrate(pool), await db.schema_version(pool)
+        finally:
+            await pool.close()
+
+    applied, version = asyncio.run(migrate(Settings().database_url))
+    done = ", ".join(str(v) for v in applied) if applied else "none"
+    print(f"migrate: applied {done}; the database is at version {version}")
+    return 0
 
 
 def _port(text: str) -> int:

@@ -150,3 +150,14 @@ async def test_audit_fails_on_an_upgraded_database_that_counted_a_credit_twice(
     monkeypatch.setenv("DATABASE_URL", SCRATCH_URLS[pool])
     assert await asyncio.to_thread(cli.main, ["audit"]) == 1
     assert "money counted twice" in capsys.readouterr().err
+
+
+async def test_ballast_migrate_brings_an_empty_database_to_the_newest_version(
+    scratch: Scratch, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pool = await scratch()
+    monkeypatch.setenv("DATABASE_URL", SCRATCH_URLS[pool])
+    assert await asyncio.to_thread(cli.main, ["migrate"]) == 0
+    newest = db.migrations()[-1].version
+    assert f"at version {newest}" in capsys.readouterr().out
+    assert await db.schema_version(pool) == newest
