@@ -175,7 +175,7 @@ def _run_audit(args: argparse.Namespace) -> int:
 def _run_migrate(args: argparse.Namespace) -> int:
     import asyncio
 
-    from ballast.settings import Settings
+    from ballast.settings import StoreSettings
     from ledger import db
 
     async def migrate(database_url: str) -> tuple[list[int], int]:
@@ -185,7 +185,8 @@ def _run_migrate(args: argparse.Namespace) -> int:
         finally:
             await pool.close()
 
-    applied, version = asyncio.run(migrate(Settings().database_url))
+    # Migrating needs the database only, no secret (as the audit).
+    applied, version = asyncio.run(migrate(StoreSettings().database_url))  # type: ignore[call-arg]
     done = ", ".join(str(v) for v in applied) if applied else "none"
     print(f"migrate: applied {done}; the database is at version {version}")
     return 0

@@ -67,13 +67,7 @@ async def _paid_credit_with_reversal(
     pipeline: Pipeline, api: Api, settle_reversal: bool
 ) -> tuple[str, str]:
     funded = await flows.funded_order(api, 10_000, account_number=flows.ACCOUNT_STAYS_PENDING)
-    credit = await flows.created(
-        await api.post(
-            f"/bank_accounts/{funded.bank_account_id}/credits",
-            {"amount": 10_000, "order": funded.order_id},
-        ),
-        "credits",
-    )
+    credit = await flows.credit_order(api, funded, 10_000)
     await flows.simulate(pipeline, credit["id"], "settle")
     await flows.credit_status(api, credit["id"], "succeeded")
     reversal = await flows.created(
@@ -92,20 +86,27 @@ async def _submitted(pipeline: Pipeline, transfer_id: str) -> bool:
     return bool(await pipeline.pool.fetchval(query, transfer_id))
 
 
+async def _audit_after(pipeline: Pipeline, *statements: tuple[str, str]) -> list[str]:
+    """The audit's findings once `statements` have run, in a transaction rolled back after
+    it, so that the shared test database stays clean."""
+    async with pipeline.pool.acquire() as connection:
+        transaction = connection.transaction()
+        await transaction.start()
+        try:
+            for sql, transfer_id in statements:
+                await connection.execute(sql, transfer_id)
+            return await audit.violations(connection)
+        finally:
+            await transaction.rollback()
+
+
 async def test_audit_catches_a_returned_credit_restored_after_its_reversal(
     pipeline: Pipeline, marketplace: Marketplace
 ) -> None:
     """Defect 1 recreated (reversal succeeded, then the return restored everything); the
     state is rolled back so that the shared database stays clean."""
     credit_id, _ = await _paid_credit_with_reversal(pipeline, marketplace.api, True)
-    async with pipeline.pool.acquire() as connection:
-        transaction = connection.transaction()
-        await transaction.start()
-        try:
-            await connection.execute(OLD_FULL_RESTORE, credit_id)
-            found = await audit.violations(connection)
-        finally:
-            await transaction.rollback()
+    found = await _audit_after(pipeline, (OLD_FULL_RESTORE, credit_id))
     assert any(line.startswith("money counted twice") and credit_id in line for line in found)
     assert any(line.startswith("transfer differs from its history") for line in found)
 
@@ -116,13 +117,7 @@ async def test_audit_catches_a_reversal_that_succeeded_after_its_credit_was_retu
     """The review's sequence recreated: reversal pending, credit returned with a full
     restore, then the reversal succeeding into the escrow too."""
     credit_id, reversal_id = await _paid_credit_with_reversal(pipeline, marketplace.api, False)
-    async with pipeline.pool.acquire() as connection:
-        transaction = connection.transaction()
-        await transaction.start()
-        try:
-            await connection.execute(OLD_FULL_RESTORE, credit_id)
-            await connection.execute(OLD_LATE_REVERSAL, reversal_id)
-            found = await audit.violations(connection)
-        finally:
-            await transaction.rollback()
+    found = await _audit_after(
+        pipeline, (OLD_FULL_RESTORE, credit_id), (OLD_LATE_REVERSAL, reversal_id)
+    )
     assert any(line.startswith("money counted twice") and credit_id in line for line in found)

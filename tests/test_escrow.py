@@ -16,16 +16,6 @@ async def _order_figures(api: Api, order_id: str) -> tuple[int, int]:
     return order["amount"], order["amount_escrowed"]
 
 
-async def _credit(api: Api, funded: flows.FundedOrder, amount: int) -> dict[str, Any]:
-    return await flows.created(
-        await api.post(
-            f"/bank_accounts/{funded.bank_account_id}/credits",
-            {"amount": amount, "order": funded.order_id},
-        ),
-        "credits",
-    )
-
-
 async def test_full_refund_empties_the_order(marketplace: Marketplace) -> None:
     api = marketplace.api
     funded = await flows.funded_order(api, 12345)
@@ -61,7 +51,7 @@ async def test_refund_above_escrow_is_refused_until_credits_are_reversed(
 ) -> None:
     api = marketplace.api
     funded = await flows.funded_order(api, 1234)
-    credit = await _credit(api, funded, 1234)
+    credit = await flows.credit_order(api, funded, 1234)
     refused = await api.post(f"/debits/{funded.debit_id}/refunds")
     assert (refused.status, refused.body["errors"][0]["category_code"]) == (
         409,
@@ -83,7 +73,7 @@ async def test_refund_above_escrow_is_refused_until_credits_are_reversed(
 async def test_reversal_limits(pipeline: Pipeline, marketplace: Marketplace) -> None:
     api = marketplace.api
     funded = await flows.funded_order(api, 1000, account_number=flows.ACCOUNT_STAYS_PENDING)
-    credit = await _credit(api, funded, 1000)
+    credit = await flows.credit_order(api, funded, 1000)
     pending = await api.post(f"/credits/{credit['id']}/reversals")
     assert (pending.status, pending.body["errors"][0]["category_code"]) == (
         400,
@@ -120,7 +110,7 @@ async def test_late_return_fails_a_succeeded_credit_and_restores_escrow(
 ) -> None:
     api = marketplace.api
     funded = await flows.funded_order(api, 800, account_number=flows.ACCOUNT_STAYS_PENDING)
-    credit = await _credit(api, funded, 800)
+    credit = await flows.credit_order(api, funded, 800)
     await flows.simulate(pipeline, credit["id"], "settle")
     await flows.credit_status(api, credit["id"], "succeeded")
     assert await _order_figures(api, funded.order_id) == (800, 0)
@@ -398,7 +388,7 @@ async def test_a_notice_of_change_updates_the_bank_account_and_moves_no_money(
 ) -> None:
     api = marketplace.api
     funded = await flows.funded_order(api, 800, account_number=flows.ACCOUNT_STAYS_PENDING)
-    credit = await _credit(api, funded, 800)
+    credit = await flows.credit_order(api, funded, 800)
     body = {"code": "C01", "corrected_data": "12345678"}
     await flows.rail_simulation(pipeline, credit["id"], "correct", body)
 
@@ -422,7 +412,7 @@ async def test_the_orders_guide_unwinds_an_order_step_by_step(
     api = marketplace.api
     funded = await flows.funded_order(api, 10000)
     account = await _payable(api, funded.merchant_id)
-    paid = await _credit(api, funded, 6000)
+    paid = await flows.credit_order(api, funded, 6000)
     batched = await flows.created(
         await api.post(
             f"/accounts/{account['id']}/credits", {"amount": 4000, "order": funded.order_id}

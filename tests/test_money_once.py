@@ -19,13 +19,7 @@ async def _paid_credit(
     """An order funded with `amount_cents` and a credit of all of it that succeeded, to an
     account the rail keeps pending until a simulation drives it."""
     funded = await flows.funded_order(api, amount_cents, account_number=flows.ACCOUNT_STAYS_PENDING)
-    credit = await flows.created(
-        await api.post(
-            f"/bank_accounts/{funded.bank_account_id}/credits",
-            {"amount": amount_cents, "order": funded.order_id},
-        ),
-        "credits",
-    )
+    credit = await flows.credit_order(api, funded, amount_cents)
     await flows.simulate(pipeline, credit["id"], "settle")
     await flows.credit_status(api, credit["id"], "succeeded")
     assert await flows.escrowed(api, funded.order_id) == 0
@@ -35,6 +29,15 @@ async def _paid_credit(
 async def _reverse(api: Api, credit_id: str, amount_cents: int | None = None) -> dict[str, Any]:
     body = {} if amount_cents is None else {"amount": amount_cents}
     return await flows.created(await api.post(f"/credits/{credit_id}/reversals", body), "reversals")
+
+
+async def _collected(
+    pipeline: Pipeline, api: Api, credit_id: str, amount_cents: int | None = None
+) -> dict[str, Any]:
+    """A reversal of `credit_id` that the bank settled (its money is back in escrow)."""
+    reversal = await _reverse(api, credit_id, amount_cents)
+    await flows.simulate(pipeline, reversal["id"], "settle")
+    return await flows.status(api, reversal["href"], "succeeded")
 
 
 async def _payable(api: Api, customer_id: str) -> dict[str, Any]:
@@ -106,9 +109,7 @@ async def test_late_return_after_a_partial_reversal_restores_only_the_rest(
     other 7,000, and the 3,000 the merchant paid twice is owed to the merchant."""
     api = marketplace.api
     funded, credit = await _paid_credit(pipeline, api)
-    reversal = await _reverse(api, credit["id"], 3_000)
-    await flows.simulate(pipeline, reversal["id"], "settle")
-    await flows.status(api, reversal["href"], "succeeded")
+    await _collected(pipeline, api, credit["id"], 3_000)
     assert await flows.escrowed(api, funded.order_id) == 3_000
     await flows.simulate(pipeline, credit["id"], "return", code="R01")
     await flows.credit_status(api, credit["id"], "failed")
@@ -126,12 +127,9 @@ async def test_several_reversals_then_a_return_count_each_cent_once(
 ) -> None:
     api = marketplace.api
     funded, credit = await _paid_credit(pipeline, api)
-    settled = await _reverse(api, credit["id"], 2_500)
-    also_settled = await _reverse(api, credit["id"], 1_500)
+    await _collected(pipeline, api, credit["id"], 2_500)
+    await _collected(pipeline, api, credit["id"], 1_500)
     pending = await _reverse(api, credit["id"], 1_000)
-    for reversal in (settled, also_settled):
-        await flows.simulate(pipeline, reversal["id"], "settle")
-        await flows.status(api, reversal["href"], "succeeded")
     await flows.simulate(pipeline, credit["id"], "return", code="R02")
     await flows.credit_status(api, credit["id"], "failed")
     await _failed(api, pending["href"])
@@ -144,9 +142,7 @@ async def test_reversal_returned_after_it_succeeded_takes_its_money_back_out_of_
 ) -> None:
     api = marketplace.api
     funded, credit = await _paid_credit(pipeline, api)
-    reversal = await _reverse(api, credit["id"])
-    await flows.simulate(pipeline, reversal["id"], "settle")
-    await flows.status(api, reversal["href"], "succeeded")
+    reversal = await _collected(pipeline, api, credit["id"])
     assert await flows.escrowed(api, funded.order_id) == AMOUNT
     await flows.simulate(pipeline, reversal["id"], "return", code="R01")
     failed = await _failed(api, reversal["href"])
@@ -166,16 +162,8 @@ async def test_reversal_returned_after_its_escrow_was_paid_out_again_is_a_shortf
 ) -> None:
     api = marketplace.api
     funded, credit = await _paid_credit(pipeline, api)
-    reversal = await _reverse(api, credit["id"])
-    await flows.simulate(pipeline, reversal["id"], "settle")
-    await flows.status(api, reversal["href"], "succeeded")
-    await flows.created(
-        await api.post(
-            f"/bank_accounts/{funded.bank_account_id}/credits",
-            {"amount": 6_000, "order": funded.order_id},
-        ),
-        "credits",
-    )
+    reversal = await _collected(pipeline, api, credit["id"])
+    await flows.credit_order(api, funded, 6_000)
     assert await flows.escrowed(api, funded.order_id) == 4_000
     await flows.simulate(pipeline, reversal["id"], "return", code="R01")
     await _failed(api, reversal["href"])
@@ -190,9 +178,7 @@ async def test_reversal_returned_after_its_credit_was_returned_undoes_the_compen
 ) -> None:
     api = marketplace.api
     funded, credit = await _paid_credit(pipeline, api)
-    reversal = await _reverse(api, credit["id"])
-    await flows.simulate(pipeline, reversal["id"], "settle")
-    await flows.status(api, reversal["href"], "succeeded")
+    reversal = await _collected(pipeline, api, credit["id"])
     await flows.simulate(pipeline, credit["id"], "return", code="R01")
     await flows.credit_status(api, credit["id"], "failed")
     payable = await _payable(api, funded.merchant_id)

@@ -55,13 +55,7 @@ def _entry(transfer_id: str, kind: str, amount_cents: int) -> dict[str, Any]:
 
 async def _paid_credit(pipeline: Pipeline, marketplace: Marketplace) -> tuple[str, str]:
     funded = await flows.funded_order(marketplace.api, 900)
-    credit = await flows.created(
-        await marketplace.api.post(
-            f"/bank_accounts/{funded.bank_account_id}/credits",
-            {"amount": 900, "order": funded.order_id},
-        ),
-        "credits",
-    )
+    credit = await flows.credit_order(marketplace.api, funded, 900)
     await flows.credit_status(marketplace.api, credit["id"], "succeeded")
     return funded.order_id, credit["id"]
 
@@ -92,13 +86,7 @@ async def test_a_settlement_notice_for_a_failed_credit_changes_nothing(
     pipeline: Pipeline, marketplace: Marketplace
 ) -> None:
     funded = await flows.funded_order(marketplace.api, 700, account_number=flows.ACCOUNT_FAILS)
-    credit = await flows.created(
-        await marketplace.api.post(
-            f"/bank_accounts/{funded.bank_account_id}/credits",
-            {"amount": 700, "order": funded.order_id},
-        ),
-        "credits",
-    )
+    credit = await flows.credit_order(marketplace.api, funded, 700)
     await flows.credit_status(marketplace.api, credit["id"], "failed")
     await _notify(pipeline, "entry.settled", _entry(credit["id"], "credit", 700))
     assert await flows.escrowed(marketplace.api, funded.order_id) == 700

@@ -88,6 +88,17 @@ async def funded_order(
     return FundedOrder(order["id"], merchant_id, bank_account_id, debit["id"])
 
 
+async def credit_order(api: Api, funded: FundedOrder, amount_cents: int) -> dict[str, Any]:
+    """Pay `amount_cents` of the order's escrow out to its merchant's bank account."""
+    return await created(
+        await api.post(
+            f"/bank_accounts/{funded.bank_account_id}/credits",
+            {"amount": amount_cents, "order": funded.order_id},
+        ),
+        "credits",
+    )
+
+
 async def subscribe(pipeline: Pipeline, api: Api, receiver: Receiver) -> dict[str, Any]:
     server = await pipeline.serve(receiver.app())
     return await created(
