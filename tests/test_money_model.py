@@ -6,7 +6,7 @@ against a model of every balance. After every step the API's figures must equal 
 model's and the ledger must audit clean, which includes "money is counted once": a credit
 and its reversals never give the escrow back more than the credit took.
 
-`BALLAST_MODEL_EXAMPLES` sets how many sequences run (default 200)."""
+`BALLAST_MODEL_EXAMPLES` sets how many sequences run (default 150)."""
 
 from __future__ import annotations
 
@@ -24,9 +24,15 @@ from ledger import audit
 from tests.support import flows
 from tests.support.pipeline import Api, Pipeline, eventually
 
-EXAMPLES = int(os.environ.get("BALLAST_MODEL_EXAMPLES", "200"))
+EXAMPLES = int(os.environ.get("BALLAST_MODEL_EXAMPLES", "150"))
 STEPS_PER_EXAMPLE = 10
 amounts = st.integers(min_value=1, max_value=3000)
+# A reversal takes a quarter, half or all of its credit, or one cent more than all of it:
+# amounts drawn blindly would nearly always exceed what remains to reverse.
+reversal_quarters = st.sampled_from([1, 2, 4, 5])
+# Every sequence starts with a credit paid out, so that reversals and returns (the
+# interleavings that once counted money twice) are reachable from the first step.
+PAID_CREDIT_CENTS = 2000
 T = TypeVar("T")
 RAIL_ACTIONS = {"settle": "entry.settled", "return": "entry.returned", "correct": "entry.corrected"}
 OUTCOME_APPLIED = """
@@ -86,6 +92,12 @@ class MoneyModel(RuleBasedStateMachine):
         self.shortfall = 0
         self.debits: dict[str, int] = {funded.debit_id: 5000}  # id → what remains to refund
         self.transfers: list[Transfer] = []
+        paid = await flows.credit_order(self.api, funded, PAID_CREDIT_CENTS)
+        credit = Transfer(paid["id"], PAID_CREDIT_CENTS, "pending", "bank_credit", self.order_id)
+        self.transfers.append(credit)
+        self.escrow -= PAID_CREDIT_CENTS
+        await self._simulate(credit, "settle")
+        credit.status, credit.rail = "succeeded", "settled"
 
     def _on_rail(self, rail: str, *kinds: str) -> list[Transfer]:
         return [t for t in self.transfers if t.rail == rail and t.kind in kinds]
@@ -148,22 +160,21 @@ class MoneyModel(RuleBasedStateMachine):
     @precondition(lambda self: bool(self._reversible()))
     @rule(data=st.data(), racing=st.booleans())
     def reverse(self, data: st.DataObject, racing: bool) -> None:
-        """One reversal, or two of the same credit at once: together they may take at most
-        what remains of it, and the loser gets a clear error, never a 500."""
+        """One reversal, or two of the same amount of one credit at once: together they
+        take at most what remains of it, the loser gets a clear error, never a 500. (Equal
+        amounts keep the outcome, not the winner, decided: Hypothesis replays must see the
+        same model.)"""
         credit = data.draw(st.sampled_from(self._reversible()))
-        wanted = [data.draw(amounts) for _ in range(2 if racing else 1)]
-        paths = [f"/credits/{credit.id}/reversals"] * len(wanted)
-        responses = self.run(
-            _gather(*[self.api.post(p, {"amount": a}) for p, a in zip(paths, wanted, strict=True)])
-        )
+        quarters = data.draw(reversal_quarters)
+        amount = max(1, credit.amount * quarters // 4) + (1 if quarters > 4 else 0)
+        path = f"/credits/{credit.id}/reversals"
+        requests = [self.api.post(path, {"amount": amount}) for _ in range(2 if racing else 1)]
+        responses = self.run(_gather(*requests))
         remaining = credit.amount - credit.live_children_cents()
-        accepted = [(a, r) for a, r in zip(wanted, responses, strict=True) if r.status == 201]
-        for response in responses:
-            assert response.status in (201, 400, 409), response.body
-        assert sum(a for a, _ in accepted) <= remaining
-        if not racing and remaining and wanted[0] <= remaining:
-            assert accepted, responses[0].body
-        for amount, response in accepted:
+        accepted = [r for r in responses if r.status == 201]
+        assert all(r.status in (201, 400, 409) for r in responses), responses
+        assert len(accepted) == min(len(responses), remaining // amount), responses
+        for response in accepted:
             item = response.body["reversals"][0]
             on_rail = credit.kind == "bank_credit"
             reversal = Transfer(
@@ -303,12 +314,10 @@ class MoneyModel(RuleBasedStateMachine):
 
     @rule(amount=amounts)
     def hold_captured_and_voided_at_once(self, amount: int) -> None:
-        """Exactly one of a capture, a void and a second capture wins."""
-        hold = self.run(
-            self.api.post(
-                f"/cards/{self.card_id}/card_holds", {"amount": amount, "order": self.order_id}
-            )
-        )
+        """Exactly one of a capture, a void and a second capture wins. The hold has no
+        order (a capture goes to the marketplace's escrow, which the audit checks), so that
+        which one wins leaves the model alone: Hypothesis replays must see the same model."""
+        hold = self.run(self.api.post(f"/cards/{self.card_id}/card_holds", {"amount": amount}))
         assert hold.status == 201, hold.body
         path = f"/card_holds/{hold.body['card_holds'][0]['id']}"
         capture, void, again = self.run(
@@ -323,9 +332,6 @@ class MoneyModel(RuleBasedStateMachine):
         captures = [r for r in (capture, again) if r.status == 201]
         voided = void.status in (200, 204)
         assert len(captures) + int(voided) == 1, statuses
-        for response in captures:
-            self.debits[response.body["debits"][0]["id"]] = amount
-            self.escrow += amount
 
     async def _simulate(self, transfer: Transfer, action: str) -> None:
         pipeline = self.pipeline
