@@ -32,9 +32,10 @@ import asyncio
 import hashlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import partial
 
 import asyncpg
 from aiohttp import web
@@ -42,10 +43,9 @@ from aiohttp import web
 from api.errors import UNAVAILABLE, Handler, render
 from api.keys import API_KEY, IDEMPOTENCY, POOL, REQUEST_ID
 from api.responses import CONTENT_TYPE
+from ledger import idempotency as keys
 from ledger.errors import BalancedError
-from ledger.sql import QUERIES
 
-Q = QUERIES["idempotency"]
 HEADER = "Idempotency-Key"
 KEY_LENGTH_MAX = 255  # Stripe's limit; a V4 UUID needs 36.
 # A key not row-locked by its holder's transaction this long after it was claimed is
@@ -87,24 +87,21 @@ async def hold(connection: asyncpg.Connection, claim: Claim) -> None:
     """The first statement of the request's transaction: row-lock the key until the
     transaction ends, which tells retries the request is alive. Refused (409, nothing
     written) when a retry took the key over while this request had not yet begun."""
-    held = await connection.fetchval(Q["hold"], claim.marketplace_id, claim.key, claim.token)
-    if held is None:
+    if not await keys.hold(connection, claim.marketplace_id, claim.key, claim.token):
         raise _in_use(claim.key)
 
 
 async def mark_committed(connection: asyncpg.Connection, claim: Claim) -> None:
     """The last statement of the request's transaction: its writes and this mark commit
     together."""
-    marked = await connection.fetchval(
-        Q["mark_committed"], claim.marketplace_id, claim.key, claim.token
-    )
-    assert marked is not None, "the key has been row-locked since `hold`"
+    marked = await keys.mark_committed(connection, claim.marketplace_id, claim.key, claim.token)
+    assert marked, "the key has been row-locked since `hold`"
 
 
 async def _existing(
     request: web.Request, marketplace_id: str, key: str, digest: bytes
 ) -> web.StreamResponse:
-    row = await request.app[POOL].fetchrow(Q["get"], marketplace_id, key)
+    row = await keys.get(request.app[POOL], marketplace_id, key)
     if row is not None and row["request_sha256"] != digest:
         raise BalancedError(
             f"Idempotency-Key {key!r} was already used for a different request.",
@@ -136,11 +133,11 @@ async def idempotency_middleware(request: web.Request, handler: Handler) -> web.
         request.method.encode() + b" " + request.path_qs.encode() + b"\n" + await request.read()
     ).digest()
     pool = request.app[POOL]
-    token = await pool.fetchval(Q["claim"], marketplace_id, key, digest)
+    token = await keys.claim(pool, marketplace_id, key, digest)
     if token is None:
         # Only the same request may take an abandoned key over; another one falls through
         # to _existing, which refuses it (422) as it would under a completed key.
-        token = await pool.fetchval(Q["take_over"], marketplace_id, key, digest, ABANDONED_AFTER_S)
+        token = await keys.take_over(pool, marketplace_id, key, digest, ABANDONED_AFTER_S)
     if token is None:
         return await _existing(request, marketplace_id, key, digest)
     claim = Claim(marketplace_id, key, token)
@@ -151,16 +148,22 @@ async def idempotency_middleware(request: web.Request, handler: Handler) -> web.
         response = render(error, request[REQUEST_ID])
     finally:
         if not claim.committed:
-            await _bookkeep(pool, Q["release"], claim.marketplace_id, key, claim.token)
+            await _bookkeep(partial(keys.release, pool, marketplace_id, key, claim.token))
     if claim.committed:
         # Handlers answer with JSON bytes; a streamed body (none today) would be kept empty.
         body = response.body if isinstance(response, web.Response) else None
         kept = bytes(body) if isinstance(body, bytes | bytearray) else b""
-        await _bookkeep(pool, Q["store_response"], claim.marketplace_id, key, response.status, kept)
+        kept_response = partial(
+            keys.store_response, pool, marketplace_id, key, response.status, kept
+        )
+        await _bookkeep(kept_response)
     return response
 
 
-async def _bookkeep(pool: asyncpg.Pool, query: str, *args: Any) -> None:
+Bookkeeping = Callable[[], Awaitable[None]]
+
+
+async def _bookkeep(statement: Bookkeeping) -> None:
     """Run a statement about the key now, or, if PostgreSQL is unreachable, in the
     background until it is back. Both statements are safe whenever they run: `release`
     deletes the key only while no transaction has marked it committed (it waits on the row
@@ -168,20 +171,20 @@ async def _bookkeep(pool: asyncpg.Pool, query: str, *args: Any) -> None:
     already final. Without this, a request caught by a database restart after its commit
     would answer 5xx for writes it made, and every retry would get 409 for good."""
     try:
-        await pool.execute(query, *args)
+        await statement()
     except UNAVAILABLE:
         log.warning("idempotency bookkeeping deferred: the database is unavailable")
-        task = asyncio.create_task(_bookkeep_later(pool, query, args))
+        task = asyncio.create_task(_bookkeep_later(statement))
         _retries.add(task)
         task.add_done_callback(_retries.discard)
 
 
-async def _bookkeep_later(pool: asyncpg.Pool, query: str, args: tuple[Any, ...]) -> None:
+async def _bookkeep_later(statement: Bookkeeping) -> None:
     deadline = time.monotonic() + BOOKKEEPING_RETRY_FOR_S
     while True:
         await asyncio.sleep(BOOKKEEPING_RETRY_DELAY_S)
         try:
-            await pool.execute(query, *args)
+            await statement()
             return
         except UNAVAILABLE:
             if time.monotonic() > deadline:

@@ -87,7 +87,7 @@ async def test_a_committed_request_whose_response_could_not_be_kept_still_answer
     the client still gets the real answer (not a 5xx for writes that were made), and the
     response is kept once the database answers again, so a retry replays it instead of
     being told 409 for good."""
-    from api import idempotency
+    from ledger import idempotency
 
     api = marketplace.api
     funded = await flows.funded_order(api, 1000)
