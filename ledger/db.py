@@ -60,6 +60,11 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asy
     return pool
 
 
+async def ping(pool: asyncpg.Pool) -> None:
+    """Raise unless PostgreSQL answers (the health check)."""
+    assert await pool.fetchval(Q["ping"]) == 1
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int

@@ -316,3 +316,38 @@ async def _rekey_bank_accounts(connection: asyncpg.Connection, key: bytes) -> in
     changed: int = await connection.fetchval(Q["key_bank_account_fingerprints"], ids, fingerprints)
     assert changed == len(rows), (changed, len(rows))
     return changed
+
+
+async def _page(
+    query: str,
+    pool: asyncpg.Pool,
+    marketplace_id: str,
+    customer_id: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    rows = await pool.fetch(Q[query], marketplace_id, customer_id, limit, offset)
+    total = int(rows[0]["total"]) if rows else 0
+    return [dict(row) for row in rows], total
+
+
+async def list_customers(
+    pool: asyncpg.Pool, marketplace_id: str, customer_id: str | None, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of a marketplace's customers (`customer_id` narrows it to one), and the
+    count of all."""
+    return await _page("list_customers", pool, marketplace_id, customer_id, limit, offset)
+
+
+async def list_bank_accounts(
+    pool: asyncpg.Pool, marketplace_id: str, customer_id: str | None, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of a marketplace's bank accounts (or one customer's), and the count of all."""
+    return await _page("list_bank_accounts", pool, marketplace_id, customer_id, limit, offset)
+
+
+async def list_cards(
+    pool: asyncpg.Pool, marketplace_id: str, customer_id: str | None, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of a marketplace's cards (or one customer's), and the count of all."""
+    return await _page("list_cards", pool, marketplace_id, customer_id, limit, offset)

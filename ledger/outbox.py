@@ -1,18 +1,21 @@
 """The outbox: jobs are rows first, queue entries second.
 
 A job row is written in the transaction whose commit makes the work necessary; after the
-commit the caller enqueues it on arq with `_job_id` = the row id (the fast path). If that
-enqueue is lost (process killed, Redis flushed), the sweeper finds the row still open and
-enqueues it again. Jobs mark their row done in the transaction that commits their work."""
+commit the caller enqueues it on arq with `_job_id` = the row id (the fast path, in the
+`jobqueue` package: the domain knows no queue library). If that enqueue is lost (process
+killed, Redis flushed), the sweeper finds the row still open and enqueues it again. Jobs
+mark their row done in the transaction that commits their work. Job names and id formats
+are in `ledger/protocol.py`."""
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 import asyncpg
-from arq.connections import ArqRedis
 
+from ledger import idempotency
 from ledger.sql import QUERIES
 
 Q = QUERIES["outbox"]
@@ -26,7 +29,7 @@ SWEEP_BATCH_MAX = 500
 
 
 async def add(
-    connection: asyncpg.Connection, outbox_id: str, job: str, args: dict[str, Any]
+    connection: asyncpg.Connection | asyncpg.Pool, outbox_id: str, job: str, args: dict[str, Any]
 ) -> list[Job]:
     """Write a job row; the same id twice is one job."""
     row = await connection.fetchrow(Q["insert"], outbox_id, job, args)
@@ -42,21 +45,8 @@ async def reopen(
     return [] if row is None else [(row["job"], row["id"])]
 
 
-async def mark_done(connection: asyncpg.Connection, outbox_id: str) -> None:
+async def mark_done(connection: asyncpg.Connection | asyncpg.Pool, outbox_id: str) -> None:
     await connection.execute(Q["mark_done"], outbox_id)
-
-
-async def enqueue(redis: ArqRedis, jobs: list[Job], queue_name: str) -> None:
-    """Put committed jobs on the queue. A failure here loses nothing: the sweeper will.
-
-    The fast path does not record that it enqueued: the sweeper only takes rows that have
-    stayed open past the stale threshold, and enqueueing one of those again while its job
-    is still queued or running is refused by arq (same `_job_id`)."""
-    try:
-        for job, outbox_id in jobs:
-            await redis.enqueue_job(job, outbox_id, _job_id=outbox_id, _queue_name=queue_name)
-    except Exception:  # Redis may be down; PostgreSQL already holds the work.
-        log.warning("enqueue failed; the outbox sweeper will retry", exc_info=True)
 
 
 async def spread(
@@ -72,23 +62,32 @@ async def spread(
     return [(row["job"], row["id"]) for row in rows if row["due"]]
 
 
+async def load_args(pool: asyncpg.Pool, outbox_id: str) -> dict[str, Any] | None:
+    """A job's arguments, or None when its row is gone or done: a duplicate run of an
+    at-least-once job then has nothing to do."""
+    row = await pool.fetchrow(Q["get"], outbox_id)
+    if row is None or row["done_at"] is not None:
+        return None
+    args: dict[str, Any] = row["args"]
+    return args
+
+
+async def defer(connection: asyncpg.Connection, outbox_id: str, not_before: datetime) -> None:
+    """Keep an open job from being enqueued again before `not_before` (a retry waiting
+    out its backoff: neither arq nor the sweeper sends it again meanwhile)."""
+    await connection.execute(Q["defer"], outbox_id, not_before)
+
+
 async def claim_stale(pool: asyncpg.Pool, stale_after_ms: int) -> list[Job]:
+    """Open jobs nobody has touched for `stale_after_ms`, at most SWEEP_BATCH_MAX, marked
+    as enqueued now: the caller enqueues them."""
     rows = await pool.fetch(Q["claim_stale"], stale_after_ms, SWEEP_BATCH_MAX)
     return [(row["job"], row["id"]) for row in rows]
 
 
-async def sweep(redis: ArqRedis, pool: asyncpg.Pool, queue_name: str, stale_after_ms: int) -> int:
-    """Re-enqueue open jobs that nobody has touched for `stale_after_ms`; returns how many."""
-    jobs = await claim_stale(pool, stale_after_ms)
-    await enqueue(redis, jobs, queue_name)
-    return len(jobs)
-
-
-async def resubmit_jobless(
-    redis: ArqRedis, pool: asyncpg.Pool, queue_name: str, older_than_ms: int
-) -> int:
+async def submit_jobless(pool: asyncpg.Pool, older_than_ms: int) -> list[Job]:
     """Give every pending rail transfer that has neither a recorded submission nor an open
-    submit job (its row purged or deleted) that job again; returns how many got one.
+    submit job (its row purged or deleted) that job again; returns the jobs, to enqueue.
 
     The outbox alone cannot find these: the job is what went missing. Without this a
     transfer whose row vanished would stay pending forever, its escrow consumed."""
@@ -96,8 +95,7 @@ async def resubmit_jobless(
     jobs = [(row["job"], row["id"]) for row in rows]
     if jobs:
         log.warning("gave %d jobless pending transfer(s) a submit job", len(jobs))
-    await enqueue(redis, jobs, queue_name)
-    return len(jobs)
+    return jobs
 
 
 # Finished jobs are kept this long: far beyond any retry of the same job id, so that a late
@@ -112,4 +110,4 @@ PURGE_BATCH_MAX = 5_000
 async def purge(pool: asyncpg.Pool) -> None:
     """Delete old finished jobs and expired idempotency keys, a bounded batch at a time."""
     await pool.execute(Q["purge_done"], DONE_JOBS_KEPT_HOURS, PURGE_BATCH_MAX)
-    await pool.execute(QUERIES["idempotency"]["purge"], IDEMPOTENCY_KEYS_KEPT_HOURS)
+    await idempotency.purge(pool, IDEMPOTENCY_KEYS_KEPT_HOURS)

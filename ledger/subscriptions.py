@@ -1,6 +1,7 @@
 """Callback subscriptions: creating them, rotating their signing secrets, disabling and
-enabling them, and redelivering events to them. (The delivery itself is in
-`workers/deliveries.py`; signing and HTTP in the top-level `callbacks` package.)"""
+enabling them, and redelivering events to them. (A delivery's state is in
+`ledger/deliveries.py`, the job that makes it in `workers/deliveries.py`, signing and HTTP
+in the top-level `callbacks` package.)"""
 
 from __future__ import annotations
 
@@ -42,6 +43,27 @@ async def create(
         ) from error
     assert row is not None
     return dict(row)
+
+
+async def list_page(
+    pool: asyncpg.Pool, marketplace_id: str, limit: int, offset: int
+) -> list[asyncpg.Record]:
+    """One page of a marketplace's live callbacks; rows carry `total`."""
+    rows: list[asyncpg.Record] = await pool.fetch(Q["list"], marketplace_id, limit, offset)
+    return rows
+
+
+async def get(pool: asyncpg.Pool, marketplace_id: str, callback_id: str) -> asyncpg.Record:
+    row: asyncpg.Record | None = await pool.fetchrow(Q["get"], marketplace_id, callback_id)
+    if row is None:
+        raise NotFound(f"Callback {callback_id} could not be found.")
+    return row
+
+
+async def delete(pool: asyncpg.Pool, marketplace_id: str, callback_id: str) -> None:
+    """Stop delivering to a callback for good; its deliveries are abandoned as they run."""
+    if await pool.fetchval(Q["delete"], marketplace_id, callback_id) is None:
+        raise NotFound(f"Callback {callback_id} could not be found.")
 
 
 async def rotate_secret(

@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg
 
-from ledger import events, ids, orders, outbox, wire
+from ledger import events, ids, orders, submissions, wire
 from ledger.errors import BalancedError, NotFound, TransactionFailed
 from ledger.outbox import Job
 from ledger.sql import QUERIES
@@ -170,9 +170,7 @@ async def fail_now(
 async def submit_later(connection: asyncpg.Connection, row: dict[str, Any]) -> list[Job]:
     """The outbox job that hands a rail-bound transfer to the rail."""
     assert row["rail_entry_kind"] is not None and row["bank_account_id"] is not None
-    return await outbox.add(
-        connection, f"submit:{row['id']}", "submit_transfer", {"transaction_id": row["id"]}
-    )
+    return await submissions.submit_job(connection, row["id"])
 
 
 async def with_order(

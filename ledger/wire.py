@@ -7,6 +7,7 @@ written by workers as well as by the API, so the representations live here, in t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -407,6 +408,63 @@ def callback(row: Row) -> Resource:
         "revision": row["revision"],
         "links": {},
     }
+
+
+def event_callback(row: Row) -> Resource:
+    """Where one event went: its delivery to one callback (Balanced's `event_callbacks`)."""
+    return {
+        "id": row["id"],
+        "href": f"/events/{row['event_id']}/callbacks/{row['callback_id']}",
+        "status": row["status"],
+        "attempts": row["attempts"],
+        "last_status_code": row["last_status_code"],
+        "last_error": row["last_error"],
+        "created_at": timestamp(row["created_at"]),
+        "updated_at": timestamp(row["updated_at"]),
+        "links": {"event": row["event_id"], "callback": row["callback_id"]},
+    }
+
+
+def event_callback_log(row: Row) -> Resource:
+    """One attempt of a delivery (Balanced's `event_callback_logs`)."""
+    return {
+        "id": str(row["id"]),
+        "attempted_at": timestamp(row["attempted_at"]),
+        "request_headers": row["request_headers"],
+        "response_status": row["response_status"],
+        "latency_ms": row["latency_ms"],
+        "response_excerpt": row["response_excerpt"],
+        "error": row["error"],
+    }
+
+
+def callback_health(row: Row, now: datetime) -> Resource:
+    """A callback's delivery state: not part of Balanced's callback resource, whose schema
+    forbids extra fields, so it has a sub-resource of its own."""
+    moment = row["disabled_at"] or row["failing_since"]
+    return {
+        "enabled": row["disabled_at"] is None,
+        "disabled_reason": row["disabled_reason"],
+        "failing_since": timestamp(row["failing_since"]) if row["failing_since"] else None,
+        "as_of": timestamp(moment or now),
+        "links": {"callback": row["id"]},
+    }
+
+
+def delivery_body(row: Row) -> str:
+    """What a callback receives: the Balanced event envelope of a delivery's event (a row
+    of `deliveries.deliverable`), the same bytes on every attempt of one delivery."""
+    item = event(
+        {
+            "id": row["event_id"],
+            "type": row["event_type"],
+            "occurred_at": row["occurred_at"],
+            "entity": row["entity"],
+            "sequence": row["sequence"],
+        }
+    )
+    del item["callback_statuses"]  # They change between attempts; the body must not.
+    return json.dumps(envelope("events", [item]), separators=(",", ":"))
 
 
 def envelope(

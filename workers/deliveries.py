@@ -15,23 +15,17 @@ receiver cannot starve the others."""
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from arq import Retry
 
+import jobqueue
 from callbacks import delivery, signing, ssrf
-from ledger import outbox, subscriptions, wire
-from ledger.outbox import Job
-from ledger.sql import QUERIES
+from ledger import deliveries, protocol, wire
 from workers.context import WorkerContext
 
-Q = QUERIES["callbacks"]
-
-# 410 Gone: the receiver asks us to stop (Standard Webhooks).
-GONE = 410
 # Answers that mean "you are going too fast" (Standard Webhooks): back off harder.
 SLOW_DOWN = frozenset({429, 502, 504})
 SLOW_DOWN_FACTOR = 2
@@ -40,21 +34,6 @@ CALLBACK_LANES_MAX = 10_000
 # A delivery in flight this long means the receiver is stuck rather than busy; a healthy
 # one answers a local POST in milliseconds.
 STUCK_AFTER_S = 0.25
-
-
-def payload(row: Any) -> str:
-    """The Balanced event envelope; identical bytes on every attempt of one delivery."""
-    event = wire.event(
-        {
-            "id": row["event_id"],
-            "type": row["event_type"],
-            "occurred_at": row["occurred_at"],
-            "entity": row["entity"],
-            "sequence": row["sequence"],
-        }
-    )
-    del event["callback_statuses"]  # They change between attempts; the body must not.
-    return json.dumps(wire.envelope("events", [event]), separators=(",", ":"))
 
 
 class Lane:
@@ -103,7 +82,7 @@ def _lane(ctx: WorkerContext, callback_id: str) -> Lane:
 
 async def _attempt(ctx: WorkerContext, row: Any) -> tuple[delivery.Attempt, dict[str, str]]:
     settings = ctx["settings"]
-    body = payload(row)
+    body = wire.delivery_body(row)
     signing_secrets = [row["secret"]] + ([row["previous_secret"]] if row["previous_secret"] else [])
     headers = signing.headers(signing_secrets, row["event_id"], int(time.time()), body)
     try:
@@ -131,110 +110,30 @@ def _retry_delay_ms(ctx: WorkerContext, row: Any, result: delivery.Attempt) -> i
     )
 
 
-async def _judge(
-    ctx: WorkerContext, connection: Any, row: Any, result: delivery.Attempt
-) -> tuple[str, int | None, list[Job]]:
-    """(new status, retry delay or None, jobs of a `callback.disabled` event)."""
-    if result.succeeded:
-        await connection.execute(Q["record_success"], row["callback_id"])
-        return "succeeded", None, []
-    if result.status_code == GONE:
-        return (
-            "failed",
-            None,
-            await subscriptions.disable(
-                connection, row["callback_id"], "the receiver answered 410 Gone"
-            ),
-        )
-    failing_since = await connection.fetchval(Q["record_failure"], row["callback_id"])
-    limit = timedelta(milliseconds=ctx["settings"].callback_disable_after_ms)
-    if datetime.now(UTC) - failing_since > limit:
-        return (
-            "failed",
-            None,
-            await subscriptions.disable(
-                connection, row["callback_id"], f"every delivery failed for more than {limit}"
-            ),
-        )
-    delay_ms = _retry_delay_ms(ctx, row, result)
-    return ("retrying" if delay_ms is not None else "failed"), delay_ms, []
-
-
 async def _record(
-    ctx: WorkerContext,
-    outbox_id: str,
-    row: Any,
-    result: delivery.Attempt,
-    headers: dict[str, str],
+    ctx: WorkerContext, outbox_id: str, row: Any, result: delivery.Attempt, headers: dict[str, str]
 ) -> int | None:
-    """Log the attempt and move the delivery on, in one transaction; returns the delay
-    before the next attempt, if there is one."""
-    pool = ctx["pool"]
-    async with pool.acquire() as connection, connection.transaction():
-        status, delay_ms, jobs = await _judge(ctx, connection, row, result)
-        logged = {key: headers[key] for key in ("webhook-id", "webhook-timestamp")}
-        await connection.execute(
-            Q["record_attempt"],
-            row["id"],
-            logged,
-            result.status_code,
-            result.latency_ms,
-            result.response_excerpt,
-            result.error,
-        )
-        await connection.fetchval(
-            Q["settle_delivery"], row["id"], status, result.status_code, result.error, 1
-        )
-        if delay_ms is None:
-            await outbox.mark_done(connection, outbox_id)
-        else:
-            not_before = datetime.now(UTC) + timedelta(milliseconds=delay_ms)
-            await connection.execute(QUERIES["outbox"]["defer"], outbox_id, not_before)
-    await outbox.enqueue(ctx["redis"], jobs, ctx["settings"].queue_name)
-    return delay_ms
-
-
-async def _deliverable(ctx: WorkerContext, outbox_id: str) -> Any:
-    """The delivery to attempt now, or None when there is nothing left to do."""
-    pool = ctx["pool"]
-    job = await pool.fetchrow(QUERIES["outbox"]["get"], outbox_id)
-    row = (
-        None
-        if job is None or job["done_at"]
-        else await pool.fetchrow(Q["delivery"], job["args"]["delivery_id"])
+    """Log the attempt and move the delivery on; returns the delay before the next
+    attempt, if there is one."""
+    settings = ctx["settings"]
+    logged = {key: headers[key] for key in ("webhook-id", "webhook-timestamp")}
+    settled = await deliveries.record_attempt(
+        ctx["pool"],
+        outbox_id,
+        row,
+        result,
+        logged,
+        retry_delay_ms=None if result.succeeded else _retry_delay_ms(ctx, row, result),
+        disable_after=timedelta(milliseconds=settings.callback_disable_after_ms),
     )
-    if (
-        row is not None
-        and row["callback_disabled_at"] is not None
-        and row["status"] in ("pending", "retrying")
-    ):
-        await pool.fetchval(
-            Q["settle_delivery"], row["id"], "failed", None, "the callback is disabled", 0
-        )
-        row = None
-    if (
-        row is None
-        or row["status"] not in ("pending", "retrying")
-        or row["callback_deleted_at"] is not None
-    ):
-        await outbox.mark_done(pool, outbox_id)
-        return None
-    return row
-
-
-def callback_of(outbox_id: str) -> str:
-    """A delivery's job id is `CB…/DL…[/nonce]` (see `fan_out` in ledger/sql/events.sql)."""
-    callback_id = outbox_id.split("/", 1)[0]
-    assert callback_id.startswith("CB"), outbox_id
-    return callback_id
+    await jobqueue.enqueue(ctx["redis"], settled.jobs, settings.queue_name)
+    return settled.retry_delay_ms
 
 
 async def _park(ctx: WorkerContext, outbox_id: str) -> None:
     """Wait one delivery timeout, and stall the callback's next deliveries as long."""
     wait = timedelta(milliseconds=ctx["settings"].callback_timeout_ms)
-    await ctx["pool"].execute(
-        Q["park"], outbox_id, callback_of(outbox_id), datetime.now(UTC) + wait
-    )
+    await deliveries.park(ctx["pool"], outbox_id, wait)
 
 
 async def deliver_callback(ctx: WorkerContext, outbox_id: str) -> None:
@@ -244,11 +143,11 @@ async def deliver_callback(ctx: WorkerContext, outbox_id: str) -> None:
     one delivery timeout) rather than kept waiting or retried: a receiver that hangs would
     otherwise hold every job slot, or turn its backlog into a stream of retries, and crowd
     out every other receiver's deliveries."""
-    lane = _lane(ctx, callback_of(outbox_id))
+    lane = _lane(ctx, protocol.callback_of(outbox_id))
     if lane.full_and_stuck():
         await _park(ctx, outbox_id)  # Before any read: a stuck receiver's backlog is cheap.
         return
-    row = await _deliverable(ctx, outbox_id)
+    row = await deliveries.deliverable(ctx["pool"], outbox_id)
     if row is None:
         return
     if not await lane.enter(outbox_id):

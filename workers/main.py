@@ -6,12 +6,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
 import aiohttp
 import asyncpg
 from arq import Worker
 from arq.connections import RedisSettings
+from arq.typing import WorkerCoroutine
 from arq.worker import func
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -19,8 +21,9 @@ from redis.exceptions import WatchError
 
 from ballast.settings import Settings
 from callbacks import delivery
-from ledger import db
+from ledger import db, protocol
 from rails.client import HttpRailClient
+from workers.context import WorkerContext
 from workers.deliveries import deliver_callback
 from workers.reconcile import reconcile_forever
 from workers.sweeper import sweep_forever
@@ -159,12 +162,21 @@ async def _shutdown(ctx: dict[str, Any]) -> None:
         await ctx["pool"].close()
 
 
+def _job(function: Callable[[WorkerContext, str], Awaitable[None]]) -> WorkerCoroutine:
+    """arq types a job's ctx as a plain dict; ours is that dict, typed (WorkerContext)."""
+    return cast(WorkerCoroutine, function)
+
+
 def create_worker(settings: Settings, *, handle_signals: bool = True) -> Worker:
     return _Worker(
         functions=[
-            func(submit_transfer, max_tries=SUBMIT_TRIES_MAX),
-            func(apply_outcome, max_tries=SUBMIT_TRIES_MAX),
-            func(deliver_callback, max_tries=DELIVERY_TRIES_MAX),
+            func(_job(submit_transfer), name=protocol.SUBMIT_TRANSFER, max_tries=SUBMIT_TRIES_MAX),
+            func(_job(apply_outcome), name=protocol.APPLY_OUTCOME, max_tries=SUBMIT_TRIES_MAX),
+            func(
+                _job(deliver_callback),
+                name=protocol.DELIVER_CALLBACK,
+                max_tries=DELIVERY_TRIES_MAX,
+            ),
         ],
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
         queue_name=settings.queue_name,

@@ -27,11 +27,11 @@ from typing import Any
 import asyncpg
 from arq.connections import ArqRedis
 
-from ledger import outbox
-from ledger.sql import QUERIES
+import jobqueue
+from ledger import submissions
+from ledger.outbox import Job
 from rails.client import EntryReceipt, RailClient, RailUnavailable
 
-Q = QUERIES["transactions"]
 log = logging.getLogger(__name__)
 
 # Transfers one pass asks the rail about: bounds the pass; the least recently checked go
@@ -46,11 +46,9 @@ DECIDED = {"settled": "entry.settled", "returned": "entry.returned"}
 
 def _notification(receipt: EntryReceipt) -> dict[str, Any]:
     entry = receipt.model_dump(mode="json")
-    return {
-        "id": f"reconcile-{receipt.id}-{receipt.status}",
-        "type": DECIDED[receipt.status],
-        "entry": entry,
-    }
+    return submissions.reconciled_notification(
+        receipt.id, receipt.status, entry, DECIDED[receipt.status]
+    )
 
 
 def never_received(created_at: datetime, journal_since: datetime | None) -> bool:
@@ -59,33 +57,18 @@ def never_received(created_at: datetime, journal_since: datetime | None) -> bool
     return journal_since is not None and created_at >= journal_since + CLOCK_SKEW_MAX
 
 
-async def _forgotten(connection: asyncpg.Connection, transaction_id: str) -> list[outbox.Job]:
-    """The rail never received the entry: clear our record of its submission and make
-    sure a submit job exists (its row may have been purged long ago)."""
-    await connection.execute(Q["forget_submission"], transaction_id)
-    return await outbox.reopen(
-        connection,
-        f"submit:{transaction_id}",
-        "submit_transfer",
-        {"transaction_id": transaction_id},
-    )
-
-
-async def _decided(connection: asyncpg.Connection, receipt: EntryReceipt) -> list[outbox.Job]:
+async def _decided(pool: asyncpg.Pool, receipt: EntryReceipt) -> list[Job]:
     if receipt.status not in DECIDED:
         return []
-    notification = _notification(receipt)
-    return await outbox.add(
-        connection, f"outcome:{notification['id']}", "apply_outcome", notification
-    )
+    return await submissions.accept_outcome(pool, _notification(receipt))
 
 
 async def reconcile(
     pool: asyncpg.Pool, redis: ArqRedis, rail: RailClient, queue_name: str, after_ms: int
 ) -> int:
     """One pass; returns how many transfers got a job (an outcome or a resubmission)."""
-    rows = await pool.fetch(Q["overdue_submissions"], after_ms, RECONCILE_BATCH_MAX)
-    jobs: list[outbox.Job] = []
+    rows = await submissions.overdue(pool, after_ms, RECONCILE_BATCH_MAX)
+    jobs: list[Job] = []
     journal: list[datetime | None] = []  # Asked once per pass, when first needed.
     for row in rows:
         try:
@@ -103,12 +86,11 @@ async def reconcile(
                 row["id"],
             )
             continue
-        async with pool.acquire() as connection, connection.transaction():
-            if receipt is None:
-                jobs += await _forgotten(connection, row["id"])
-            else:
-                jobs += await _decided(connection, receipt)
-    await outbox.enqueue(redis, jobs, queue_name)
+        if receipt is None:
+            jobs += await submissions.forget(pool, row["id"])
+        else:
+            jobs += await _decided(pool, receipt)
+    await jobqueue.enqueue(redis, jobs, queue_name)
     return len(jobs)
 
 

@@ -17,6 +17,7 @@ import time
 import asyncpg
 from arq.connections import ArqRedis
 
+import jobqueue
 from ledger import outbox
 
 log = logging.getLogger(__name__)
@@ -35,14 +36,16 @@ async def sweep_forever(
     purged_at = scanned_at = 0.0
     while True:  # Intentionally unbounded: lives exactly as long as the worker process.
         try:
-            swept = await outbox.sweep(redis, pool, queue_name, stale_after_ms)
+            swept = await outbox.claim_stale(pool, stale_after_ms)
+            await jobqueue.enqueue(redis, swept, queue_name)
             if swept:
-                log.info("sweeper re-enqueued %d job(s)", swept)
+                log.info("sweeper re-enqueued %d job(s)", len(swept))
             if time.monotonic() - purged_at > PURGE_INTERVAL_S:
                 await outbox.purge(pool)
                 purged_at = time.monotonic()
             if time.monotonic() - scanned_at > JOBLESS_SCAN_INTERVAL_S:
-                await outbox.resubmit_jobless(redis, pool, queue_name, stale_after_ms)
+                jobless = await outbox.submit_jobless(pool, stale_after_ms)
+                await jobqueue.enqueue(redis, jobless, queue_name)
                 scanned_at = time.monotonic()
         except Exception:
             # Not only PostgresError: a connection torn down by a database restart can also

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from arq import Retry
 
-from ledger import outbox, outcomes
-from ledger.sql import QUERIES
+import jobqueue
+from ledger import outbox, outcomes, submissions
 from rails.client import EntryRequest, RailRejected, RailUnavailable
 from workers.context import WorkerContext
 
-Q = QUERIES["transactions"]
 log = logging.getLogger(__name__)
 
 # Backoff while the rail is unreachable: our own outage must never fail a transfer, so the
@@ -26,27 +24,18 @@ RAIL_CONFLICT = 409
 
 def _backoff_ms(job_try: int) -> int:
     assert job_try >= 1
-    return min(RAIL_RETRY_DELAY_MS_MAX, RAIL_RETRY_DELAY_MS_BASE * 2 ** (job_try - 1))
-
-
-async def _load_args(ctx: WorkerContext, outbox_id: str) -> dict[str, Any] | None:
-    row = await ctx["pool"].fetchrow(QUERIES["outbox"]["get"], outbox_id)
-    if row is None or row["done_at"] is not None:
-        return None  # Already done: a duplicate run of an at-least-once job.
-    args: dict[str, Any] = row["args"]
-    return args
+    return min(RAIL_RETRY_DELAY_MS_MAX, RAIL_RETRY_DELAY_MS_BASE * (1 << (job_try - 1)))
 
 
 async def submit_transfer(ctx: WorkerContext, outbox_id: str) -> None:
     """Hand a pending rail transfer (credit, reversal, settlement) to the rail, keyed by our
     transaction id so that a second submission (a job run twice) gets the same entry and
     trace number back."""
-    args = await _load_args(ctx, outbox_id)
-    if args is None:
-        return
     pool = ctx["pool"]
-    row = await pool.fetchrow(Q["submission"], args["transaction_id"])
-    assert row is not None, args
+    args = await outbox.load_args(pool, outbox_id)
+    if args is None:
+        return  # Already done: a duplicate run of an at-least-once job.
+    row = await submissions.get(pool, args["transaction_id"])
     if row["submitted_at"] is not None:
         await outbox.mark_done(pool, outbox_id)
         return
@@ -98,19 +87,16 @@ async def _late_trace_number(ctx: WorkerContext, outbox_id: str, transaction_id:
 async def _submitted(
     ctx: WorkerContext, outbox_id: str, transaction_id: str, trace_number: str | None
 ) -> None:
-    async with ctx["pool"].acquire() as connection, connection.transaction():
-        if trace_number is not None:
-            await connection.fetchval(Q["mark_submitted"], transaction_id, trace_number)
-        await outbox.mark_done(connection, outbox_id)
+    await submissions.record_submitted(ctx["pool"], outbox_id, transaction_id, trace_number)
 
 
 async def apply_outcome(ctx: WorkerContext, outbox_id: str) -> None:
     """Apply a rail notification in one transaction; a second run changes nothing."""
-    args = await _load_args(ctx, outbox_id)
-    if args is None:
-        return
     pool = ctx["pool"]
+    args = await outbox.load_args(pool, outbox_id)
+    if args is None:
+        return  # Already done: a duplicate run of an at-least-once job.
     async with pool.acquire() as connection, connection.transaction():
         jobs = await outcomes.apply_rail_outcome(connection, args)
         await outbox.mark_done(connection, outbox_id)
-    await outbox.enqueue(ctx["redis"], jobs, ctx["settings"].queue_name)
+    await jobqueue.enqueue(ctx["redis"], jobs, ctx["settings"].queue_name)

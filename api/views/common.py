@@ -10,11 +10,12 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
+import jobqueue
 from api import idempotency
 from api.bodies import page, page_meta
 from api.keys import IDEMPOTENCY, POOL, REDIS, SETTINGS
 from api.responses import json_response
-from ledger import outbox, wire
+from ledger import wire
 from ledger.outbox import Job
 
 # How long a request waits for a database connection before answering 503.
@@ -41,7 +42,7 @@ async def transaction(request: web.Request) -> AsyncIterator[asyncpg.Connection]
 
 async def after_commit(request: web.Request, jobs: list[Job]) -> None:
     app = request.app
-    await outbox.enqueue(app[REDIS], jobs, app[SETTINGS].queue_name)
+    await jobqueue.enqueue(app[REDIS], jobs, app[SETTINGS].queue_name)
 
 
 def one(plural: str, item: dict[str, Any], status: int = 200) -> web.Response:

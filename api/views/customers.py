@@ -13,9 +13,8 @@ from api.bodies import page, parse
 from api.errors import Handler
 from api.keys import POOL, SETTINGS
 from api.models import BankAccountCreate, BankAccountUpdate, CardCreate, CustomerCreate, OrderCreate
-from api.views.common import after_commit, many, one, total_of, transaction
+from api.views.common import after_commit, many, one, transaction
 from ledger import accounts, instruments, orders, wire
-from ledger.sql import QUERIES
 
 
 async def create_customer(request: web.Request) -> web.Response:
@@ -122,20 +121,10 @@ Page = tuple[list[dict[str, Any]], int]
 FetchPage = Callable[[asyncpg.Pool, str, str | None, int, int], Awaitable[Page]]
 
 
-def _query_page(name: str) -> FetchPage:
-    async def fetch_page(
-        pool: asyncpg.Pool, mp: str, customer_id: str | None, limit: int, offset: int
-    ) -> Page:
-        rows = await pool.fetch(QUERIES["customers"][name], mp, customer_id, limit, offset)
-        return [dict(row) for row in rows], total_of(rows)
-
-    return fetch_page
-
-
 LISTS: dict[str, tuple[FetchPage, Callable[[dict[str, Any]], dict[str, Any]]]] = {
-    "customers": (_query_page("list_customers"), wire.customer),
-    "bank_accounts": (_query_page("list_bank_accounts"), wire.bank_account),
-    "cards": (_query_page("list_cards"), wire.card),
+    "customers": (instruments.list_customers, wire.customer),
+    "bank_accounts": (instruments.list_bank_accounts, wire.bank_account),
+    "cards": (instruments.list_cards, wire.card),
     "orders": (orders.list_page, wire.order),
     "accounts": (accounts.list_page, wire.account),
 }

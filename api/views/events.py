@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from aiohttp import web
 
@@ -14,12 +13,9 @@ from api.models import CallbackCreate, RedeliveryCreate, RotationCreate
 from api.responses import json_response, no_content
 from api.views.common import after_commit, many, one, total_of, transaction
 from callbacks import signing, ssrf
-from ledger import outbox, resources, subscriptions, wire
-from ledger.errors import NotFound, RequestInvalid
-from ledger.sql import QUERIES
+from ledger import events, outbox, protocol, resources, subscriptions, wire
+from ledger.errors import RequestInvalid
 
-EVENTS = QUERIES["events"]
-CALLBACKS = QUERIES["callbacks"]
 # Event types a list may be narrowed to at once (`type[in]=a,b,…`).
 TYPE_FILTER_VALUES_MAX = 50
 # A range redelivery (up to 10k events) shares the one job queue with every marketplace's
@@ -50,56 +46,25 @@ async def list_events(request: web.Request) -> web.Response:
     if entity_id is not None:
         await resources.find(pool, mp, entity_id)  # 404 if it is not this marketplace's.
     limit, offset = page(request)
-    since, until = time_bounds(request, "occurred_at")
-    rows = await pool.fetch(
-        EVENTS["list"], mp, entity_id, _types(request), since, until, limit, offset
-    )
+    occurred = time_bounds(request, "occurred_at")
+    rows = await events.list_page(pool, mp, entity_id, _types(request), occurred, limit, offset)
     items = [wire.event(row, row["callback_statuses"]) for row in rows]
     return many(request, "events", items, total_of(rows))
 
 
 async def get_event(request: web.Request) -> web.Response:
     event_id = request.match_info["id"]
-    row = await request.app[POOL].fetchrow(EVENTS["get"], marketplace_id(request), event_id)
-    if row is None:
-        raise NotFound(f"Event {event_id} could not be found.")
+    row = await events.get(request.app[POOL], marketplace_id(request), event_id)
     return one("events", wire.event(row, row["callback_statuses"]))
-
-
-def _delivery(row: Any) -> dict[str, Any]:
-    href = f"/events/{row['event_id']}/callbacks/{row['callback_id']}"
-    return {
-        "id": row["id"],
-        "href": href,
-        "status": row["status"],
-        "attempts": row["attempts"],
-        "last_status_code": row["last_status_code"],
-        "last_error": row["last_error"],
-        "created_at": wire.timestamp(row["created_at"]),
-        "updated_at": wire.timestamp(row["updated_at"]),
-        "links": {"event": row["event_id"], "callback": row["callback_id"]},
-    }
 
 
 async def list_event_callbacks(request: web.Request) -> web.Response:
     """Where one event went: a delivery per callback, like Balanced's `event_callbacks`."""
     mp, event_id = marketplace_id(request), request.match_info["id"]
     limit, offset = page(request)
-    rows = await request.app[POOL].fetch(EVENTS["deliveries"], mp, event_id, limit, offset)
-    items = [_delivery(row) for row in rows]
+    rows = await events.deliveries(request.app[POOL], mp, event_id, limit, offset)
+    items = [wire.event_callback(row) for row in rows]
     return many(request, "event_callbacks", items, total_of(rows))
-
-
-def _attempt(row: Any) -> dict[str, Any]:
-    return {
-        "id": str(row["id"]),
-        "attempted_at": wire.timestamp(row["attempted_at"]),
-        "request_headers": row["request_headers"],
-        "response_status": row["response_status"],
-        "latency_ms": row["latency_ms"],
-        "response_excerpt": row["response_excerpt"],
-        "error": row["error"],
-    }
 
 
 async def list_event_callback_logs(request: web.Request) -> web.Response:
@@ -107,10 +72,9 @@ async def list_event_callback_logs(request: web.Request) -> web.Response:
     mp = marketplace_id(request)
     event_id, callback_id = request.match_info["id"], request.match_info["callback_id"]
     limit, offset = page(request)
-    rows = await request.app[POOL].fetch(
-        EVENTS["attempts"], mp, event_id, callback_id, limit, offset
-    )
-    return many(request, "event_callback_logs", [_attempt(row) for row in rows], total_of(rows))
+    rows = await events.attempts(request.app[POOL], mp, event_id, callback_id, limit, offset)
+    items = [wire.event_callback_log(row) for row in rows]
+    return many(request, "event_callback_logs", items, total_of(rows))
 
 
 async def create_callback(request: web.Request) -> web.Response:
@@ -134,47 +98,27 @@ async def create_callback(request: web.Request) -> web.Response:
 
 async def list_callbacks(request: web.Request) -> web.Response:
     limit, offset = page(request)
-    rows = await request.app[POOL].fetch(CALLBACKS["list"], marketplace_id(request), limit, offset)
+    rows = await subscriptions.list_page(request.app[POOL], marketplace_id(request), limit, offset)
     return many(request, "callbacks", [wire.callback(row) for row in rows], total_of(rows))
 
 
 async def get_callback(request: web.Request) -> web.Response:
     callback_id = request.match_info["id"]
-    row = await request.app[POOL].fetchrow(CALLBACKS["get"], marketplace_id(request), callback_id)
-    if row is None:
-        raise NotFound(f"Callback {callback_id} could not be found.")
+    row = await subscriptions.get(request.app[POOL], marketplace_id(request), callback_id)
     return one("callbacks", wire.callback(row))
 
 
 async def delete_callback(request: web.Request) -> web.StreamResponse:
     callback_id = request.match_info["id"]
-    deleted = await request.app[POOL].fetchval(
-        CALLBACKS["delete"], marketplace_id(request), callback_id
-    )
-    if deleted is None:
-        raise NotFound(f"Callback {callback_id} could not be found.")
+    await subscriptions.delete(request.app[POOL], marketplace_id(request), callback_id)
     return no_content()
-
-
-def _health(row: Any) -> dict[str, Any]:
-    """A callback's delivery state: not part of Balanced's callback resource, whose schema
-    forbids extra fields, so it has a sub-resource of its own."""
-    moment = row["disabled_at"] or row["failing_since"]
-    return {
-        "enabled": row["disabled_at"] is None,
-        "disabled_reason": row["disabled_reason"],
-        "failing_since": wire.timestamp(row["failing_since"]) if row["failing_since"] else None,
-        "as_of": wire.timestamp(moment or datetime.now(UTC)),
-        "links": {"callback": row["id"]},
-    }
 
 
 async def get_callback_health(request: web.Request) -> web.Response:
     callback_id = request.match_info["id"]
-    row = await request.app[POOL].fetchrow(CALLBACKS["get"], marketplace_id(request), callback_id)
-    if row is None:
-        raise NotFound(f"Callback {callback_id} could not be found.")
-    return json_response({"callback_health": [_health(row)], "links": {}})
+    row = await subscriptions.get(request.app[POOL], marketplace_id(request), callback_id)
+    health = wire.callback_health(row, datetime.now(UTC))
+    return json_response({"callback_health": [health], "links": {}})
 
 
 async def enable_callback(request: web.Request) -> web.Response:
@@ -182,7 +126,8 @@ async def enable_callback(request: web.Request) -> web.Response:
     row = await subscriptions.enable(
         request.app[POOL], marketplace_id(request), request.match_info["id"]
     )
-    return json_response({"callback_health": [_health(row)], "links": {}})
+    health = wire.callback_health(row, datetime.now(UTC))
+    return json_response({"callback_health": [health], "links": {}})
 
 
 async def rotate_callback_secret(request: web.Request) -> web.Response:
@@ -223,7 +168,7 @@ async def redeliver(request: web.Request) -> web.Response:
         due = await outbox.spread(
             connection,
             jobs,
-            f"{request.match_info['id']}/",
+            protocol.redelivery_job_prefix(request.match_info["id"]),
             REDELIVERY_BURST,
             REDELIVERY_INTERVAL_MS,
         )

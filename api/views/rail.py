@@ -10,7 +10,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from api.keys import POOL, SETTINGS
 from api.responses import json_response
 from api.views.common import after_commit, transaction
-from ledger import outbox
+from ledger import db, submissions
 from ledger.errors import RequestInvalid, Unauthorized
 
 
@@ -30,13 +30,11 @@ async def rail_notification(request: web.Request) -> web.Response:
     if not isinstance(notification, dict) or "id" not in notification:
         raise RequestInvalid("A rail notification needs an id.")
     async with transaction(request) as connection:
-        jobs = await outbox.add(
-            connection, f"outcome:{notification['id']}", "apply_outcome", notification
-        )
+        jobs = await submissions.accept_outcome(connection, notification)
     await after_commit(request, jobs)
     return web.Response(status=204)
 
 
 async def health(request: web.Request) -> web.Response:
-    await request.app[POOL].fetchval("SELECT 1")
+    await db.ping(request.app[POOL])
     return json_response({"status": "ok"})

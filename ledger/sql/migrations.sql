@@ -21,3 +21,7 @@ INSERT INTO schema_migrations (version, name) VALUES ($1, $2)
 -- name: version
 -- The newest migration applied (0: none).
 SELECT coalesce(max(version), 0) FROM schema_migrations
+
+-- name: ping
+-- The health check: PostgreSQL answers.
+SELECT 1

@@ -61,18 +61,6 @@ ORDER BY CASE WHEN $12 = 'amount,asc' THEN amount_cents END ASC,
          created_at, id
 LIMIT $13 OFFSET $14
 
--- name: submission
--- What the rail needs to move a transfer at its bank account.
-SELECT t.*, b.routing_number, b.account_number, b.name AS account_name
-FROM transactions t JOIN bank_accounts b ON b.id = t.bank_account_id
-WHERE t.id = $1
-
--- name: mark_submitted
--- Record the rail's trace number once; a second submission changes nothing.
-UPDATE transactions SET rail_trace_number = $2, submitted_at = now(), updated_at = now()
-WHERE id = $1 AND submitted_at IS NULL
-RETURNING id
-
 -- name: transition
 -- Guarded status change: only from the statuses in $3, so an outcome applies at most once.
 -- Clock time, not transaction time: it is taken after the row lock, so the order of these
@@ -106,23 +94,3 @@ SELECT id FROM transactions
 WHERE marketplace_id = $1 AND kind = 'credit' AND destination_id = $2 AND settlement_id IS NULL
 ORDER BY id
 FOR UPDATE
-
--- name: overdue_submissions
--- Transfers pending more than $1 ms after their submission, the least recently checked
--- first, at most $2; marked as checked now so that the next pass takes others. Their
--- creation time tells whether the rail's journal covers their submission.
-UPDATE transactions SET rail_checked_at = now()
-WHERE id IN (
-    SELECT id FROM transactions
-    WHERE status = 'pending' AND submitted_at IS NOT NULL
-      AND coalesce(rail_checked_at, submitted_at) < now() - make_interval(secs => $1 / 1000.0)
-    ORDER BY coalesce(rail_checked_at, submitted_at)
-    LIMIT $2
-    FOR UPDATE SKIP LOCKED
-)
-RETURNING id, created_at
-
--- name: forget_submission
--- The rail lost this entry: the next submission job submits it again.
-UPDATE transactions SET submitted_at = NULL, rail_trace_number = NULL
-WHERE id = $1 AND status = 'pending'

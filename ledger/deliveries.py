@@ -1,0 +1,141 @@
+"""Deliveries of events to callbacks: what one attempt needs, what an attempt changes.
+
+The worker (workers/deliveries.py) loads a delivery here, makes the HTTP attempt
+(callbacks/), and hands the result back here, which logs it and moves the delivery on in
+one transaction: done, retried after the worker's delay, or given up, and the callback
+disabled when it asked us to stop (410 Gone) or has failed every delivery for too long."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import asyncpg
+
+from ledger import outbox, protocol, subscriptions
+from ledger.outbox import Job
+from ledger.sql import QUERIES
+
+Q = QUERIES["callbacks"]
+
+# 410 Gone: the receiver asks us to stop (Standard Webhooks).
+GONE = 410
+OPEN_STATUSES = ("pending", "retrying")
+
+
+class AttemptResult(Protocol):
+    """What one HTTP attempt came to (`callbacks.delivery.Attempt` is one)."""
+
+    @property
+    def status_code(self) -> int | None: ...
+    @property
+    def latency_ms(self) -> int: ...
+    @property
+    def response_excerpt(self) -> str | None: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def succeeded(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What recording an attempt decided."""
+
+    #: The delivery's new status: succeeded, retrying or failed.
+    status: str
+    #: Milliseconds before the next attempt, or None when there is none.
+    retry_delay_ms: int | None
+    #: Jobs of a `callback.disabled` event, to enqueue after the commit.
+    jobs: list[Job]
+
+
+async def deliverable(pool: asyncpg.Pool, outbox_id: str) -> Any:
+    """The delivery to attempt now (with its event and callback), or None when there is
+    nothing left to do, in which case its job is marked done. A delivery whose callback
+    was disabled meanwhile fails here without an attempt."""
+    job = await outbox.load_args(pool, outbox_id)
+    row = None if job is None else await pool.fetchrow(Q["delivery"], job["delivery_id"])
+    if (
+        row is not None
+        and row["callback_disabled_at"] is not None
+        and row["status"] in OPEN_STATUSES
+    ):
+        await pool.fetchval(
+            Q["settle_delivery"], row["id"], "failed", None, "the callback is disabled", 0
+        )
+        row = None
+    if row is None or row["status"] not in OPEN_STATUSES or row["callback_deleted_at"] is not None:
+        await outbox.mark_done(pool, outbox_id)
+        return None
+    return row
+
+
+async def _judge(
+    connection: asyncpg.Connection,
+    row: Any,
+    result: AttemptResult,
+    retry_delay_ms: int | None,
+    disable_after: timedelta,
+) -> Settled:
+    if result.succeeded:
+        await connection.execute(Q["record_success"], row["callback_id"])
+        return Settled("succeeded", None, [])
+    if result.status_code == GONE:
+        reason = "the receiver answered 410 Gone"
+        return Settled(
+            "failed", None, await subscriptions.disable(connection, row["callback_id"], reason)
+        )
+    failing_since = await connection.fetchval(Q["record_failure"], row["callback_id"])
+    if datetime.now(UTC) - failing_since > disable_after:
+        reason = f"every delivery failed for more than {disable_after}"
+        return Settled(
+            "failed", None, await subscriptions.disable(connection, row["callback_id"], reason)
+        )
+    return Settled("retrying" if retry_delay_ms is not None else "failed", retry_delay_ms, [])
+
+
+async def record_attempt(
+    pool: asyncpg.Pool,
+    outbox_id: str,
+    row: Any,
+    result: AttemptResult,
+    logged_headers: dict[str, str],
+    *,
+    retry_delay_ms: int | None,
+    disable_after: timedelta,
+) -> Settled:
+    """Log the attempt and move the delivery on, in one transaction. `retry_delay_ms` is
+    the worker's delay before a next attempt should this one have failed (None: the
+    schedule is spent); the callback is disabled instead when it has failed every
+    delivery for `disable_after`. A retried job is deferred for its delay, so that
+    neither arq nor the sweeper sends it again meanwhile."""
+    assert retry_delay_ms is None or retry_delay_ms >= 0, retry_delay_ms
+    async with pool.acquire() as connection, connection.transaction():
+        settled = await _judge(connection, row, result, retry_delay_ms, disable_after)
+        await connection.execute(
+            Q["record_attempt"],
+            row["id"],
+            logged_headers,
+            result.status_code,
+            result.latency_ms,
+            result.response_excerpt,
+            result.error,
+        )
+        await connection.fetchval(
+            Q["settle_delivery"], row["id"], settled.status, result.status_code, result.error, 1
+        )
+        if settled.retry_delay_ms is None:
+            await outbox.mark_done(connection, outbox_id)
+        else:
+            not_before = datetime.now(UTC) + timedelta(milliseconds=settled.retry_delay_ms)
+            await outbox.defer(connection, outbox_id, not_before)
+    return settled
+
+
+async def park(pool: asyncpg.Pool, outbox_id: str, wait: timedelta) -> None:
+    """Hold a delivery's job back for `wait`, and stall its callback's next deliveries as
+    long (their receiver looks stuck)."""
+    callback_id = protocol.callback_of(outbox_id)
+    await pool.execute(Q["park"], outbox_id, callback_id, datetime.now(UTC) + wait)

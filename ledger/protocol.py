@@ -1,0 +1,64 @@
+"""The names the API, the workers and PostgreSQL agree on, spelled once (like arq's
+`constants.py`): job names, the formats of job (outbox) ids, and the id prefixes a job id
+is read by. A job id is its outbox row's id and arq's `_job_id` alike, so it is also the
+idempotency key of the work: the same work always gets the same id.
+
+Some of these are also written by SQL that builds job ids in bulk (`fan_out` in
+`ledger/sql/events.sql`, `redeliver` in `callbacks.sql`, `submit_unsubmitted` in
+`outbox.sql`); tests/test_layering.py checks those spell them as here.
+
+Redis keys: ours are arq's own (`arq:job:<job id>`, `arq:retry:…`, `arq:in-progress:…`,
+named in `arq.constants`), under the queue named by `Settings.queue_name`; we add none."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from ledger.ids import PREFIXES
+
+# Job names: the arq functions of workers/main.py, and the `job` column of outbox rows.
+SUBMIT_TRANSFER: Final = "submit_transfer"
+APPLY_OUTCOME: Final = "apply_outcome"
+DELIVER_CALLBACK: Final = "deliver_callback"
+JOB_NAMES: Final = frozenset({SUBMIT_TRANSFER, APPLY_OUTCOME, DELIVER_CALLBACK})
+
+SUBMIT_JOB_PREFIX: Final = "submit:"
+OUTCOME_JOB_PREFIX: Final = "outcome:"
+CALLBACK_ID_PREFIX: Final = PREFIXES["callback"]
+DELIVERY_ID_PREFIX: Final = PREFIXES["delivery"]
+# Separates the parts of a delivery's job id: `CB…/DL…`, or `CB…/DL…/<nonce>` for a
+# redelivery (a new id per request, so an earlier redelivery's job never collides).
+DELIVERY_JOB_SEPARATOR: Final = "/"
+
+
+def submit_job_id(transaction_id: str) -> str:
+    """The one submit job of a rail transfer: submitting twice is one submission."""
+    assert transaction_id and SUBMIT_JOB_PREFIX not in transaction_id, transaction_id
+    return SUBMIT_JOB_PREFIX + transaction_id
+
+
+def outcome_job_id(notification_id: str) -> str:
+    """The job applying one rail notification: the rail's retries of it are one job."""
+    assert notification_id, notification_id
+    return OUTCOME_JOB_PREFIX + notification_id
+
+
+def reconciled_notification_id(transaction_id: str, entry_status: str) -> str:
+    """The id of a notification reconciliation makes up for a decision the rail never
+    pushed: one per transfer and decision, so two passes apply it once."""
+    return f"reconcile-{transaction_id}-{entry_status}"
+
+
+def redelivery_job_prefix(callback_id: str) -> str:
+    """What every delivery job of `callback_id` starts with (its deliveries are paced by
+    it, see `outbox.spread`)."""
+    assert callback_id.startswith(CALLBACK_ID_PREFIX), callback_id
+    return callback_id + DELIVERY_JOB_SEPARATOR
+
+
+def callback_of(delivery_job_id: str) -> str:
+    """A delivery's job id starts with its callback's id, so a worker can tell which
+    callback a job is for before it touches the database."""
+    callback_id = delivery_job_id.split(DELIVERY_JOB_SEPARATOR, 1)[0]
+    assert callback_id.startswith(CALLBACK_ID_PREFIX), delivery_job_id
+    return callback_id

@@ -1,0 +1,94 @@
+"""Rail transfers between us and the rail: what a submission sends, the record that the
+rail took it (its trace number), the transfers overdue for an outcome, and the outcome
+notifications that come back, each kept as an `apply_outcome` job.
+
+The submit and outcome jobs (workers/transfers.py) and reconciliation (workers/reconcile.py)
+call the rail; this module is their only way to the transfers' submission state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from ledger import outbox, protocol
+from ledger.outbox import Job
+from ledger.sql import QUERIES
+
+Q = QUERIES["submissions"]
+
+
+async def get(pool: asyncpg.Pool, transaction_id: str) -> asyncpg.Record:
+    """The transfer with what the rail needs to move it at its bank account."""
+    row: asyncpg.Record | None = await pool.fetchrow(Q["get"], transaction_id)
+    assert row is not None, transaction_id  # Only a transfer's own submit job asks.
+    return row
+
+
+async def record_submitted(
+    pool: asyncpg.Pool, outbox_id: str, transaction_id: str, trace_number: str | None
+) -> None:
+    """The rail holds the entry: keep its trace number (once; a second submission changes
+    nothing) and mark the submit job done, in one transaction. Without a trace number
+    (the rail no longer has the entry) only the job is marked done."""
+    async with pool.acquire() as connection, connection.transaction():
+        if trace_number is not None:
+            await connection.fetchval(Q["mark_submitted"], transaction_id, trace_number)
+        await outbox.mark_done(connection, outbox_id)
+
+
+async def overdue(pool: asyncpg.Pool, after_ms: int, limit: int) -> list[asyncpg.Record]:
+    """Up to `limit` transfers pending more than `after_ms` after their submission, the
+    least recently checked first; each is marked checked now. Rows: `id`, `created_at`."""
+    assert after_ms >= 0 and limit >= 1
+    rows: list[asyncpg.Record] = await pool.fetch(Q["overdue"], after_ms, limit)
+    return rows
+
+
+async def forget(pool: asyncpg.Pool, transaction_id: str) -> list[Job]:
+    """The rail never received the entry: clear our record of its submission and make
+    sure a submit job exists (its row may have been purged long ago); returns that job
+    when it is due now, to enqueue."""
+    async with pool.acquire() as connection, connection.transaction():
+        await connection.execute(Q["forget"], transaction_id)
+        return await outbox.reopen(
+            connection,
+            protocol.submit_job_id(transaction_id),
+            protocol.SUBMIT_TRANSFER,
+            {"transaction_id": transaction_id},
+        )
+
+
+async def submit_job(connection: asyncpg.Connection, transaction_id: str) -> list[Job]:
+    """The job that hands a new rail transfer to the rail, written with the transfer."""
+    return await outbox.add(
+        connection,
+        protocol.submit_job_id(transaction_id),
+        protocol.SUBMIT_TRANSFER,
+        {"transaction_id": transaction_id},
+    )
+
+
+async def accept_outcome(
+    connection: asyncpg.Connection | asyncpg.Pool, notification: dict[str, Any]
+) -> list[Job]:
+    """Keep a rail notification as the job that applies it; the same notification id twice
+    (the rail retrying, or reconciliation finding what was pushed) is one job."""
+    assert "id" in notification, notification
+    return await outbox.add(
+        connection,
+        protocol.outcome_job_id(str(notification["id"])),
+        protocol.APPLY_OUTCOME,
+        notification,
+    )
+
+
+def reconciled_notification(
+    transaction_id: str, entry_status: str, entry: dict[str, Any], event_type: str
+) -> dict[str, Any]:
+    """The notification the rail would have pushed for a decision reconciliation found."""
+    return {
+        "id": protocol.reconciled_notification_id(transaction_id, entry_status),
+        "type": event_type,
+        "entry": entry,
+    }
