@@ -1,7 +1,14 @@
 """Developer entry point; needs only Python >= 3.11 (standard library) and PyPI.
 
     python3 dev.py up [ARGS...]     run the whole system (ARGS go to `ballast up`)
-    python3 dev.py test [ARGS...]   run the test suite (ARGS go to pytest)
+    python3 dev.py test [--no-lint] [ARGS...]
+                                    lint, then run the test suite (ARGS go to pytest)
+    python3 dev.py lint [PACKAGE...]
+                                    ruff check, ruff format --check and mypy (strict) over the
+                                    PACKAGEs, by default over pyproject's [tool.mypy] files
+
+`test` lints first, as CI does, and stops before pytest when the lint fails; `--no-lint`
+skips that for a quick local run.
 
 Creates `.venv` next to this file on first use and installs the project into it
 (`pip install -e '.[dev]'`), again whenever pyproject.toml changes.
@@ -14,6 +21,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 PYTHON_MIN = (3, 11)
@@ -24,9 +32,11 @@ VENV_PYTHON = VENV_BIN / "python"
 PYPROJECT = ROOT / "pyproject.toml"
 # sha256 of the pyproject.toml last installed; a different one means install again.
 INSTALL_STAMP = VENV_DIR / ".ballast-install-stamp"
-COMMANDS = ("up", "test")
+COMMANDS = ("up", "test", "lint")
 EDITABLE_WARNING_FILTER = "ignore:Editable installation"
-USAGE = "usage: python3 dev.py {up|test} [ARGS...]"
+USAGE = "usage: python3 dev.py {up|test|lint} [ARGS...]"
+# The argument of `test` that skips the lint; pytest has no option of that name.
+NO_LINT = "--no-lint"
 
 
 def main(argv: list[str]) -> int:
@@ -55,8 +65,66 @@ def main(argv: list[str]) -> int:
     if command == "up":
         program = str(VENV_BIN / "ballast")
         os.execv(program, [program, "up", *passthrough])
-    os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), "-m", "pytest", *passthrough])
+    if command == "lint":
+        return lint(passthrough)
+    lint_wanted, pytest_args = split_no_lint(passthrough)
+    if lint_wanted and lint([]) != 0:
+        print(
+            f"dev.py: the lint failed, so the tests did not run ({NO_LINT} skips the lint"
+            " for a local run; CI always lints)",
+            file=sys.stderr,
+        )
+        return 1
+    os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), "-m", "pytest", *pytest_args])
     raise AssertionError("execv does not return")
+
+
+def split_no_lint(args: list[str]) -> tuple[bool, list[str]]:
+    """Whether `test` lints, and the arguments left for pytest."""
+    return NO_LINT not in args, [arg for arg in args if arg != NO_LINT]
+
+
+def lint_steps(packages: list[str]) -> list[list[str]]:
+    """The lint commands over `packages`, or over the whole tree and pyproject's mypy files.
+
+    Without packages mypy gets no paths, so that it reads `files` from pyproject.toml: the
+    one list of what is type-checked, here and for anyone running `mypy` by hand.
+    """
+    ruff, mypy = str(VENV_BIN / "ruff"), str(VENV_BIN / "mypy")
+    paths = packages or ["."]
+    return [
+        [ruff, "check", *paths],
+        [ruff, "format", "--check", *paths],
+        [mypy, *packages],
+    ]
+
+
+def mypy_files() -> list[str]:
+    """pyproject.toml's [tool.mypy] files: what mypy checks when given no paths."""
+    config = tomllib.loads(PYPROJECT.read_text())
+    files: list[str] = config["tool"]["mypy"]["files"]
+    return files
+
+
+def lint(packages: list[str]) -> int:
+    """Run every lint step (all of them, so one run shows every problem); 0 if all pass."""
+    if packages:
+        print(f"dev.py: lint: ruff and mypy (strict) over {' '.join(packages)}", file=sys.stderr)
+    else:
+        mypy_over = " ".join(mypy_files())
+        print(f"dev.py: lint: ruff over the tree, mypy (strict) over {mypy_over}", file=sys.stderr)
+    failed = []
+    for step in lint_steps(packages):
+        if subprocess.run(step, cwd=ROOT).returncode != 0:
+            failed.append(" ".join([Path(step[0]).name, *step[1:]]))
+    for step_text in failed:
+        print(f"dev.py: lint: `{step_text}` failed (see above)", file=sys.stderr)
+    if any(text.startswith("ruff format") for text in failed):
+        print(
+            "dev.py: lint: `.venv/bin/ruff format <files>` formats the files it names",
+            file=sys.stderr,
+        )
+    return 1 if failed else 0
 
 
 class SetupError(Exception):

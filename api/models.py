@@ -16,6 +16,7 @@ from pydantic import (
     ConfigDict,
     Field,
 )
+from pydantic.fields import FieldInfo
 
 from api.bodies import reference
 from ledger.money import AMOUNT_CENTS_MAX, AMOUNT_CENTS_MIN, parse_amount_cents
@@ -80,20 +81,26 @@ ExpirationYear = Annotated[
 ]
 
 
-def _reference(collection: str, prefix: str) -> Any:
-    """An id of `collection` (`OR…`) or its href (`/orders/OR…`)."""
-    return Annotated[
-        str,
-        Field(
-            max_length=128,
-            json_schema_extra={"pattern": f"^(/{collection}/)?{prefix}[a-zA-Z0-9]{{16,32}}$"},
-        ),
-        AfterValidator(lambda value: reference(value, collection, prefix)),
-    ]
+def _reference_field(collection: str, prefix: str) -> FieldInfo:
+    """The documented shape of an id of `collection` (`OR…`) or its href (`/orders/OR…`)."""
+    # pydantic types Field() as Any, so that it fits any field's default; this is its info.
+    shape: FieldInfo = Field(
+        max_length=128,
+        json_schema_extra={"pattern": f"^(/{collection}/)?{prefix}[a-zA-Z0-9]{{16,32}}$"},
+    )
+    return shape
 
 
-OrderRef = _reference("orders", "OR")
-CustomerRef = _reference("customers", "CU")
+def _reference_check(collection: str, prefix: str) -> AfterValidator:
+    """Turns an id or href of `collection` into the id (see `reference`)."""
+    return AfterValidator(lambda value: reference(value, collection, prefix))
+
+
+# Spelled out in full rather than built by a function, so that type checkers see aliases.
+OrderRef = Annotated[str, _reference_field("orders", "OR"), _reference_check("orders", "OR")]
+CustomerRef = Annotated[
+    str, _reference_field("customers", "CU"), _reference_check("customers", "CU")
+]
 
 
 class Body(BaseModel):
@@ -192,7 +199,9 @@ class ReturnCreate(Body):
     meta: Meta = Field(default_factory=dict)
 
 
-BankAccountRef = _reference("bank_accounts", "BA")
+BankAccountRef = Annotated[
+    str, _reference_field("bank_accounts", "BA"), _reference_check("bank_accounts", "BA")
+]
 
 
 class SettlementCreate(Body):
@@ -212,7 +221,7 @@ class DetailsUpdate(Body):
     ] = None
 
 
-EventRef = _reference("events", "EV")
+EventRef = Annotated[str, _reference_field("events", "EV"), _reference_check("events", "EV")]
 # Longest overlap a rotation may ask for: a week is ample for any receiver to switch over.
 ROTATION_OVERLAP_MS_MAX = 7 * 24 * 3600 * 1000
 

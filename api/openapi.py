@@ -79,7 +79,8 @@ BODIES: dict[tuple[str, str], tuple[type[BaseModel], str]] = {
     ("POST", "/cards/{id}/card_holds"): (models.TransferCreate, "card_holds"),
     ("PUT", "/card_holds/{id}"): (models.HoldUpdate, "card_holds"),
     ("POST", "/card_holds/{id}/debits"): (models.CaptureCreate, "debits"),
-} | {("PUT", f"/{plural}/{{id}}"): (models.DetailsUpdate, plural) for plural in TRANSFER_PLURALS}
+    **{("PUT", f"/{plural}/{{id}}"): (models.DetailsUpdate, plural) for plural in TRANSFER_PLURALS},
+}
 
 # Routes whose response the path alone does not tell.
 SPECS: dict[tuple[str, str], Spec] = {
@@ -249,7 +250,7 @@ def failed_name(plural: str) -> str:
 
 
 def error_statuses(method: str, spec: Spec, creates_transfer: bool) -> tuple[int, ...]:
-    statuses = PUBLIC_ERROR_STATUSES if spec.public else ERROR_STATUSES
+    statuses: tuple[int, ...] = PUBLIC_ERROR_STATUSES if spec.public else ERROR_STATUSES
     if method in ("POST", "PUT"):
         statuses += BODY_ERROR_STATUSES
     if method == "POST":
@@ -335,7 +336,12 @@ def operation(method: str, path: str, handler: Any) -> dict[str, Any]:
 def component_schemas() -> dict[str, Any]:
     """The request models, the response models and the envelopes around them."""
     request_models = sorted({model for model, _ in BODIES.values()}, key=lambda m: m.__name__)
-    response_models = [*schemas.ITEMS.values(), schemas.PageMeta, schemas.Error, schemas.Health]
+    response_models: list[type[BaseModel]] = [
+        *schemas.ITEMS.values(),
+        schemas.PageMeta,
+        schemas.Error,
+        schemas.Health,
+    ]
     _, top = models_json_schema(
         [(model, "validation") for model in [*request_models, *response_models]],
         ref_template=REF,

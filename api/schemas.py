@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.fields import FieldInfo
 
 from ledger.ids import PREFIXES
 
@@ -20,9 +21,12 @@ class Shape(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def id_of(kind: str) -> Any:
-    """A string in the id format of `kind` (a key of ledger.ids.PREFIXES)."""
-    return Annotated[str, Field(pattern=id_pattern(kind))]
+def id_of(kind: str) -> FieldInfo:
+    """The constraint of a string in the id format of `kind` (a key of ledger.ids.PREFIXES),
+    for `Annotated[str, id_of(kind)]`: an alias must be spelled out for type checkers."""
+    # pydantic types Field() as Any, so that it fits any field's default; this is its info.
+    constraint: FieldInfo = Field(pattern=id_pattern(kind))
+    return constraint
 
 
 def id_pattern(kind: str) -> str:
@@ -34,21 +38,21 @@ Meta = dict[str, str]
 Text = str | None
 Amount = Annotated[int, Field(ge=0)]
 Status = Literal["pending", "succeeded", "failed"]
-CustomerId = id_of("customer")
-MarketplaceId = id_of("marketplace")
-ApiKeyId = id_of("api_key")
-BankAccountId = id_of("bank_account")
-CardId = id_of("card")
-DebitId = id_of("debit")
-CreditId = id_of("credit")
-RefundId = id_of("refund")
-ReversalId = id_of("reversal")
-AccountId = id_of("account")
-EventId = id_of("event")
-CallbackId = id_of("callback")
-CardHoldId = id_of("card_hold")
-OrderId = id_of("order")
-SettlementId = id_of("settlement")
+CustomerId = Annotated[str, id_of("customer")]
+MarketplaceId = Annotated[str, id_of("marketplace")]
+ApiKeyId = Annotated[str, id_of("api_key")]
+BankAccountId = Annotated[str, id_of("bank_account")]
+CardId = Annotated[str, id_of("card")]
+DebitId = Annotated[str, id_of("debit")]
+CreditId = Annotated[str, id_of("credit")]
+RefundId = Annotated[str, id_of("refund")]
+ReversalId = Annotated[str, id_of("reversal")]
+AccountId = Annotated[str, id_of("account")]
+EventId = Annotated[str, id_of("event")]
+CallbackId = Annotated[str, id_of("callback")]
+CardHoldId = Annotated[str, id_of("card_hold")]
+OrderId = Annotated[str, id_of("order")]
+SettlementId = Annotated[str, id_of("settlement")]
 # The party at the other end of a transfer: a card, a bank account or a payable account.
 PartyId = Annotated[str, Field(pattern=r"^(CC|BA|AT)[a-zA-Z0-9]{16,32}$")]
 

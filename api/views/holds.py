@@ -11,6 +11,7 @@ from api.models import CaptureCreate, HoldUpdate, TransferCreate
 from api.views.common import after_commit, many, one, transaction
 from api.views.transfers import respond
 from ledger import holds, instruments, transfers, wire
+from ledger.outbox import Job
 
 
 async def create_hold(request: web.Request) -> web.Response:
@@ -70,7 +71,7 @@ async def void_hold(request: web.Request) -> web.Response:
 async def update_hold(request: web.Request) -> web.Response:
     fields = await parse(request, HoldUpdate, "card_holds")
     mp, hold_id = marketplace_id(request), request.match_info["id"]
-    jobs = []
+    jobs: list[Job] = []
     async with transaction(request) as connection:
         row = await holds.update_details(connection, mp, hold_id, fields.description, fields.meta)
         if fields.is_void:

@@ -4,6 +4,7 @@ reading, listing and updating of them all."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import asyncpg
 from aiohttp import web
@@ -116,7 +117,8 @@ def lister(kind: str, scope: str | None = None) -> Handler:
 
     async def list_transfers(request: web.Request) -> web.Response:
         mp = marketplace_id(request)
-        scoped = {}
+        # Keyword arguments of transfers.ListQuery, like list_filters' own.
+        scoped: dict[str, Any] = {}
         if scope is not None:
             parent_id = request.match_info["id"]
             await resources.find(request.app[POOL], mp, parent_id)  # 404 if not ours.
