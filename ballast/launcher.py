@@ -3,7 +3,9 @@
 Starts PostgreSQL and Valkey when `DATABASE_URL` / `REDIS_URL` do not point at running
 ones, then the simulated ACH rail, the API and the workers as child processes, creates an
 API key and a marketplace, and prints how to call it. It then watches: on Ctrl-C, SIGTERM
-or SIGHUP, or when any child dies, it stops everything it started, in reverse order.
+or SIGHUP, or when any child dies, it stops everything it started, each process before
+what it depends on: the API and the workers (which drain their jobs, still calling the rail
+and Valkey) first, then the rail, then Valkey and PostgreSQL.
 
 The launcher owns shutdown. Its children block SIGINT, so a Ctrl-C at the terminal (which
 reaches the whole process group) stops them once, through the launcher's SIGTERM, rather
@@ -142,12 +144,12 @@ def _bring_up_and_watch(
     stack.callback(children.stop_all)
     # The secret reaches the rail through the environment, not argv, which `ps` shows.
     rail_args = ["--host", LOCAL_HOST, "--port", str(rail_port), "--day-ms", str(rail_day_ms)]
-    rail = children.spawn("rail", ["rails", *rail_args], rail_env)
+    rail = children.spawn("rail", ["rails", *rail_args], rail_env, STAGE_SERVICE)
     _wait_healthy(rail, f"{rail_url}/healthz", gate)
-    api = children.spawn("api", ["api"], ballast_env)
+    api = children.spawn("api", ["api"], ballast_env, STAGE_CLIENT)
     _wait_healthy(api, f"{api_url}/healthz", gate)
     for number in range(1, workers + 1):
-        children.spawn(f"worker-{number}", ["worker"], ballast_env)
+        children.spawn(f"worker-{number}", ["worker"], ballast_env, STAGE_CLIENT)
     api_key_secret, marketplace_id = _create_api_key_and_marketplace(api_url)
     _print_banner(
         _Banner(api_url, rail_url, rail_day_ms, control_token, api_key_secret, marketplace_id)
@@ -209,10 +211,17 @@ def _stop_embedded(name: str, server: EmbeddedPostgres | EmbeddedValkey) -> None
         _say(f"ballast up: kept {name} data in {kept}")
 
 
+# Stop stages: a child is stopped, and has exited, before any child of a lower stage
+# is asked to stop. The rail serves the API and the workers; they serve no other child.
+STAGE_SERVICE = 0
+STAGE_CLIENT = 1
+
+
 @dataclass
 class _Child:
     name: str
     process: subprocess.Popen[bytes]
+    stage: int
 
 
 class _SignalGate:
@@ -246,7 +255,10 @@ class _Children:
         self._env = env
         self._children: list[_Child] = []
 
-    def spawn(self, name: str, ballast_args: list[str], secrets_env: dict[str, str]) -> _Child:
+    def spawn(
+        self, name: str, ballast_args: list[str], secrets_env: dict[str, str], stage: int
+    ) -> _Child:
+        assert stage in (STAGE_SERVICE, STAGE_CLIENT), stage
         self._gate.check()
         process = subprocess.Popen(
             [sys.executable, "-m", "ballast", *ballast_args],
@@ -256,7 +268,7 @@ class _Children:
             start_new_session=False,
             preexec_fn=_child_preexec(os.getpid()),
         )
-        child = _Child(name, process)
+        child = _Child(name, process, stage)
         self._children.append(child)
         return child
 
@@ -277,15 +289,27 @@ class _Children:
             time.sleep(SUPERVISE_POLL_INTERVAL_S)
 
     def stop_all(self) -> None:
-        """SIGTERM every child, wait up to CHILD_STOP_GRACE_S, then SIGKILL the rest."""
-        running = [child for child in self._children if child.process.poll() is None]
-        for child in reversed(running):
-            child.process.terminate()
+        """Stop the children stage by stage, clients before the services they call: SIGTERM
+        a stage, wait for it (within CHILD_STOP_GRACE_S in all), SIGKILL what is left of it.
+
+        A worker drains its jobs after SIGTERM, and they still call the rail and Valkey;
+        stopping those under it would fail its last jobs with tracebacks."""
         deadline = time.monotonic() + CHILD_STOP_GRACE_S
         # A second signal from the user means "now": skip the rest of the grace period.
         signals_before = self._gate.signals_received
-        while running and time.monotonic() < deadline:
-            if self._gate.signals_received > signals_before:
+        for stage in sorted({child.stage for child in self._children}, reverse=True):
+            members = [child for child in self._children if child.stage == stage]
+            hurry = self._gate.signals_received > signals_before
+            self._stop_stage(members, deadline, None if hurry else signals_before)
+
+    def _stop_stage(self, members: list[_Child], deadline: float, signals: int | None) -> None:
+        """SIGTERM `members`, wait until `deadline` or a signal beyond `signals` (None: do
+        not wait), then SIGKILL those still running."""
+        running = [child for child in members if child.process.poll() is None]
+        for child in reversed(running):
+            child.process.terminate()
+        while running and signals is not None and time.monotonic() < deadline:
+            if self._gate.signals_received > signals:
                 break
             running = [child for child in running if child.process.poll() is None]
             time.sleep(STOP_POLL_INTERVAL_S)

@@ -175,6 +175,24 @@ def test_up_wires_everything_and_stops_on_ctrl_c(
     os.killpg(launcher.process.pid, signal.SIGINT)
     assert launcher.wait_exit() == 0
     assert wait_gone(children) == set()
+    launcher.wait_for_line(r"^ballast up: stopped\.$")  # Its last line: all output is in.
+    assert not [line for line in launcher.lines if "Traceback" in line], launcher.lines
+
+
+def test_ctrl_c_stops_workers_before_the_rail_and_valkey_with_no_traceback(
+    start_launcher: Callable[..., Launcher],
+) -> None:
+    # The stand-in worker drains for a while after SIGTERM, as arq does, and then needs
+    # the rail and Valkey still up; were either stopped under it, it would print a traceback.
+    launcher = start_launcher("--workers", "2", embedded=True, STUB_WORKER_DRAIN_S="0.5")
+    children = _ready(launcher, workers=2)
+    os.killpg(launcher.process.pid, signal.SIGINT)
+    assert launcher.wait_exit() == 0
+    assert wait_gone(children) == set()
+    launcher.wait_for_line(r"^ballast up: stopped\.$")  # Its last line: all output is in.
+    output = "\n".join(launcher.lines)
+    assert "Traceback" not in output, output
+    assert len(launcher.records("drained")) == 2, output
 
 
 def test_up_stops_everything_when_a_child_dies(start_launcher: Callable[..., Launcher]) -> None:
