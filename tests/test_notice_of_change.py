@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ledger import protocol
 from tests.conftest import Marketplace
 from tests.support import flows
 from tests.support.pipeline import Pipeline, eventually
@@ -118,7 +119,7 @@ async def test_an_entry_resubmitted_after_a_correction_stays_the_entry_the_rail_
     )
     await pipeline.pool.execute(
         "UPDATE outbox SET done_at = NULL, not_before = now(), enqueued_at = NULL WHERE id = $1",
-        f"submit:{credit_id}",
+        protocol.submit_job_id(credit_id),
     )
 
     async def kept() -> bool:

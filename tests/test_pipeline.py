@@ -5,7 +5,7 @@ from __future__ import annotations
 import redis.asyncio as redis_asyncio
 import standardwebhooks
 
-from ledger import outbox, outcomes
+from ledger import outbox, outcomes, protocol
 from tests.conftest import Marketplace
 from tests.support import flows
 from tests.support.pipeline import Pipeline
@@ -125,7 +125,7 @@ async def test_submitting_a_credit_twice_reaches_the_rail_once(
     trace = await _trace_number(pipeline, credit_id)
     # Run the job again as a redelivered queue entry would: the outbox row is reopened.
     await pipeline.pool.execute(
-        "UPDATE outbox SET done_at = NULL WHERE id = $1", f"submit:{credit_id}"
+        "UPDATE outbox SET done_at = NULL WHERE id = $1", protocol.submit_job_id(credit_id)
     )
     await pipeline.pool.execute(
         "UPDATE transactions SET submitted_at = NULL WHERE id = $1", credit_id
@@ -133,8 +133,8 @@ async def test_submitting_a_credit_twice_reaches_the_rail_once(
     from workers.transfers import submit_transfer
 
     ctx = pipeline.worker.ctx  # type: ignore[union-attr]
-    await submit_transfer(ctx, f"submit:{credit_id}")  # type: ignore[arg-type]
-    await submit_transfer(ctx, f"submit:{credit_id}")  # type: ignore[arg-type]
+    await submit_transfer(ctx, protocol.submit_job_id(credit_id))  # type: ignore[arg-type]
+    await submit_transfer(ctx, protocol.submit_job_id(credit_id))  # type: ignore[arg-type]
     assert await _trace_number(pipeline, credit_id) == trace
     async with pipeline.http.get(f"{pipeline.rail_url}/entries/{credit_id}") as response:
         entry = await response.json()
@@ -194,7 +194,7 @@ async def test_credit_whose_job_was_lost_with_redis_still_succeeds_through_the_s
         await pipeline.start_worker()
     await flows.credit_status(api, credit["id"], "succeeded")
     assert await pipeline.pool.fetchval(
-        "SELECT done_at IS NOT NULL FROM outbox WHERE id = $1", f"submit:{credit['id']}"
+        "SELECT done_at IS NOT NULL FROM outbox WHERE id = $1", protocol.submit_job_id(credit["id"])
     )
     assert outbox.SWEEP_BATCH_MAX > 0
 
@@ -216,17 +216,17 @@ async def test_a_transfer_decided_before_its_submission_was_recorded_keeps_its_t
         assert response.status == 200, await response.text()
     await flows.credit_status(marketplace.api, credit_id, "succeeded")
     await pipeline.pool.execute(
-        "UPDATE outbox SET done_at = NULL WHERE id = $1", f"submit:{credit_id}"
+        "UPDATE outbox SET done_at = NULL WHERE id = $1", protocol.submit_job_id(credit_id)
     )
     async with pipeline.http.get(f"{pipeline.rail_url}/healthz") as response:
         resubmissions_before = (await response.json())["resubmissions"]
     from workers.transfers import submit_transfer
 
     ctx = pipeline.worker.ctx  # type: ignore[union-attr]
-    await submit_transfer(ctx, f"submit:{credit_id}")  # type: ignore[arg-type]
+    await submit_transfer(ctx, protocol.submit_job_id(credit_id))  # type: ignore[arg-type]
     assert await _trace_number(pipeline, credit_id) == trace
     assert await pipeline.pool.fetchval(
-        "SELECT done_at IS NOT NULL FROM outbox WHERE id = $1", f"submit:{credit_id}"
+        "SELECT done_at IS NOT NULL FROM outbox WHERE id = $1", protocol.submit_job_id(credit_id)
     )
     async with pipeline.http.get(f"{pipeline.rail_url}/healthz") as response:
         assert (await response.json())["resubmissions"] == resubmissions_before

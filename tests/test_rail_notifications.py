@@ -11,6 +11,7 @@ from typing import Any
 
 from standardwebhooks.webhooks import Webhook
 
+from ledger import protocol
 from tests.conftest import Marketplace
 from tests.support import flows
 from tests.support.pipeline import Pipeline, eventually
@@ -37,7 +38,7 @@ async def _notify(pipeline: Pipeline, kind: str, entry: dict[str, Any]) -> str:
 
     async def applied() -> bool:
         query = "SELECT done_at IS NOT NULL FROM outbox WHERE id = $1"
-        return bool(await pipeline.pool.fetchval(query, f"outcome:{notification_id}"))
+        return bool(await pipeline.pool.fetchval(query, protocol.outcome_job_id(notification_id)))
 
     await eventually(applied)
     return notification_id

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestServer
 from arq import create_pool
 from arq.connections import RedisSettings
 
-from ledger import outbox
+from ledger import outbox, protocol
 from rails.app import JOURNAL_NAME
 from rails.app import create_app as create_rail_app
 from rails.client import HttpRailClient
@@ -161,7 +161,7 @@ async def test_an_entry_a_rail_without_a_journal_forgot_is_not_submitted_again(
         before["rail_trace_number"],
     )
     job = await pipeline.pool.fetchrow(
-        "SELECT done_at FROM outbox WHERE id = $1", f"submit:{credit_id}"
+        "SELECT done_at FROM outbox WHERE id = $1", protocol.submit_job_id(credit_id)
     )
     assert job is None or job["done_at"] is not None
     await _settle(pipeline, credit_id)
@@ -196,12 +196,12 @@ async def test_a_transfer_whose_job_was_purged_finishes_when_the_rail_never_rece
     )
     await pipeline.pool.execute(
         "UPDATE outbox SET done_at = now() - interval '73 hours' WHERE id = $1",
-        f"submit:{credit_id}",
+        protocol.submit_job_id(credit_id),
     )
     await outbox.purge(pipeline.pool)
     assert (
         await pipeline.pool.fetchval(
-            "SELECT count(*) FROM outbox WHERE id = $1", f"submit:{credit_id}"
+            "SELECT count(*) FROM outbox WHERE id = $1", protocol.submit_job_id(credit_id)
         )
         == 0
     )
@@ -247,7 +247,7 @@ async def test_a_pending_transfer_whose_submit_job_vanished_is_given_one_by_the_
             "credits",
         )
         deleted = await pipeline.pool.execute(
-            "DELETE FROM outbox WHERE id = $1", f"submit:{credit['id']}"
+            "DELETE FROM outbox WHERE id = $1", protocol.submit_job_id(credit["id"])
         )
         assert deleted == "DELETE 1"
     finally:

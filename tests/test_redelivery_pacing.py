@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import redis.asyncio as redis_asyncio
 
 from api.views.events import REDELIVERY_BURST, REDELIVERY_INTERVAL_MS
+from ledger import protocol
 from tests.conftest import Marketplace
 from tests.support import flows
 from tests.support.pipeline import Pipeline
@@ -50,7 +51,7 @@ async def test_a_large_range_redelivery_does_not_queue_ahead_of_a_later_credit(
             "credits",
         )
         scores = dict(await queue.zrange(pipeline.settings.queue_name, 0, -1, withscores=True))
-        submit = scores[f"submit:{credit['id']}".encode()]
+        submit = scores[protocol.submit_job_id(credit["id"]).encode()]
         redeliveries = {
             row["id"].encode()
             for row in await pipeline.pool.fetch(

@@ -20,6 +20,7 @@ import standardwebhooks
 
 from ballast.embedded import free_port
 from ballast.settings import Settings
+from ledger import protocol
 from tests.support.pipeline import Pipeline, random_rail_secret
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -154,7 +155,7 @@ async def test_a_notification_signed_with_the_published_secret_is_refused(
     ) as response:
         assert response.status == 401, await response.text()
     queued = await pipeline.pool.fetchval(
-        "SELECT count(*) FROM outbox WHERE id = $1", f"outcome:{notification_id}"
+        "SELECT count(*) FROM outbox WHERE id = $1", protocol.outcome_job_id(notification_id)
     )
     assert queued == 0
 

@@ -14,7 +14,7 @@ import asyncpg
 import redis.asyncio as redis_asyncio
 from arq.constants import in_progress_key_prefix
 
-from ledger import audit
+from ledger import audit, protocol
 from tests.faults.checks import eventually
 from tests.faults.system import STOP_TIMEOUT_S, System
 from tests.faults.traffic import ACCOUNT_STAYS_PENDING, Answer, Marketplace, fund_order
@@ -151,7 +151,9 @@ async def _assert_no_job_held(system: System, credit_ids: list[str]) -> None:
     in-progress timeout before anyone could run it)."""
     redis = redis_asyncio.from_url(system.redis_url)
     try:
-        keys = [f"{in_progress_key_prefix}submit:{credit_id}" for credit_id in credit_ids]
+        keys = [
+            in_progress_key_prefix + protocol.submit_job_id(credit_id) for credit_id in credit_ids
+        ]
         assert await redis.exists(*keys) == 0
     finally:
         await redis.aclose()

@@ -12,6 +12,7 @@ import aiohttp
 import redis.asyncio as redis_asyncio
 from arq.constants import retry_key_prefix
 
+from ledger import protocol
 from tests.faults.checks import eventually
 from tests.faults.system import System
 from tests.faults.traffic import ACCOUNT_STAYS_PENDING, ACCOUNT_SUCCEEDS, Marketplace, fund_order
@@ -106,7 +107,9 @@ async def test_transfers_stay_pending_while_the_rail_is_unreachable_and_complete
     try:
 
         async def tried_thrice() -> bool:
-            keys = [f"{retry_key_prefix}submit:{credit_id}" for credit_id in credit_ids]
+            keys = [
+                retry_key_prefix + protocol.submit_job_id(credit_id) for credit_id in credit_ids
+            ]
             tries = await redis.mget(keys)
             return all(count is not None and int(count) >= 3 for count in tries)
 
