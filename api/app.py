@@ -17,7 +17,7 @@ from api.keys import NEW_KEY_BUCKETS, POOL, RATE_WINDOWS, REDIS, SETTINGS
 from api.queue_health import queue_health_middleware, queue_watch
 from api.ratelimit import rate_limit_middleware
 from api.routes import routes
-from ballast.settings import Settings
+from config import Settings
 from ledger import db, instruments
 
 # Request bodies are small JSON objects; anything above this is refused with a 413.

@@ -6,7 +6,7 @@ import asyncpg
 from aiohttp import web
 from arq.connections import ArqRedis
 
-from ballast.settings import Settings
+from config import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", asyncpg.Pool)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ballast.settings import Settings
+    from config import Settings
 
 DEFAULT_API_PORT = 8090
 DEFAULT_WORKERS = 1
@@ -142,7 +142,7 @@ def _run_worker(args: argparse.Namespace) -> int:
 
 def _settings_or_none(command: str) -> Settings | None:
     """The settings, or None after saying in one line which variable to set."""
-    from ballast.settings import SettingsError, from_environment
+    from config import SettingsError, from_environment
 
     try:
         return from_environment()
@@ -164,7 +164,7 @@ def _run_load(args: argparse.Namespace) -> int:
 
 
 def _run_audit(args: argparse.Namespace) -> int:
-    from ballast.settings import StoreSettings
+    from config import StoreSettings
     from ledger.audit import main as audit_main
 
     # The audit reads the ledger only: it needs no secret.
@@ -175,7 +175,7 @@ def _run_audit(args: argparse.Namespace) -> int:
 def _run_migrate(args: argparse.Namespace) -> int:
     import asyncio
 
-    from ballast.settings import StoreSettings
+    from config import StoreSettings
     from ledger import db
 
     async def migrate(database_url: str) -> tuple[list[int], int]:

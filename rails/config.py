@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook
 
-# One name per variable, the same that ballast's API reads (ballast/settings.py).
+# One name per variable, the same that ballast's API reads (config/__init__.py).
 SECRET_ENV = "BALLAST_RAIL_SECRET"
 CONTROL_TOKEN_ENV = "BALLAST_RAIL_CONTROL_TOKEN"
 WEBHOOK_SECRET_PREFIX = "whsec_"

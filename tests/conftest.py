@@ -18,7 +18,7 @@ import pytest
 import redis.asyncio as redis_asyncio
 
 from ballast.embedded import EmbeddedPostgres, EmbeddedValkey
-from ballast.settings import Settings
+from config import Settings
 from ledger import audit, db
 from tests.support.pipeline import Api, Pipeline, random_rail_secret, start_pipeline
 
@@ -102,7 +102,7 @@ def settings(database_url: str, redis_url: str) -> Settings:
         # Every test creates a marketplace, all from 127.0.0.1: far above the production
         # bound, which tests/test_api_key_limit.py proves on an API of its own.
         rate_limit_new_api_keys_per_min=100_000,
-        # Secrets have no defaults (ballast/settings.py): each run makes its own.
+        # Secrets have no defaults (config/__init__.py): each run makes its own.
         rail_secret=random_rail_secret(),
         fingerprint_key=secrets.token_urlsafe(32),
     )

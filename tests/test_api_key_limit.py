@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestServer
 
 from api import ratelimit
 from api.app import create_app
-from ballast.settings import Settings
+from config import Settings
 from tests.support.pipeline import Api, Pipeline
 
 PRODUCTION_PER_MIN: int = Settings.model_fields["rate_limit_new_api_keys_per_min"].default

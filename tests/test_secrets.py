@@ -19,7 +19,7 @@ import pytest
 import standardwebhooks
 
 from ballast.embedded import free_port
-from ballast.settings import Settings
+from config import Settings
 from ledger import protocol
 from tests.support.pipeline import Pipeline, random_rail_secret
 

@@ -8,7 +8,7 @@ import aiohttp
 import asyncpg
 from arq.connections import ArqRedis
 
-from ballast.settings import Settings
+from config import Settings
 from rails.client import RailClient
 
 

@@ -19,8 +19,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 
-from ballast.settings import Settings
 from callbacks import delivery
+from config import Settings
 from ledger import db, protocol
 from rails.client import HttpRailClient
 from workers.context import WorkerContext

@@ -58,7 +58,7 @@ NOT_INHERITED_NAMES = ("DATABASE_URL", "REDIS_URL")
 
 @dataclass(frozen=True)
 class Tuning:
-    """Settings that make faults cheap to recover from in a test (see ballast/settings.py)."""
+    """Settings that make faults cheap to recover from in a test (see config/__init__.py)."""
 
     workers: int = 2
     worker_max_jobs: int = 50

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from ballast import cli, launcher
-from ballast.settings import Settings
+from config import Settings
 from rails.config import RailConfig
 
 RAIL_SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()

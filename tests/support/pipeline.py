@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestServer
 from arq import Worker
 
 from api.app import create_app
-from ballast.settings import Settings
+from config import Settings
 from rails.app import create_app as create_rail_app
 from rails.config import RailConfig
 from workers.main import create_worker

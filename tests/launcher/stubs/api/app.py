@@ -7,7 +7,7 @@ import base64
 from aiohttp import web
 from stub_record import record
 
-from ballast.settings import Settings
+from config import Settings
 
 STUB_SECRET = "ak-test-stub0123456789"
 STUB_MARKETPLACE_ID = "TEST-MPstub0123456789"

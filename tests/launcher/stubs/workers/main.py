@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import redis
 from stub_record import record
 
-from ballast.settings import Settings
+from config import Settings
 
 # Long enough never to end on its own within a test; SIGTERM or SIGKILL ends it.
 IDLE_S = 3600

@@ -1,5 +1,8 @@
 """Deployment settings, read from the environment once at process start.
 
+Low in the import graph: the API, the workers and the `ballast` CLI import it, and it
+imports nothing of ours, so no layer reaches upward for its configuration.
+
 `DATABASE_URL` and `REDIS_URL` keep their conventional names; everything else is
 prefixed `BALLAST_`. Units are in the names so that no reader has to guess.
 
