@@ -83,6 +83,20 @@ def test_nothing_but_the_api_imports_it(path: Path) -> None:
     assert [name for name in _imports(path) if name.split(".")[0] == "api"] == []
 
 
+@pytest.mark.parametrize(
+    "path", _sources("api", "workers", "jobqueue", "ledger", "callbacks", "config"), ids=str
+)
+def test_only_the_cli_imports_the_cli_package(path: Path) -> None:
+    """`ballast/` (CLI, launcher) sits on top; settings live low, in `config/`."""
+    assert [name for name in _imports(path) if name.split(".")[0] == "ballast"] == []
+
+
+@pytest.mark.parametrize("path", _sources("config"), ids=str)
+def test_the_settings_import_nothing_of_ours(path: Path) -> None:
+    ours = {"api", "ballast", "callbacks", "jobqueue", "ledger", "rails", "workers"}
+    assert [name for name in _imports(path) if name.split(".")[0] in ours] == []
+
+
 def test_the_sql_that_writes_jobs_spells_the_protocol_names() -> None:
     """Job ids built in bulk by SQL must match those built in Python (ledger/protocol.py)."""
     events_sql = (SQL_DIR / "events.sql").read_text()
