@@ -209,6 +209,9 @@ CREATE TABLE IF NOT EXISTS transactions (
     -- A credit into a merchant's payable account that pays back what this reversal
     -- collected from the merchant although the credit it reversed was returned.
     compensates_id          text REFERENCES transactions (id),
+    -- What destination_id names; NULL where it is no instrument (a debit's order).
+    destination_kind        text
+                                CHECK (destination_kind IN ('bank_account', 'card', 'account')),
     CONSTRAINT transactions_failed_has_reason
         CHECK ((status = 'failed') = (failure_reason_code IS NOT NULL)),
     CONSTRAINT transactions_succeeded_when
@@ -219,7 +222,9 @@ CREATE TABLE IF NOT EXISTS transactions (
     CONSTRAINT transactions_children_have_parent
         CHECK ((kind IN ('refund', 'reversal')) = (parent_id IS NOT NULL)),
     CONSTRAINT transactions_rail_entry_has_account
-        CHECK ((rail_entry_kind IS NULL) = (bank_account_id IS NULL))
+        CHECK ((rail_entry_kind IS NULL) = (bank_account_id IS NULL)),
+    CONSTRAINT transactions_credit_has_destination_kind
+        CHECK (kind <> 'credit' OR destination_kind IS NOT NULL)
 );
 CREATE INDEX IF NOT EXISTS transactions_marketplace_kind_created
     ON transactions (marketplace_id, kind, created_at);

@@ -99,6 +99,7 @@ async def credit_bank_account(
         Parties(
             customer_id=bank_account["customer_id"],
             destination_id=bank_account_id,
+            destination_kind="bank_account",
             statement=statement[:ACH_STATEMENT_LENGTH_MAX],
             bank_account_id=bank_account_id,
             rail_entry_kind="credit",
@@ -129,6 +130,7 @@ async def credit_account(
         Parties(
             customer_id=account["customer_id"],
             destination_id=account_id,
+            destination_kind="account",
             statement=request.appears_on_statement_as,
         ),
     )
@@ -166,6 +168,7 @@ async def credit_card(
         Parties(
             customer_id=card["customer_id"],
             destination_id=card_id,
+            destination_kind="card",
             statement=request.appears_on_statement_as
             or marketplace["domain_url"][:ACH_STATEMENT_LENGTH_MAX],
         ),
@@ -218,7 +221,7 @@ async def reverse(
     when the rail succeeds). A payable-account credit is reversed at once, even if that
     takes the account below zero (a settlement then settles it)."""
     credit = await transfers.lock(connection, marketplace_id, "credit", credit_id)
-    if credit["destination_id"].startswith("CC"):
+    if credit["destination_kind"] == "card":
         raise Conflict(
             "Credits to cards cannot be reversed.", category_code="cannot-reverse-credits-to-cards"
         )

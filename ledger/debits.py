@@ -92,7 +92,10 @@ async def refund(
         "refund",
         request,
         Parties(
-            customer_id=debit["customer_id"], destination_id=debit["source_id"], parent_id=debit_id
+            customer_id=debit["customer_id"],
+            destination_id=debit["source_id"],
+            destination_kind="card",
+            parent_id=debit_id,
         ),
     )
     escrow = postings.escrow_of(marketplace_id, row["order_id"])

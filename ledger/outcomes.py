@@ -73,11 +73,13 @@ def home_account(row: Row) -> str:
     """The account a rail transfer's money belongs to while it is ours: an order's (or the
     marketplace's) escrow for credits and reversals, the payable account for settlements."""
     if row["kind"] == "settlement":
-        account_id: str = (
-            row["source_id"] if row["rail_entry_kind"] == "credit" else row["destination_id"]
-        )
-        assert account_id.startswith("AT"), row
-        return account_id
+        if row["rail_entry_kind"] == "credit":
+            assert row["destination_kind"] == "bank_account", row
+            paying_out: str = row["source_id"]
+            return paying_out
+        assert row["destination_kind"] == "account", row
+        collecting: str = row["destination_id"]
+        return collecting
     return postings.escrow_of(row["marketplace_id"], row["order_id"])
 
 
@@ -247,6 +249,7 @@ async def _compensate(connection: asyncpg.Connection, credit: Row, reversal: Row
         Parties(
             customer_id=credit["customer_id"],
             destination_id=payable_id,
+            destination_kind="account",
             compensates_id=reversal["id"],
         ),
     )

@@ -51,6 +51,7 @@ async def settle(
             customer_id=account["customer_id"],
             source_id=account_id if paying_out else bank_account_id,
             destination_id=bank_account_id if paying_out else account_id,
+            destination_kind="bank_account" if paying_out else "account",
             statement=SETTLEMENT_STATEMENT_PREFIX + statement[:SETTLEMENT_STATEMENT_LENGTH_MAX],
             bank_account_id=bank_account_id,
             rail_entry_kind="credit" if paying_out else "debit",

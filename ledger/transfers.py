@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 
@@ -21,6 +21,9 @@ from ledger.sql import QUERIES
 from ledger.status import ALLOWED_TRANSITIONS, Status, assert_transition, sources_of
 
 Q = QUERIES["transactions"]
+
+# What a transfer's destination is (`transactions.destination_kind`).
+DestinationKind = Literal["bank_account", "card", "account"]
 
 NUMBER_PREFIXES = {"debit": "W", "credit": "CR", "refund": "RF", "reversal": "RV"}
 
@@ -54,6 +57,8 @@ class Parties:
     customer_id: str | None = None
     source_id: str | None = None
     destination_id: str | None = None
+    # What destination_id names, stored so nobody reads it from the id's prefix.
+    destination_kind: DestinationKind | None = None
     parent_id: str | None = None
     statement: str | None = None
     # Set for transfers that travel on the ACH rail.
@@ -107,6 +112,7 @@ async def insert(
         parties.rail_entry_kind,
         parties.card_hold_id,
         parties.compensates_id,
+        parties.destination_kind,
     )
     assert row is not None and row["status"] == Status.PENDING
     return dict(row)

@@ -136,6 +136,15 @@ async def test_a_0_1_0_database_upgrades_and_keeps_its_rows(scratch: Scratch) ->
     # The late return is recognisable as one: it had succeeded before it failed.
     assert facts["CRreturned"] == (True, True)
     assert facts["CRpaid"] == (True, False)
+    # Destination kinds come from the table that holds the destination, not its id.
+    kinds = dict(await pool.fetch("SELECT id, destination_kind FROM transactions"))
+    assert kinds == {
+        "WDold": None,
+        "CRpaid": "bank_account",
+        "CRreturned": "bank_account",
+        "CRpayable": "account",
+        "RVpaid": None,
+    }
     assert await audit.violations(pool) == []
 
 

@@ -3,8 +3,9 @@
 INSERT INTO transactions (id, marketplace_id, kind, status, amount_cents, description, meta,
                           appears_on_statement_as, transaction_number, order_id, customer_id,
                           source_id, destination_id, parent_id, bank_account_id, rail_entry_kind,
-                          card_hold_id, compensates_id)
-VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                          card_hold_id, compensates_id, destination_kind)
+VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+        $18)
 RETURNING *
 
 -- name: get

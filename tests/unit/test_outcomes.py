@@ -29,6 +29,7 @@ def _credit(order_id: str | None = ORDER) -> dict[str, Any]:
         "rail_entry_kind": "credit",
         "source_id": None,
         "destination_id": BANK_ACCOUNT,
+        "destination_kind": "bank_account",
     }
 
 
@@ -44,6 +45,7 @@ def _settlement(rail_entry_kind: str) -> dict[str, Any]:
         "rail_entry_kind": rail_entry_kind,
         "source_id": PAYABLE if paying_out else BANK_ACCOUNT,
         "destination_id": BANK_ACCOUNT if paying_out else PAYABLE,
+        "destination_kind": "bank_account" if paying_out else "account",
     }
 
 
@@ -58,9 +60,14 @@ def test_a_settlements_home_is_its_payable_account_in_either_direction() -> None
 
 
 def test_a_settlement_whose_account_is_not_a_payable_account_is_a_bug() -> None:
-    row = {**_settlement("credit"), "source_id": BANK_ACCOUNT}
-    with pytest.raises(AssertionError):
-        home_account(row)
+    # A payout lands at a bank account and a collection at the payable account; a row
+    # saying otherwise has its sides the wrong way round.
+    for row in (
+        {**_settlement("credit"), "destination_kind": "account"},
+        {**_settlement("debit"), "destination_kind": "bank_account"},
+    ):
+        with pytest.raises(AssertionError):
+            home_account(row)
 
 
 def test_a_settled_credit_moves_from_flight_to_the_bank() -> None:
