@@ -9,11 +9,11 @@ from aiohttp import web
 from arq import create_pool
 from arq.connections import RedisSettings
 
+from api.appkeys import NEW_KEY_BUCKETS, POOL, RATE_WINDOWS, REDIS, SETTINGS
 from api.auth import auth_middleware
-from api.bodies import text_guard_middleware
 from api.errors import error_middleware
 from api.idempotency import idempotency_middleware
-from api.keys import NEW_KEY_BUCKETS, POOL, RATE_WINDOWS, REDIS, SETTINGS
+from api.parsing import text_guard_middleware
 from api.queue_health import queue_health_middleware, queue_watch
 from api.ratelimit import rate_limit_middleware
 from api.routes import routes

@@ -7,8 +7,8 @@ from base64 import b64decode
 
 from aiohttp import web
 
+from api.appkeys import API_KEY, POOL
 from api.errors import Handler
-from api.keys import API_KEY, POOL
 from ledger import marketplaces
 from ledger.errors import BalancedError, Unauthorized
 

@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from api.keys import REQUEST_ID
+from api.appkeys import REQUEST_ID
 from api.responses import json_response
 from ledger import ids
 from ledger.errors import HTTP_REASONS, BalancedError, ServiceUnavailable, TransactionFailed

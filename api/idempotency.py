@@ -40,8 +40,8 @@ from functools import partial
 import asyncpg
 from aiohttp import web
 
+from api.appkeys import API_KEY, IDEMPOTENCY, POOL, REQUEST_ID
 from api.errors import UNAVAILABLE, Handler, render
-from api.keys import API_KEY, IDEMPOTENCY, POOL, REQUEST_ID
 from api.responses import CONTENT_TYPE
 from ledger import idempotency as keys
 from ledger.errors import BalancedError

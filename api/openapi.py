@@ -4,7 +4,7 @@ Every route the application serves is described: its path parameters (in the id 
 of the collection they name), its query parameters (pagination, and the filters of the
 lists that take them), the `Idempotency-Key` header of every POST, its request body (the
 JSON Schema of the very pydantic model the handler validates with, flat or in Balanced's
-envelope), its success response (the envelope of the models in `api.schemas`) and the
+envelope), its success response (the envelope of the models in `api.response_models`) and the
 Balanced error envelope for every error status. The document is built once per
 application, on first request, and served as is after that.
 """
@@ -20,7 +20,7 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from api import docs, models, schemas
+from api import docs, request_models, response_models
 from api.openapi_params import (
     ANY_RESOURCE_KINDS,
     TRANSFER_PLURALS,
@@ -38,7 +38,7 @@ REF = "#/components/schemas/{model}"
 # `GET /resources/{id}` answers with the envelope of whatever the id names.
 ANY_RESOURCE = {
     "anyOf": [
-        {"$ref": REF.format(model=schemas.ITEMS[kind + "s"].__name__ + "Envelope")}
+        {"$ref": REF.format(model=response_models.ITEMS[kind + "s"].__name__ + "Envelope")}
         for kind in ANY_RESOURCE_KINDS
     ]
 }
@@ -59,27 +59,30 @@ class Spec:
 
 # Request bodies: the model each handler validates with, and the key of its envelope form.
 BODIES: dict[tuple[str, str], tuple[type[BaseModel], str]] = {
-    ("POST", "/marketplaces"): (models.MarketplaceCreate, "marketplaces"),
-    ("POST", "/customers"): (models.CustomerCreate, "customers"),
-    ("POST", "/bank_accounts"): (models.BankAccountCreate, "bank_accounts"),
-    ("PUT", "/bank_accounts/{id}"): (models.BankAccountUpdate, "bank_accounts"),
-    ("POST", "/cards"): (models.CardCreate, "cards"),
-    ("POST", "/customers/{id}/orders"): (models.OrderCreate, "orders"),
-    ("PUT", "/orders/{id}"): (models.DetailsUpdate, "orders"),
-    ("POST", "/cards/{id}/debits"): (models.TransferCreate, "debits"),
-    ("POST", "/bank_accounts/{id}/credits"): (models.TransferCreate, "credits"),
-    ("POST", "/accounts/{id}/credits"): (models.TransferCreate, "credits"),
-    ("POST", "/cards/{id}/credits"): (models.TransferCreate, "credits"),
-    ("POST", "/debits/{id}/refunds"): (models.ReturnCreate, "refunds"),
-    ("POST", "/credits/{id}/reversals"): (models.ReturnCreate, "reversals"),
-    ("POST", "/accounts/{id}/settlements"): (models.SettlementCreate, "settlements"),
-    ("POST", "/callbacks"): (models.CallbackCreate, "callbacks"),
-    ("POST", "/callbacks/{id}/secret_rotations"): (models.RotationCreate, "callbacks"),
-    ("POST", "/callbacks/{id}/redeliveries"): (models.RedeliveryCreate, "redeliveries"),
-    ("POST", "/cards/{id}/card_holds"): (models.TransferCreate, "card_holds"),
-    ("PUT", "/card_holds/{id}"): (models.HoldUpdate, "card_holds"),
-    ("POST", "/card_holds/{id}/debits"): (models.CaptureCreate, "debits"),
-    **{("PUT", f"/{plural}/{{id}}"): (models.DetailsUpdate, plural) for plural in TRANSFER_PLURALS},
+    ("POST", "/marketplaces"): (request_models.MarketplaceCreate, "marketplaces"),
+    ("POST", "/customers"): (request_models.CustomerCreate, "customers"),
+    ("POST", "/bank_accounts"): (request_models.BankAccountCreate, "bank_accounts"),
+    ("PUT", "/bank_accounts/{id}"): (request_models.BankAccountUpdate, "bank_accounts"),
+    ("POST", "/cards"): (request_models.CardCreate, "cards"),
+    ("POST", "/customers/{id}/orders"): (request_models.OrderCreate, "orders"),
+    ("PUT", "/orders/{id}"): (request_models.DetailsUpdate, "orders"),
+    ("POST", "/cards/{id}/debits"): (request_models.TransferCreate, "debits"),
+    ("POST", "/bank_accounts/{id}/credits"): (request_models.TransferCreate, "credits"),
+    ("POST", "/accounts/{id}/credits"): (request_models.TransferCreate, "credits"),
+    ("POST", "/cards/{id}/credits"): (request_models.TransferCreate, "credits"),
+    ("POST", "/debits/{id}/refunds"): (request_models.ReturnCreate, "refunds"),
+    ("POST", "/credits/{id}/reversals"): (request_models.ReturnCreate, "reversals"),
+    ("POST", "/accounts/{id}/settlements"): (request_models.SettlementCreate, "settlements"),
+    ("POST", "/callbacks"): (request_models.CallbackCreate, "callbacks"),
+    ("POST", "/callbacks/{id}/secret_rotations"): (request_models.RotationCreate, "callbacks"),
+    ("POST", "/callbacks/{id}/redeliveries"): (request_models.RedeliveryCreate, "redeliveries"),
+    ("POST", "/cards/{id}/card_holds"): (request_models.TransferCreate, "card_holds"),
+    ("PUT", "/card_holds/{id}"): (request_models.HoldUpdate, "card_holds"),
+    ("POST", "/card_holds/{id}/debits"): (request_models.CaptureCreate, "debits"),
+    **{
+        ("PUT", f"/{plural}/{{id}}"): (request_models.DetailsUpdate, plural)
+        for plural in TRANSFER_PLURALS
+    },
 }
 
 # Routes whose response the path alone does not tell.
@@ -137,9 +140,12 @@ PUBLIC_ERROR_STATUSES = (400, 401, 429, 500, 503)
 # card the processor declines, 409 for the rest. Holds fail the same way.
 FAILED_TRANSFER_STATUSES = (402, 409)
 FAILABLE_PLURALS = TRANSFER_PLURALS | {"card_holds"}
-# The response of a route whose resource has no model in api.schemas.ITEMS yet: the
+# The response of a route whose resource has no model in api.response_models.ITEMS yet: the
 # document stays servable, and tests/test_openapi.py names the route to document.
-UNDOCUMENTED = {"type": "object", "description": "Undocumented: add its model to api.schemas."}
+UNDOCUMENTED = {
+    "type": "object",
+    "description": "Undocumented: add its model to api.response_models.",
+}
 
 # Built once per application (the route table is fixed once the application runs); weak,
 # so that a test creating many applications does not keep them alive.
@@ -177,7 +183,7 @@ def request_body(model: type[BaseModel], plural: str) -> dict[str, Any]:
 
 
 def envelope_name(plural: str, listing: bool) -> str:
-    return schemas.ITEMS[plural].__name__ + ("Page" if listing else "Envelope")
+    return response_models.ITEMS[plural].__name__ + ("Page" if listing else "Envelope")
 
 
 def envelope_schema(plural: str, listing: bool) -> dict[str, Any]:
@@ -190,7 +196,7 @@ def envelope_schema(plural: str, listing: bool) -> dict[str, Any]:
         "required": sorted(templates),
         "additionalProperties": False,
     }
-    item = {"$ref": REF.format(model=schemas.ITEMS[plural].__name__)}
+    item = {"$ref": REF.format(model=response_models.ITEMS[plural].__name__)}
     items: dict[str, Any] = {"type": "array", "items": item}
     if not listing:
         items |= {"minItems": 1, "maxItems": 1}
@@ -246,7 +252,7 @@ def component_responses() -> dict[str, Any]:
 
 
 def failed_name(plural: str) -> str:
-    return f"Failed{schemas.ITEMS[plural].__name__}"
+    return f"Failed{response_models.ITEMS[plural].__name__}"
 
 
 def error_statuses(method: str, spec: Spec, creates_transfer: bool) -> tuple[int, ...]:
@@ -275,7 +281,7 @@ def success_response(method: str, spec: Spec) -> dict[str, Any]:
     schema = spec.schema
     if spec.plural is not None:
         schema = UNDOCUMENTED
-        if spec.plural in schemas.ITEMS:
+        if spec.plural in response_models.ITEMS:
             schema = {"$ref": REF.format(model=envelope_name(spec.plural, spec.listing))}
     assert schema is not None, spec
     response["content"] = {spec.media_type: {"schema": schema}}
@@ -335,19 +341,19 @@ def operation(method: str, path: str, handler: Any) -> dict[str, Any]:
 
 def component_schemas() -> dict[str, Any]:
     """The request models, the response models and the envelopes around them."""
-    request_models = sorted({model for model, _ in BODIES.values()}, key=lambda m: m.__name__)
-    response_models: list[type[BaseModel]] = [
-        *schemas.ITEMS.values(),
-        schemas.PageMeta,
-        schemas.Error,
-        schemas.Health,
+    requests = sorted({model for model, _ in BODIES.values()}, key=lambda m: m.__name__)
+    responses: list[type[BaseModel]] = [
+        *response_models.ITEMS.values(),
+        response_models.PageMeta,
+        response_models.Error,
+        response_models.Health,
     ]
     _, top = models_json_schema(
-        [(model, "validation") for model in [*request_models, *response_models]],
+        [(model, "validation") for model in [*requests, *responses]],
         ref_template=REF,
     )
     components: dict[str, Any] = dict(top["$defs"])
-    for plural in schemas.ITEMS:
+    for plural in response_models.ITEMS:
         components[envelope_name(plural, False)] = envelope_schema(plural, listing=False)
         components[envelope_name(plural, True)] = envelope_schema(plural, listing=True)
     for plural in sorted(FAILABLE_PLURALS):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api import bodies, idempotency, schemas
+from api import idempotency, parsing, response_models
 from ledger import ids, wire
 
 MOMENT = {"type": "string", "format": "date-time"}
@@ -33,7 +33,7 @@ def id_pattern(collection: str) -> str | None:
         prefixes = [ids.PREFIXES[kind] for kind in ANY_RESOURCE_KINDS]
         return f"^({'|'.join(prefixes)})[a-zA-Z0-9]{{16,32}}$"
     kind = collection.removesuffix("s")
-    return schemas.id_pattern(kind) if kind in ids.PREFIXES else None
+    return response_models.id_pattern(kind) if kind in ids.PREFIXES else None
 
 
 def path_parameters(path: str) -> list[dict[str, Any]]:
@@ -78,10 +78,10 @@ def _range_filters(field: str, schema: dict[str, Any]) -> list[dict[str, Any]]:
 
 def query_parameters(plural: str) -> list[dict[str, Any]]:
     """Pagination on every list; the filters of the lists that have them."""
-    limit = {"type": "integer", "minimum": 1, "maximum": bodies.PAGE_LIMIT_MAX}
-    offset = {"type": "integer", "minimum": 0, "maximum": bodies.PAGE_OFFSET_MAX}
+    limit = {"type": "integer", "minimum": 1, "maximum": parsing.PAGE_LIMIT_MAX}
+    offset = {"type": "integer", "minimum": 0, "maximum": parsing.PAGE_OFFSET_MAX}
     parameters = [
-        _query("limit", limit, f"Items per page (default {bodies.PAGE_LIMIT_DEFAULT})."),
+        _query("limit", limit, f"Items per page (default {parsing.PAGE_LIMIT_DEFAULT})."),
         _query("offset", offset, "Items to skip."),
     ]
     if plural in TRANSFER_PLURALS:
@@ -99,8 +99,8 @@ def query_parameters(plural: str) -> list[dict[str, Any]]:
 
 
 def _transfer_filters() -> list[dict[str, Any]]:
-    names = "|".join(sorted(bodies.STATUSES))
-    status = {"type": "string", "enum": sorted(bodies.STATUSES)}
+    names = "|".join(sorted(parsing.STATUSES))
+    status = {"type": "string", "enum": sorted(parsing.STATUSES)}
     statuses = {"type": "string", "pattern": f"^({names})(,({names}))*$"}
     amount = {"type": "integer", "minimum": 0}
     return [
@@ -113,7 +113,7 @@ def _transfer_filters() -> list[dict[str, Any]]:
         _query("amount", amount, "Only those of exactly this amount, in cents."),
         *_range_filters("amount", amount),
         *_range_filters("created_at", MOMENT),
-        _query("sort", {"type": "string", "enum": sorted(bodies.SORTS)}, "The order of items."),
+        _query("sort", {"type": "string", "enum": sorted(parsing.SORTS)}, "The order of items."),
     ]
 
 

@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from api.appkeys import QUEUE_UP, REDIS
 from api.errors import RETRY_AFTER_S, Handler
-from api.keys import QUEUE_UP, REDIS
 from ledger.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)

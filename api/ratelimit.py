@@ -18,8 +18,8 @@ import time
 
 from aiohttp import web
 
+from api.appkeys import API_KEY, NEW_KEY_BUCKETS, RATE_WINDOWS, SETTINGS
 from api.errors import Handler
-from api.keys import API_KEY, NEW_KEY_BUCKETS, RATE_WINDOWS, SETTINGS
 from ledger.errors import BalancedError
 
 WINDOW_S = 1

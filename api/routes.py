@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from api import openapi
-from api.views import accounts, customers, events, holds, marketplaces, rail
+from api.views import accounts, customers, events, holds, marketplaces, orders, rail
 from api.views.transfers import (
     credit_account,
     credit_bank_account,
@@ -98,7 +98,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/marketplaces/{id}/shortfall", marketplaces.get_shortfall),
         web.post("/customers", customers.create_customer),
         web.get("/customers/{id}", customers.get_customer),
-        web.post("/customers/{id}/orders", customers.create_order),
+        web.post("/customers/{id}/orders", orders.create_order),
         web.get("/customers/{id}/orders", customers.lister("orders")),
         web.get("/customers", customers.lister("customers")),
         web.get("/bank_accounts", customers.lister("bank_accounts")),
@@ -112,8 +112,8 @@ def routes() -> list[web.RouteDef]:
         web.post("/cards", customers.create_card),
         web.get("/cards/{id}", customers.get_card),
         web.get("/orders", customers.lister("orders")),
-        web.get("/orders/{id}", accounts.get_order),
-        web.put("/orders/{id}", accounts.update_order),
+        web.get("/orders/{id}", orders.get_order),
+        web.put("/orders/{id}", orders.update_order),
         web.get("/accounts", customers.lister("accounts")),
         web.get("/accounts/{id}", accounts.get_account),
         web.get("/resources/{id}", accounts.get_resource),

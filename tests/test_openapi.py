@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from openapi_spec_validator import validate as validate_openapi
 from schemathesis import GenerationMode
 
-from api import bodies, openapi
+from api import openapi, parsing
 from api.routes import routes
 from tests.conftest import Marketplace
 from tests.support import flows
@@ -95,7 +95,7 @@ async def test_document_is_valid_openapi_31_and_lists_every_route(pipeline: Pipe
         for method, operation in operations.items()
         if openapi.UNDOCUMENTED["description"] in json.dumps(operation)
     ]
-    assert not undocumented, "give these a response model in api/schemas.py"
+    assert not undocumented, "give these a response model in api/response_models.py"
 
 
 async def test_docs_page_shows_every_operation(pipeline: Pipeline) -> None:
@@ -329,7 +329,7 @@ def _check_wire_conventions(case: Any, response: Any) -> None:
 async def _quiesce(pipeline: Pipeline, api: Api) -> None:
     """Leave nothing running for the next tests: no callback to fan events out to, and no
     job left in the outbox (the fuzzing queued hundreds of deliveries and transfers)."""
-    listed = await api.get(f"/callbacks?limit={bodies.PAGE_LIMIT_MAX}")
+    listed = await api.get(f"/callbacks?limit={parsing.PAGE_LIMIT_MAX}")
     for callback in listed.body["callbacks"]:
         await api.delete(f"/callbacks/{callback['id']}")
 

@@ -12,8 +12,8 @@ from aiohttp import web
 
 import jobqueue
 from api import idempotency
-from api.bodies import page, page_meta
-from api.keys import IDEMPOTENCY, POOL, REDIS, SETTINGS
+from api.appkeys import IDEMPOTENCY, POOL, REDIS, SETTINGS
+from api.parsing import page, page_meta
 from api.responses import json_response
 from ledger import wire
 from ledger.outbox import Job

@@ -1,4 +1,4 @@
-"""Customers, their bank accounts and cards, and their orders."""
+"""Customers, their bank accounts and cards, and every list of customer-owned resources."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
+from api.appkeys import POOL, SETTINGS
 from api.auth import marketplace_id
-from api.bodies import page, parse
 from api.errors import Handler
-from api.keys import POOL, SETTINGS
-from api.models import BankAccountCreate, BankAccountUpdate, CardCreate, CustomerCreate, OrderCreate
+from api.parsing import page, parse
+from api.request_models import BankAccountCreate, BankAccountUpdate, CardCreate, CustomerCreate
 from api.views.common import after_commit, many, one, transaction
 from ledger import accounts, instruments, orders, wire
 
@@ -86,18 +86,6 @@ async def get_card(request: web.Request) -> web.Response:
         request.app[POOL], marketplace_id(request), request.match_info["id"]
     )
     return one("cards", wire.card(row))
-
-
-async def create_order(request: web.Request) -> web.Response:
-    fields = await parse(request, OrderCreate, "orders")
-    async with transaction(request) as connection:
-        row = await orders.create(
-            connection,
-            marketplace_id(request),
-            request.match_info["id"],
-            fields.model_dump(),
-        )
-    return one("orders", wire.order(row), status=201)
 
 
 def lister(plural: str) -> Handler:

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
+from api.appkeys import POOL, SETTINGS
 from api.auth import marketplace_id
-from api.bodies import page, parse, time_bounds
-from api.keys import POOL, SETTINGS
-from api.models import CallbackCreate, RedeliveryCreate, RotationCreate
+from api.parsing import page, parse, time_bounds
+from api.request_models import CallbackCreate, RedeliveryCreate, RotationCreate
 from api.responses import json_response, no_content
 from api.views.common import after_commit, many, one, total_of, transaction
 from callbacks import signing, ssrf

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from api.appkeys import POOL
 from api.auth import marketplace_id
-from api.bodies import page, parse
-from api.keys import POOL
-from api.models import CaptureCreate, HoldUpdate, TransferCreate
+from api.parsing import page, parse
+from api.request_models import CaptureCreate, HoldUpdate, TransferCreate
 from api.views.common import after_commit, many, one, transaction
 from api.views.transfers import respond
 from ledger import holds, instruments, transfers, wire

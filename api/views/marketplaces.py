@@ -5,10 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from api import ratelimit
+from api.appkeys import API_KEY, POOL, SETTINGS
 from api.auth import marketplace_id
-from api.bodies import page, parse, read_json
-from api.keys import API_KEY, POOL, SETTINGS
-from api.models import MarketplaceCreate
+from api.parsing import page, parse, read_json
+from api.request_models import MarketplaceCreate
 from api.responses import no_content
 from api.views.common import many, one, transaction
 from ledger import marketplaces, wire

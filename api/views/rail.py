@@ -7,7 +7,7 @@ import json
 from aiohttp import web
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from api.keys import POOL, SETTINGS
+from api.appkeys import POOL, SETTINGS
 from api.responses import json_response
 from api.views.common import after_commit, transaction
 from ledger import db, submissions

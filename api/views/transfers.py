@@ -9,11 +9,11 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
+from api.appkeys import POOL
 from api.auth import marketplace_id
-from api.bodies import list_filters, page, parse
 from api.errors import Handler
-from api.keys import POOL
-from api.models import DetailsUpdate, ReturnCreate, SettlementCreate, TransferCreate
+from api.parsing import list_filters, page, parse
+from api.request_models import DetailsUpdate, ReturnCreate, SettlementCreate, TransferCreate
 from api.views.common import after_commit, many, one, transaction
 from ledger import credits, debits, resources, settlements, transfers, wire
 

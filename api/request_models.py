@@ -18,7 +18,7 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 
-from api.bodies import reference
+from api.parsing import reference
 from ledger.money import AMOUNT_CENTS_MAX, AMOUNT_CENTS_MIN, parse_amount_cents
 
 # Bounds on free text: generous for real use, small enough that no request is a burden.
