@@ -25,16 +25,21 @@ log = logging.getLogger(__name__)
 # most this long after Redis goes away, and accepted again this soon after it is back.
 CHECK_INTERVAL_S = 0.5
 CHECK_TIMEOUT_S = 1.0
+# Checks that must fail in a row before writes are refused: one ping that timed out while
+# this process was busy (a long request, a GC pause) says nothing about Redis.
+FAILURES_TO_REFUSE = 2
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 async def _watch(app: web.Application) -> None:
+    failures = 0
     while True:  # Intentionally unbounded: lives exactly as long as the application.
         try:
             await asyncio.wait_for(app[REDIS].ping(), CHECK_TIMEOUT_S)
-            up = True
+            failures = 0
         except (RedisError, OSError, TimeoutError):
-            up = False
+            failures += 1
+        up = failures < FAILURES_TO_REFUSE
         if up != app[QUEUE_UP][0]:
             log.warning("job queue (Redis) %s", "reachable again" if up else "unreachable")
         app[QUEUE_UP][0] = up

@@ -261,7 +261,10 @@ async def _violations(connection: asyncpg.Connection) -> list[str]:
     for label, query in CHECKS.items():
         for row in await connection.fetch(Q[query]):
             found.append(f"{label}: {dict(row)}")
-    return found + check(await _snapshot(connection))
+    snapshot = await _snapshot(connection)
+    # The recomputation is plain Python over every transfer: off the event loop, so that an
+    # audit beside live traffic (the soak, the tests) does not stall it.
+    return found + await asyncio.to_thread(check, snapshot)
 
 
 async def violations(connection: asyncpg.Connection | asyncpg.Pool) -> list[str]:
