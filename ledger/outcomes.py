@@ -107,6 +107,15 @@ def _lines(lines_cents: dict[str, int]) -> dict[str, int]:
     return {account_id: cents for account_id, cents in lines_cents.items() if cents != 0}
 
 
+async def _from_the_bank(
+    connection: asyncpg.Connection, row: Row, kind: str, account_id: str, amount_cents: int
+) -> None:
+    """Post money that came back from the merchant's bank into `account_id` (a negative
+    amount: money that went back out to it)."""
+    settled = postings.system_account(row["marketplace_id"], "ach_settled")
+    await _post(connection, row, kind, {settled: -amount_cents, account_id: amount_cents})
+
+
 async def _post(connection: asyncpg.Connection, row: Row, kind: str, lines: dict[str, int]) -> None:
     lines = _lines(lines)
     if lines:
@@ -204,12 +213,8 @@ async def _credit_returned(
     collected = [r for r in reversals if r["status"] == Status.SUCCEEDED]
     restored_cents = credit["amount_cents"] - sum(r["amount_cents"] for r in collected)
     assert 0 <= restored_cents <= credit["amount_cents"], (credit["id"], restored_cents)
-    settled = postings.system_account(credit["marketplace_id"], "ach_settled")
-    await _post(
-        connection,
-        credit,
-        "credit.returned",
-        {settled: -restored_cents, home_account(credit): restored_cents},
+    await _from_the_bank(
+        connection, credit, "credit.returned", home_account(credit), restored_cents
     )
     jobs = await transfers.record_event(connection, returned, "credit.failed")
     for reversal in reversals:
@@ -253,10 +258,7 @@ async def _compensate(connection: asyncpg.Connection, credit: Row, reversal: Row
             compensates_id=reversal["id"],
         ),
     )
-    settled = postings.system_account(marketplace_id, "ach_settled")
-    await _post(
-        connection, row, "credit.compensation", {settled: -amount_cents, payable_id: amount_cents}
-    )
+    await _from_the_bank(connection, row, "credit.compensation", payable_id, amount_cents)
     _, jobs = await transfers.succeed_now(connection, row)
     return jobs
 
@@ -272,13 +274,12 @@ async def _reversal_outcome(
     if target == Status.SUCCEEDED:
         succeeded = await transfers.transition(connection, reversal, Status.SUCCEEDED)
         assert succeeded is not None
-        settled = postings.system_account(reversal["marketplace_id"], "ach_settled")
-        amount_cents = reversal["amount_cents"]
-        await _post(
+        await _from_the_bank(
             connection,
             reversal,
             "reversal.succeeded",
-            {settled: -amount_cents, home_account(reversal): amount_cents},
+            home_account(reversal),
+            reversal["amount_cents"],
         )
         return await transfers.record_event(connection, succeeded, "reversal.succeeded")
     failed = await transfers.transition(connection, reversal, Status.FAILED, outcome.failure)
@@ -336,13 +337,12 @@ async def _undo_compensation(connection: asyncpg.Connection, reversal: Row) -> l
         connection, compensation, Status.FAILED, (REVERSAL_RETURNED, reason)
     )
     assert failed is not None
-    settled = postings.system_account(compensation["marketplace_id"], "ach_settled")
-    amount_cents = compensation["amount_cents"]
-    await _post(
+    await _from_the_bank(
         connection,
         compensation,
         "credit.compensation_undone",
-        {compensation["destination_id"]: -amount_cents, settled: amount_cents},
+        compensation["destination_id"],
+        -compensation["amount_cents"],
     )
     return await transfers.record_event(connection, failed, "credit.failed")
 
