@@ -10,6 +10,7 @@ import asyncpg
 
 from ledger import accounts, instruments, marketplaces, postings, transfers
 from ledger.errors import BalancedError, Conflict
+from ledger.records import DestinationKind, Transfer
 from ledger.status import Status
 from ledger.transfers import Parties, TransferRequest, TransferResult
 
@@ -99,7 +100,7 @@ async def credit_bank_account(
         Parties(
             customer_id=bank_account["customer_id"],
             destination_id=bank_account_id,
-            destination_kind="bank_account",
+            destination_kind=DestinationKind.BANK_ACCOUNT,
             statement=statement[:ACH_STATEMENT_LENGTH_MAX],
             bank_account_id=bank_account_id,
             rail_entry_kind="credit",
@@ -111,7 +112,7 @@ async def credit_bank_account(
         return refused
     jobs = await transfers.record_event(connection, row, "credit.created")
     jobs += await transfers.submit_later(connection, row)
-    return TransferResult(row, jobs)
+    return TransferResult(Transfer.from_row(row), jobs)
 
 
 async def credit_account(
@@ -130,7 +131,7 @@ async def credit_account(
         Parties(
             customer_id=account["customer_id"],
             destination_id=account_id,
-            destination_kind="account",
+            destination_kind=DestinationKind.ACCOUNT,
             statement=request.appears_on_statement_as,
         ),
     )
@@ -138,7 +139,7 @@ async def credit_account(
     if refused is not None:
         return refused
     succeeded, jobs = await transfers.succeed_now(connection, row)
-    return TransferResult(succeeded, jobs)
+    return TransferResult(Transfer.from_row(succeeded), jobs)
 
 
 async def credit_card(
@@ -168,7 +169,7 @@ async def credit_card(
         Parties(
             customer_id=card["customer_id"],
             destination_id=card_id,
-            destination_kind="card",
+            destination_kind=DestinationKind.CARD,
             statement=request.appears_on_statement_as
             or marketplace["domain_url"][:ACH_STATEMENT_LENGTH_MAX],
         ),
@@ -185,15 +186,16 @@ async def credit_card(
     if refused is not None:
         return refused
     if card["processor_verdict"] == "approve_credit_pending":
-        return TransferResult(row, await transfers.record_event(connection, row, "credit.created"))
+        jobs = await transfers.record_event(connection, row, "credit.created")
+        return TransferResult(Transfer.from_row(row), jobs)
     succeeded, jobs = await transfers.succeed_now(connection, row)
-    return TransferResult(succeeded, jobs)
+    return TransferResult(Transfer.from_row(succeeded), jobs)
 
 
 async def _reversible_cents(
-    connection: asyncpg.Connection, credit: dict[str, Any], requested_cents: int | None
+    connection: asyncpg.Connection, credit: Transfer, requested_cents: int | None
 ) -> int:
-    if credit["status"] != Status.SUCCEEDED:
+    if credit.status != Status.SUCCEEDED:
         raise BalancedError(
             "Credit to reversal must have ``succeeded``.", category_code="cannot-reverse-credit"
         )
@@ -221,39 +223,41 @@ async def reverse(
     when the rail succeeds). A payable-account credit is reversed at once, even if that
     takes the account below zero (a settlement then settles it)."""
     credit = await transfers.lock(connection, marketplace_id, "credit", credit_id)
-    if credit["destination_kind"] == "card":
+    if credit.destination_kind == DestinationKind.CARD:
         raise Conflict(
             "Credits to cards cannot be reversed.", category_code="cannot-reverse-credits-to-cards"
         )
+    # Every credit names its destination (transactions_credit_has_destination_kind).
+    assert credit.destination_id is not None and credit.destination_kind is not None, credit.id
     amount_cents = await _reversible_cents(connection, credit, request.amount_cents)
-    request = replace(request, amount_cents=amount_cents, order_id=credit["order_id"])
-    on_rail = credit["bank_account_id"] is not None
+    request = replace(request, amount_cents=amount_cents, order_id=credit.order_id)
+    on_rail = credit.bank_account_id is not None
     row = await transfers.insert(
         connection,
         marketplace_id,
         "reversal",
         request,
         Parties(
-            customer_id=credit["customer_id"],
-            source_id=credit["destination_id"],
+            customer_id=credit.customer_id,
+            source_id=credit.destination_id,
             parent_id=credit_id,
-            bank_account_id=credit["bank_account_id"],
+            bank_account_id=credit.bank_account_id,
             rail_entry_kind="reversal" if on_rail else None,
         ),
     )
     if on_rail:
         jobs = await transfers.record_event(connection, row, "reversal.created")
         jobs += await transfers.submit_later(connection, row)
-        return TransferResult(row, jobs)
+        return TransferResult(Transfer.from_row(row), jobs)
     await postings.post(
         connection,
         marketplace_id,
         row["id"],
         "reversal.succeeded",
         {
-            credit["destination_id"]: -amount_cents,
+            credit.destination_id: -amount_cents,
             postings.escrow_of(marketplace_id, row["order_id"]): amount_cents,
         },
     )
     succeeded, jobs = await transfers.succeed_now(connection, row)
-    return TransferResult(succeeded, jobs)
+    return TransferResult(Transfer.from_row(succeeded), jobs)

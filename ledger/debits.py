@@ -10,6 +10,7 @@ import asyncpg
 
 from ledger import instruments, marketplaces, postings, transfers
 from ledger.errors import BalancedError, Conflict
+from ledger.records import DestinationKind, Transfer
 from ledger.status import Status
 from ledger.transfers import Parties, TransferRequest, TransferResult
 
@@ -59,7 +60,7 @@ async def debit_card(
         },
     )
     succeeded, jobs = await transfers.succeed_now(connection, row)
-    return TransferResult(succeeded, jobs)
+    return TransferResult(Transfer.from_row(succeeded), jobs)
 
 
 async def refund(
@@ -68,7 +69,7 @@ async def refund(
     """Give a debit's money back to its card, in full or in part, from the escrow it went
     into. A refund that would overdraw the escrow is refused and nothing is recorded."""
     debit = await transfers.lock(connection, marketplace_id, "debit", debit_id)
-    if debit["status"] != Status.SUCCEEDED:
+    if debit.status != Status.SUCCEEDED:
         raise BalancedError(
             "State of debit to refund must be ``succeeded``.",
             category_code="refund-invalid-debit-state",
@@ -85,16 +86,16 @@ async def refund(
             category_code="invalid-amount",
             extras={"amount": f"at most {remaining_cents} remains to refund"},
         )
-    request = replace(request, amount_cents=amount_cents, order_id=debit["order_id"])
+    request = replace(request, amount_cents=amount_cents, order_id=debit.order_id)
     row = await transfers.insert(
         connection,
         marketplace_id,
         "refund",
         request,
         Parties(
-            customer_id=debit["customer_id"],
-            destination_id=debit["source_id"],
-            destination_kind="card",
+            customer_id=debit.customer_id,
+            destination_id=debit.source_id,
+            destination_kind=DestinationKind.CARD,
             parent_id=debit_id,
         ),
     )
@@ -121,4 +122,4 @@ async def refund(
             category_code="refund-insufficient-funds",
         ) from error
     succeeded, jobs = await transfers.succeed_now(connection, row)
-    return TransferResult(succeeded, jobs)
+    return TransferResult(Transfer.from_row(succeeded), jobs)

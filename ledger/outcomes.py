@@ -24,6 +24,7 @@ import asyncpg
 
 from ledger import accounts, events, postings, transfers, wire
 from ledger.outbox import Job
+from ledger.records import DestinationKind
 from ledger.sql import QUERIES
 from ledger.status import ALLOWED_TRANSITIONS, Status
 from ledger.transfers import Parties, TransferRequest
@@ -254,7 +255,7 @@ async def _compensate(connection: asyncpg.Connection, credit: Row, reversal: Row
         Parties(
             customer_id=credit["customer_id"],
             destination_id=payable_id,
-            destination_kind="account",
+            destination_kind=DestinationKind.ACCOUNT,
             compensates_id=reversal["id"],
         ),
     )

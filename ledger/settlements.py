@@ -9,6 +9,7 @@ import asyncpg
 
 from ledger import accounts, instruments, marketplaces, postings, transfers
 from ledger.errors import Conflict
+from ledger.records import DestinationKind, Transfer
 from ledger.transfers import Parties, TransferRequest, TransferResult
 
 SETTLEMENT_STATEMENT_PREFIX = "BAL*"
@@ -51,7 +52,9 @@ async def settle(
             customer_id=account["customer_id"],
             source_id=account_id if paying_out else bank_account_id,
             destination_id=bank_account_id if paying_out else account_id,
-            destination_kind="bank_account" if paying_out else "account",
+            destination_kind=(
+                DestinationKind.BANK_ACCOUNT if paying_out else DestinationKind.ACCOUNT
+            ),
             statement=SETTLEMENT_STATEMENT_PREFIX + statement[:SETTLEMENT_STATEMENT_LENGTH_MAX],
             bank_account_id=bank_account_id,
             rail_entry_kind="credit" if paying_out else "debit",
@@ -71,4 +74,4 @@ async def settle(
     )
     jobs = await transfers.record_event(connection, row, "settlement.created")
     jobs += await transfers.submit_later(connection, row)
-    return TransferResult(row, jobs)
+    return TransferResult(Transfer.from_row(row), jobs)

@@ -10,20 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import asyncpg
 
 from ledger import events, ids, orders, submissions, wire
 from ledger.errors import BalancedError, NotFound, TransactionFailed
 from ledger.outbox import Job
+from ledger.records import DestinationKind, Transfer
 from ledger.sql import QUERIES
 from ledger.status import ALLOWED_TRANSITIONS, Status, assert_transition, sources_of
 
 Q = QUERIES["transactions"]
-
-# What a transfer's destination is (`transactions.destination_kind`).
-DestinationKind = Literal["bank_account", "card", "account"]
 
 NUMBER_PREFIXES = {"debit": "W", "credit": "CR", "refund": "RF", "reversal": "RV"}
 
@@ -45,7 +43,7 @@ class TransferResult:
     """A transfer as committed: its row, the jobs to enqueue, and — when it was persisted
     as `failed` — the error to answer with beside it."""
 
-    row: dict[str, Any]
+    row: Transfer
     jobs: list[Job] = field(default_factory=list)
     error: BalancedError | None = None
 
@@ -72,7 +70,9 @@ class Parties:
 
 def resource(row: dict[str, Any]) -> dict[str, Any]:
     """The Balanced envelope of one transfer, as the API returns it and events carry it."""
-    return wire.envelope(wire.TRANSACTION_TYPES[row["kind"]], [wire.transaction(row)])
+    return wire.envelope(
+        wire.TRANSACTION_TYPES[row["kind"]], [wire.transaction(Transfer.from_row(row))]
+    )
 
 
 async def record_event(
@@ -167,10 +167,10 @@ async def fail_now(
         reason,
         category_code=code,
         resource_type=wire.TRANSACTION_TYPES[row["kind"]],
-        resource=wire.transaction(failed),
+        resource=wire.transaction(Transfer.from_row(failed)),
         status_code=status_code,
     )
-    return TransferResult(failed, jobs, error)
+    return TransferResult(Transfer.from_row(failed), jobs, error)
 
 
 async def submit_later(connection: asyncpg.Connection, row: dict[str, Any]) -> list[Job]:
@@ -194,27 +194,27 @@ async def with_order(
 
 async def get(
     connection: asyncpg.Connection | asyncpg.Pool, marketplace_id: str, kind: str, transfer_id: str
-) -> dict[str, Any]:
+) -> Transfer:
     row = await connection.fetchrow(Q["get"], marketplace_id, transfer_id, kind)
     if row is None:
         raise NotFound(f"{kind.capitalize()} {transfer_id} could not be found.")
-    return dict(row)
+    return Transfer.from_row(row)
 
 
 async def lock(
     connection: asyncpg.Connection, marketplace_id: str, kind: str, transfer_id: str
-) -> dict[str, Any]:
+) -> Transfer:
     row = await connection.fetchrow(Q["lock_in_marketplace"], marketplace_id, transfer_id, kind)
     if row is None:
         raise NotFound(f"{kind.capitalize()} {transfer_id} could not be found.")
-    return dict(row)
+    return Transfer.from_row(row)
 
 
-async def remaining_cents(connection: asyncpg.Connection, parent: dict[str, Any]) -> int:
+async def remaining_cents(connection: asyncpg.Connection, parent: Transfer) -> int:
     """What is left of a debit to refund, or of a credit to reverse."""
-    taken: int = await connection.fetchval(Q["children_cents"], parent["id"])
-    remaining: int = parent["amount_cents"] - taken
-    assert 0 <= remaining <= parent["amount_cents"], (parent["id"], remaining)
+    taken: int = await connection.fetchval(Q["children_cents"], parent.id)
+    remaining: int = parent.amount_cents - taken
+    assert 0 <= remaining <= parent.amount_cents, (parent.id, remaining)
     return remaining
 
 
@@ -240,7 +240,7 @@ class ListQuery:
 
 async def list_page(
     pool: asyncpg.Pool, marketplace_id: str, query: ListQuery, limit: int, offset: int
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[Transfer], int]:
     rows = await pool.fetch(
         Q["list"],
         marketplace_id,
@@ -260,7 +260,7 @@ async def list_page(
         query.customer_id,
     )
     total = int(rows[0]["total"]) if rows else 0
-    return [dict(row) for row in rows], total
+    return [Transfer.from_row(row) for row in rows], total
 
 
 async def update_details(
@@ -270,10 +270,10 @@ async def update_details(
     transfer_id: str,
     description: str | None,
     meta: dict[str, str] | None,
-) -> dict[str, Any]:
+) -> Transfer:
     row = await connection.fetchrow(
         Q["update_details"], marketplace_id, transfer_id, kind, description, meta
     )
     if row is None:
         raise NotFound(f"{kind.capitalize()} {transfer_id} could not be found.")
-    return dict(row)
+    return Transfer.from_row(row)

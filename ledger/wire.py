@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ledger.money import CURRENCY
+from ledger.records import Transfer, TransferKind
 
 Row = Mapping[str, Any]
 Resource = dict[str, Any]
@@ -294,46 +295,48 @@ def order(row: Row) -> Resource:
 
 
 # Per transaction kind: the plural type of its resource.
-TRANSACTION_TYPES = {
-    "debit": "debits",
-    "credit": "credits",
-    "refund": "refunds",
-    "reversal": "reversals",
-    "settlement": "settlements",
+TRANSACTION_TYPES: dict[str, str] = {
+    TransferKind.DEBIT: "debits",
+    TransferKind.CREDIT: "credits",
+    TransferKind.REFUND: "refunds",
+    TransferKind.REVERSAL: "reversals",
+    TransferKind.SETTLEMENT: "settlements",
 }
 # Fields each kind shows beyond those all transfers share (Balanced's schemas forbid
 # any other property).
-_WITH_STATEMENT = frozenset({"debit", "credit", "settlement"})
-_WITH_FAILURE = frozenset({"debit", "credit", "reversal", "settlement"})
+_WITH_STATEMENT = frozenset({TransferKind.DEBIT, TransferKind.CREDIT, TransferKind.SETTLEMENT})
+_WITH_FAILURE = frozenset(
+    {TransferKind.DEBIT, TransferKind.CREDIT, TransferKind.REVERSAL, TransferKind.SETTLEMENT}
+)
 
 
-def _transaction_links(row: Row) -> dict[str, Any]:
-    kind = row["kind"]
-    if kind == "debit":
+def _transaction_links(transfer: Transfer) -> dict[str, Any]:
+    kind = transfer.kind
+    if kind == TransferKind.DEBIT:
         return {
-            "source": row["source_id"],
-            "customer": row["customer_id"],
-            "order": row["order_id"],
+            "source": transfer.source_id,
+            "customer": transfer.customer_id,
+            "order": transfer.order_id,
             "dispute": None,
-            "card_hold": row["card_hold_id"],
+            "card_hold": transfer.card_hold_id,
         }
-    if kind == "credit":
+    if kind == TransferKind.CREDIT:
         return {
-            "customer": row["customer_id"],
-            "destination": row["destination_id"],
-            "order": row["order_id"],
-            "settlement": row["settlement_id"],
+            "customer": transfer.customer_id,
+            "destination": transfer.destination_id,
+            "order": transfer.order_id,
+            "settlement": transfer.settlement_id,
         }
-    if kind == "refund":
-        return {"debit": row["parent_id"], "order": row["order_id"], "dispute": None}
-    if kind == "reversal":
+    if kind == TransferKind.REFUND:
+        return {"debit": transfer.parent_id, "order": transfer.order_id, "dispute": None}
+    if kind == TransferKind.REVERSAL:
         return {
-            "credit": row["parent_id"],
-            "order": row["order_id"],
-            "settlement": row["settlement_id"],
+            "credit": transfer.parent_id,
+            "order": transfer.order_id,
+            "settlement": transfer.settlement_id,
         }
-    assert kind == "settlement", kind
-    return {"source": row["source_id"], "destination": row["destination_id"]}
+    assert kind == TransferKind.SETTLEMENT, kind
+    return {"source": transfer.source_id, "destination": transfer.destination_id}
 
 
 def _money_movement(row: Row, collection: str, with_failure: bool) -> Resource:
@@ -352,12 +355,29 @@ def _money_movement(row: Row, collection: str, with_failure: bool) -> Resource:
     return item
 
 
-def transaction(row: Row) -> Resource:
-    kind = row["kind"]
-    item = _money_movement(row, TRANSACTION_TYPES[kind], kind in _WITH_FAILURE)
-    item["links"] = _transaction_links(row)
+def transaction(transfer: Transfer) -> Resource:
+    """A transfer as Balanced shows it: the same keys, in the same order, as a card hold's
+    (`_money_movement`), then its links and, for some kinds, its statement line."""
+    kind = transfer.kind
+    item: Resource = {
+        "id": transfer.id,
+        "href": f"/{TRANSACTION_TYPES[kind]}/{transfer.id}",
+        "created_at": timestamp(transfer.created_at),
+        "updated_at": timestamp(transfer.updated_at),
+        "meta": dict(transfer.meta),
+        "amount": transfer.amount_cents,
+        "currency": CURRENCY,
+        "description": transfer.description,
+        # Plain strings: the representation carries values, not our enums.
+        "status": transfer.status.value,
+        "transaction_number": transfer.transaction_number,
+    }
+    if kind in _WITH_FAILURE:
+        item["failure_reason_code"] = transfer.failure_reason_code
+        item["failure_reason"] = transfer.failure_reason
+    item["links"] = _transaction_links(transfer)
     if kind in _WITH_STATEMENT:
-        item["appears_on_statement_as"] = row["appears_on_statement_as"]
+        item["appears_on_statement_as"] = transfer.appears_on_statement_as
     return item
 
 

@@ -33,7 +33,7 @@ async def respond(request: web.Request, result: transfers.TransferResult) -> web
     await after_commit(request, result.jobs)
     if result.error is not None:
         raise result.error
-    return one(wire.TRANSACTION_TYPES[result.row["kind"]], wire.transaction(result.row), 201)
+    return one(wire.TRANSACTION_TYPES[result.row.kind], wire.transaction(result.row), 201)
 
 
 Move = Callable[

@@ -1,0 +1,119 @@
+"""Typed records at the ledger's edge: what a row becomes before it leaves `ledger/`.
+
+Each record is a frozen dataclass built by `from_row` from an asyncpg record (or a mapping
+of the same columns); enums mirror the CHECK constraints of `schema.sql`. Code inside
+`ledger/` may still read records where converting would be churn, but what `api/` and
+`workers/` get back is one of these."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ledger.status import Status
+
+
+class TransferKind(enum.StrEnum):
+    """`transactions.kind`."""
+
+    DEBIT = "debit"
+    CREDIT = "credit"
+    REFUND = "refund"
+    REVERSAL = "reversal"
+    SETTLEMENT = "settlement"
+
+
+class DestinationKind(enum.StrEnum):
+    """What a transfer's `destination_id` names (`transactions.destination_kind`), stored
+    so nobody reads it from the id's prefix."""
+
+    BANK_ACCOUNT = "bank_account"
+    CARD = "card"
+    ACCOUNT = "account"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Transfer:
+    """One row of `transactions`: a debit, credit, refund, reversal or settlement."""
+
+    id: str
+    marketplace_id: str
+    kind: TransferKind
+    status: Status
+    amount_cents: int
+    description: str | None
+    meta: Mapping[str, Any]
+    appears_on_statement_as: str | None
+    transaction_number: str
+    order_id: str | None
+    customer_id: str | None
+    source_id: str | None
+    destination_id: str | None
+    #: A refund's debit, a reversal's credit.
+    parent_id: str | None
+    #: The settlement that paid out (or settled) a payable account's credit or reversal.
+    settlement_id: str | None
+    #: The card hold a debit captured.
+    card_hold_id: str | None
+    #: For transfers on the ACH rail: the bank account and the kind of ACH entry.
+    bank_account_id: str | None
+    rail_entry_kind: str | None
+    failure_reason_code: str | None
+    failure_reason: str | None
+    rail_trace_number: str | None
+    submitted_at: datetime | None
+    #: When reconciliation last asked the rail about this transfer.
+    rail_checked_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    succeeded_at: datetime | None
+    failed_at: datetime | None
+    #: The reversal whose over-collection this credit pays back to the merchant.
+    compensates_id: str | None
+    #: None where destination_id names no instrument.
+    destination_kind: DestinationKind | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Transfer:
+        """A `transactions` row (`SELECT *`; extra columns such as a list's `total` are
+        ignored)."""
+        destination_kind = row["destination_kind"]
+        transfer = cls(
+            id=row["id"],
+            marketplace_id=row["marketplace_id"],
+            kind=TransferKind(row["kind"]),
+            status=Status(row["status"]),
+            amount_cents=row["amount_cents"],
+            description=row["description"],
+            meta=row["meta"],
+            appears_on_statement_as=row["appears_on_statement_as"],
+            transaction_number=row["transaction_number"],
+            order_id=row["order_id"],
+            customer_id=row["customer_id"],
+            source_id=row["source_id"],
+            destination_id=row["destination_id"],
+            parent_id=row["parent_id"],
+            settlement_id=row["settlement_id"],
+            card_hold_id=row["card_hold_id"],
+            bank_account_id=row["bank_account_id"],
+            rail_entry_kind=row["rail_entry_kind"],
+            failure_reason_code=row["failure_reason_code"],
+            failure_reason=row["failure_reason"],
+            rail_trace_number=row["rail_trace_number"],
+            submitted_at=row["submitted_at"],
+            rail_checked_at=row["rail_checked_at"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            succeeded_at=row["succeeded_at"],
+            failed_at=row["failed_at"],
+            compensates_id=row["compensates_id"],
+            destination_kind=None
+            if destination_kind is None
+            else DestinationKind(destination_kind),
+        )
+        assert transfer.amount_cents > 0, transfer.id
+        assert (transfer.status == Status.FAILED) == (transfer.failure_reason_code is not None)
+        return transfer
