@@ -9,19 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 import asyncpg
 
 from ledger import outbox, protocol, subscriptions
 from ledger.outbox import Job
+from ledger.records import Delivery, DeliveryStatus
 from ledger.sql import QUERIES
 
 Q = QUERIES["callbacks"]
 
 # 410 Gone: the receiver asks us to stop (Standard Webhooks).
 GONE = 410
-OPEN_STATUSES = ("pending", "retrying")
+OPEN_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
 
 
 class AttemptResult(Protocol):
@@ -44,14 +45,14 @@ class Settled:
     """What recording an attempt decided."""
 
     #: The delivery's new status: succeeded, retrying or failed.
-    status: str
+    status: DeliveryStatus
     #: Milliseconds before the next attempt, or None when there is none.
     retry_delay_ms: int | None
     #: Jobs of a `callback.disabled` event, to enqueue after the commit.
     jobs: list[Job]
 
 
-async def deliverable(pool: asyncpg.Pool, outbox_id: str) -> Any:
+async def deliverable(pool: asyncpg.Pool, outbox_id: str) -> Delivery | None:
     """The delivery to attempt now (with its event and callback), or None when there is
     nothing left to do, in which case its job is marked done. A delivery whose callback
     was disabled meanwhile fails here without an attempt."""
@@ -69,37 +70,39 @@ async def deliverable(pool: asyncpg.Pool, outbox_id: str) -> Any:
     if row is None or row["status"] not in OPEN_STATUSES or row["callback_deleted_at"] is not None:
         await outbox.mark_done(pool, outbox_id)
         return None
-    return row
+    return Delivery.from_row(row)
 
 
 async def _judge(
     connection: asyncpg.Connection,
-    row: Any,
+    delivery: Delivery,
     result: AttemptResult,
     retry_delay_ms: int | None,
     disable_after: timedelta,
 ) -> Settled:
+    failed = DeliveryStatus.FAILED
     if result.succeeded:
-        await connection.execute(Q["record_success"], row["callback_id"])
-        return Settled("succeeded", None, [])
+        await connection.execute(Q["record_success"], delivery.callback_id)
+        return Settled(DeliveryStatus.SUCCEEDED, None, [])
     if result.status_code == GONE:
         reason = "the receiver answered 410 Gone"
         return Settled(
-            "failed", None, await subscriptions.disable(connection, row["callback_id"], reason)
+            failed, None, await subscriptions.disable(connection, delivery.callback_id, reason)
         )
-    failing_since = await connection.fetchval(Q["record_failure"], row["callback_id"])
+    failing_since = await connection.fetchval(Q["record_failure"], delivery.callback_id)
     if datetime.now(UTC) - failing_since > disable_after:
         reason = f"every delivery failed for more than {disable_after}"
         return Settled(
-            "failed", None, await subscriptions.disable(connection, row["callback_id"], reason)
+            failed, None, await subscriptions.disable(connection, delivery.callback_id, reason)
         )
-    return Settled("retrying" if retry_delay_ms is not None else "failed", retry_delay_ms, [])
+    status = DeliveryStatus.RETRYING if retry_delay_ms is not None else failed
+    return Settled(status, retry_delay_ms, [])
 
 
 async def record_attempt(
     pool: asyncpg.Pool,
     outbox_id: str,
-    row: Any,
+    delivery: Delivery,
     result: AttemptResult,
     logged_headers: dict[str, str],
     *,
@@ -113,10 +116,10 @@ async def record_attempt(
     neither arq nor the sweeper sends it again meanwhile."""
     assert retry_delay_ms is None or retry_delay_ms >= 0, retry_delay_ms
     async with pool.acquire() as connection, connection.transaction():
-        settled = await _judge(connection, row, result, retry_delay_ms, disable_after)
+        settled = await _judge(connection, delivery, result, retry_delay_ms, disable_after)
         await connection.execute(
             Q["record_attempt"],
-            row["id"],
+            delivery.id,
             logged_headers,
             result.status_code,
             result.latency_ms,
@@ -124,7 +127,12 @@ async def record_attempt(
             result.error,
         )
         await connection.fetchval(
-            Q["settle_delivery"], row["id"], settled.status, result.status_code, result.error, 1
+            Q["settle_delivery"],
+            delivery.id,
+            settled.status,
+            result.status_code,
+            result.error,
+            1,
         )
         if settled.retry_delay_ms is None:
             await outbox.mark_done(connection, outbox_id)

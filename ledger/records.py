@@ -117,3 +117,115 @@ class Transfer:
         assert transfer.amount_cents > 0, transfer.id
         assert (transfer.status == Status.FAILED) == (transfer.failure_reason_code is not None)
         return transfer
+
+
+class DeliveryStatus(enum.StrEnum):
+    """`callback_deliveries.status`."""
+
+    PENDING = "pending"
+    RETRYING = "retrying"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Callback:
+    """One row of `callbacks`: a URL a marketplace's events are delivered to."""
+
+    id: str
+    marketplace_id: str
+    url: str
+    method: str
+    revision: str
+    #: Standard Webhooks signing secret (whsec_…).
+    secret: str
+    #: During a rotation the old secret keeps signing beside the new one until it expires.
+    previous_secret: str | None
+    previous_secret_expires_at: datetime | None
+    #: Since when every delivery has failed; past a limit the callback is disabled.
+    failing_since: datetime | None
+    #: Its receiver is stuck: new deliveries wait until then.
+    stalled_until: datetime | None
+    disabled_at: datetime | None
+    disabled_reason: str | None
+    created_at: datetime
+    deleted_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Callback:
+        """A `callbacks` row (`SELECT *`; a list's `total` is ignored)."""
+        callback = cls(
+            id=row["id"],
+            marketplace_id=row["marketplace_id"],
+            url=row["url"],
+            method=row["method"],
+            revision=row["revision"],
+            secret=row["secret"],
+            previous_secret=row["previous_secret"],
+            previous_secret_expires_at=row["previous_secret_expires_at"],
+            failing_since=row["failing_since"],
+            stalled_until=row["stalled_until"],
+            disabled_at=row["disabled_at"],
+            disabled_reason=row["disabled_reason"],
+            created_at=row["created_at"],
+            deleted_at=row["deleted_at"],
+        )
+        assert (callback.disabled_at is None) == (callback.disabled_reason is None), callback.id
+        assert (callback.previous_secret is None) == (
+            callback.previous_secret_expires_at is None
+        ), callback.id
+        return callback
+
+
+@dataclass(frozen=True, kw_only=True)
+class Delivery:
+    """What one delivery attempt needs (`callbacks.sql` `delivery`): the delivery, its
+    event and its callback, with the secrets that sign it."""
+
+    id: str
+    status: DeliveryStatus
+    #: Attempts made so far.
+    attempts: int
+    event_id: str
+    event_type: str
+    entity: Mapping[str, Any]
+    sequence: int
+    occurred_at: datetime
+    marketplace_id: str
+    callback_id: str
+    url: str
+    method: str
+    secret: str
+    #: The previous secret while a rotation overlaps, else None.
+    previous_secret: str | None
+    callback_deleted_at: datetime | None
+    callback_disabled_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Delivery:
+        delivery = cls(
+            id=row["id"],
+            status=DeliveryStatus(row["status"]),
+            attempts=row["attempts"],
+            event_id=row["event_id"],
+            event_type=row["event_type"],
+            entity=row["entity"],
+            sequence=row["sequence"],
+            occurred_at=row["occurred_at"],
+            marketplace_id=row["marketplace_id"],
+            callback_id=row["callback_id"],
+            url=row["url"],
+            method=row["method"],
+            secret=row["secret"],
+            previous_secret=row["previous_secret"],
+            callback_deleted_at=row["callback_deleted_at"],
+            callback_disabled_at=row["callback_disabled_at"],
+        )
+        assert delivery.attempts >= 0, delivery.id
+        return delivery
+
+    @property
+    def signing_secrets(self) -> list[str]:
+        """The secrets that sign an attempt: the current one, and the previous one while a
+        rotation overlaps."""
+        return [self.secret] + ([self.previous_secret] if self.previous_secret else [])

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
 
 import asyncpg
 
 from ledger import events, ids, wire
 from ledger.errors import Conflict, NotFound
 from ledger.outbox import Job
+from ledger.records import Callback
 from ledger.sql import QUERIES
 
 Q = QUERIES["callbacks"]
@@ -30,7 +30,7 @@ async def create(
     method: str,
     revision: str,
     secret: str,
-) -> dict[str, Any]:
+) -> Callback:
     try:
         row = await connection.fetchrow(
             Q["insert"], ids.new_id("callback"), marketplace_id, url, method, revision, secret
@@ -42,22 +42,23 @@ async def create(
             "Webhook URL already exists.", category_code="duplicate-webhook-url"
         ) from error
     assert row is not None
-    return dict(row)
+    return Callback.from_row(row)
 
 
 async def list_page(
     pool: asyncpg.Pool, marketplace_id: str, limit: int, offset: int
-) -> list[asyncpg.Record]:
-    """One page of a marketplace's live callbacks; rows carry `total`."""
-    rows: list[asyncpg.Record] = await pool.fetch(Q["list"], marketplace_id, limit, offset)
-    return rows
+) -> tuple[list[Callback], int]:
+    """One page of a marketplace's live callbacks, and how many there are in all."""
+    rows = await pool.fetch(Q["list"], marketplace_id, limit, offset)
+    total = int(rows[0]["total"]) if rows else 0
+    return [Callback.from_row(row) for row in rows], total
 
 
-async def get(pool: asyncpg.Pool, marketplace_id: str, callback_id: str) -> asyncpg.Record:
-    row: asyncpg.Record | None = await pool.fetchrow(Q["get"], marketplace_id, callback_id)
+async def get(pool: asyncpg.Pool, marketplace_id: str, callback_id: str) -> Callback:
+    row = await pool.fetchrow(Q["get"], marketplace_id, callback_id)
     if row is None:
         raise NotFound(f"Callback {callback_id} could not be found.")
-    return row
+    return Callback.from_row(row)
 
 
 async def delete(pool: asyncpg.Pool, marketplace_id: str, callback_id: str) -> None:
@@ -73,23 +74,23 @@ async def rotate_secret(
     new_secret: str,
     overlap: timedelta,
     now: datetime,
-) -> dict[str, Any]:
+) -> Callback:
     """Sign with `new_secret` from now on, and with the old one too until `now + overlap`."""
     row = await connection.fetchrow(
         Q["rotate_secret"], marketplace_id, callback_id, new_secret, now + overlap
     )
     if row is None:
         raise NotFound(f"Callback {callback_id} could not be found.")
-    return dict(row)
+    return Callback.from_row(row)
 
 
 async def enable(
     connection: asyncpg.Connection | asyncpg.Pool, marketplace_id: str, callback_id: str
-) -> dict[str, Any]:
+) -> Callback:
     row = await connection.fetchrow(Q["enable"], marketplace_id, callback_id)
     if row is None:
         raise NotFound(f"Callback {callback_id} could not be found.")
-    return dict(row)
+    return Callback.from_row(row)
 
 
 async def disable(connection: asyncpg.Connection, callback_id: str, reason: str) -> list[Job]:
@@ -98,7 +99,7 @@ async def disable(connection: asyncpg.Connection, callback_id: str, reason: str)
     row = await connection.fetchrow(Q["disable"], callback_id, reason)
     if row is None:
         return []
-    entity = wire.envelope("callbacks", [wire.callback(row)])
+    entity = wire.envelope("callbacks", [wire.callback(Callback.from_row(row))])
     return await events.record(
         connection, row["marketplace_id"], "callback.disabled", callback_id, entity
     )

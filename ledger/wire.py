@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ledger.money import CURRENCY
-from ledger.records import Transfer, TransferKind
+from ledger.records import Callback, Delivery, Transfer, TransferKind
 
 Row = Mapping[str, Any]
 Resource = dict[str, Any]
@@ -419,13 +419,13 @@ def event(row: Row, callback_statuses: Mapping[str, int] | None = None) -> Resou
     }
 
 
-def callback(row: Row) -> Resource:
+def callback(subscription: Callback) -> Resource:
     return {
-        "id": row["id"],
-        "href": f"/callbacks/{row['id']}",
-        "url": row["url"],
-        "method": row["method"],
-        "revision": row["revision"],
+        "id": subscription.id,
+        "href": f"/callbacks/{subscription.id}",
+        "url": subscription.url,
+        "method": subscription.method,
+        "revision": subscription.revision,
         "links": {},
     }
 
@@ -458,29 +458,30 @@ def event_callback_log(row: Row) -> Resource:
     }
 
 
-def callback_health(row: Row, now: datetime) -> Resource:
+def callback_health(subscription: Callback, now: datetime) -> Resource:
     """A callback's delivery state: not part of Balanced's callback resource, whose schema
     forbids extra fields, so it has a sub-resource of its own."""
-    moment = row["disabled_at"] or row["failing_since"]
+    failing_since = subscription.failing_since
+    moment = subscription.disabled_at or failing_since
     return {
-        "enabled": row["disabled_at"] is None,
-        "disabled_reason": row["disabled_reason"],
-        "failing_since": timestamp(row["failing_since"]) if row["failing_since"] else None,
+        "enabled": subscription.disabled_at is None,
+        "disabled_reason": subscription.disabled_reason,
+        "failing_since": timestamp(failing_since) if failing_since else None,
         "as_of": timestamp(moment or now),
-        "links": {"callback": row["id"]},
+        "links": {"callback": subscription.id},
     }
 
 
-def delivery_body(row: Row) -> str:
-    """What a callback receives: the Balanced event envelope of a delivery's event (a row
-    of `deliveries.deliverable`), the same bytes on every attempt of one delivery."""
+def delivery_body(delivery: Delivery) -> str:
+    """What a callback receives: the Balanced event envelope of a delivery's event, the
+    same bytes on every attempt of one delivery."""
     item = event(
         {
-            "id": row["event_id"],
-            "type": row["event_type"],
-            "occurred_at": row["occurred_at"],
-            "entity": row["entity"],
-            "sequence": row["sequence"],
+            "id": delivery.event_id,
+            "type": delivery.event_type,
+            "occurred_at": delivery.occurred_at,
+            "entity": delivery.entity,
+            "sequence": delivery.sequence,
         }
     )
     del item["callback_statuses"]  # They change between attempts; the body must not.

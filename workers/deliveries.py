@@ -17,13 +17,13 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import timedelta
-from typing import Any
 
 from arq import Retry
 
 import jobqueue
 from callbacks import delivery, signing, ssrf
 from ledger import deliveries, protocol, wire
+from ledger.records import Delivery
 from workers.context import WorkerContext
 
 # Answers that mean "you are going too fast" (Standard Webhooks): back off harder.
@@ -80,20 +80,19 @@ def _lane(ctx: WorkerContext, callback_id: str) -> Lane:
     return lane
 
 
-async def _attempt(ctx: WorkerContext, row: Any) -> tuple[delivery.Attempt, dict[str, str]]:
+async def _attempt(ctx: WorkerContext, target: Delivery) -> tuple[delivery.Attempt, dict[str, str]]:
     settings = ctx["settings"]
-    body = wire.delivery_body(row)
-    signing_secrets = [row["secret"]] + ([row["previous_secret"]] if row["previous_secret"] else [])
-    headers = signing.headers(signing_secrets, row["event_id"], int(time.time()), body)
+    body = wire.delivery_body(target)
+    headers = signing.headers(target.signing_secrets, target.event_id, int(time.time()), body)
     try:
         # An IP literal is vetted here; a host name as `callback_http` resolves it to connect.
-        ssrf.check_target(row["url"], allow_private=settings.callbacks_allow_private)
+        ssrf.check_target(target.url, allow_private=settings.callbacks_allow_private)
     except ssrf.UnsafeUrl as error:
         return delivery.Attempt(None, 0, None, f"refused: {error}", None), headers
     result = await delivery.attempt(
         ctx["callback_http"],
-        row["method"],
-        row["url"],
+        target.method,
+        target.url,
         body,
         headers,
         settings.callback_timeout_ms,
@@ -101,9 +100,9 @@ async def _attempt(ctx: WorkerContext, row: Any) -> tuple[delivery.Attempt, dict
     return result, headers
 
 
-def _retry_delay_ms(ctx: WorkerContext, row: Any, result: delivery.Attempt) -> int | None:
+def _retry_delay_ms(ctx: WorkerContext, target: Delivery, result: delivery.Attempt) -> int | None:
     return delivery.retry_delay_ms(
-        row["attempts"] + 1,
+        target.attempts + 1,
         ctx["settings"].callback_retry_schedule_ms,
         result,
         SLOW_DOWN_FACTOR if result.status_code in SLOW_DOWN else 1,
@@ -111,7 +110,11 @@ def _retry_delay_ms(ctx: WorkerContext, row: Any, result: delivery.Attempt) -> i
 
 
 async def _record(
-    ctx: WorkerContext, outbox_id: str, row: Any, result: delivery.Attempt, headers: dict[str, str]
+    ctx: WorkerContext,
+    outbox_id: str,
+    target: Delivery,
+    result: delivery.Attempt,
+    headers: dict[str, str],
 ) -> int | None:
     """Log the attempt and move the delivery on; returns the delay before the next
     attempt, if there is one."""
@@ -120,10 +123,10 @@ async def _record(
     settled = await deliveries.record_attempt(
         ctx["pool"],
         outbox_id,
-        row,
+        target,
         result,
         logged,
-        retry_delay_ms=None if result.succeeded else _retry_delay_ms(ctx, row, result),
+        retry_delay_ms=None if result.succeeded else _retry_delay_ms(ctx, target, result),
         disable_after=timedelta(milliseconds=settings.callback_disable_after_ms),
     )
     await jobqueue.enqueue(ctx["redis"], settled.jobs, settings.queue_name)
@@ -147,16 +150,16 @@ async def deliver_callback(ctx: WorkerContext, outbox_id: str) -> None:
     if lane.full_and_stuck():
         await _park(ctx, outbox_id)  # Before any read: a stuck receiver's backlog is cheap.
         return
-    row = await deliveries.deliverable(ctx["pool"], outbox_id)
-    if row is None:
+    target = await deliveries.deliverable(ctx["pool"], outbox_id)
+    if target is None:
         return
     if not await lane.enter(outbox_id):
         await _park(ctx, outbox_id)
         return
     try:
-        result, headers = await _attempt(ctx, row)
+        result, headers = await _attempt(ctx, target)
     finally:
         lane.leave(outbox_id)
-    delay_ms = await _record(ctx, outbox_id, row, result, headers)
+    delay_ms = await _record(ctx, outbox_id, target, result, headers)
     if delay_ms is not None:
         raise Retry(defer=delay_ms / 1000)

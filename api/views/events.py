@@ -98,8 +98,9 @@ async def create_callback(request: web.Request) -> web.Response:
 
 async def list_callbacks(request: web.Request) -> web.Response:
     limit, offset = page(request)
-    rows = await subscriptions.list_page(request.app[POOL], marketplace_id(request), limit, offset)
-    return many(request, "callbacks", [wire.callback(row) for row in rows], total_of(rows))
+    mp = marketplace_id(request)
+    subscribed, total = await subscriptions.list_page(request.app[POOL], mp, limit, offset)
+    return many(request, "callbacks", [wire.callback(c) for c in subscribed], total)
 
 
 async def get_callback(request: web.Request) -> web.Response:
