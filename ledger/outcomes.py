@@ -17,14 +17,14 @@ outcomes take turns, whichever order the bank sends them in."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
 
 from ledger import accounts, events, postings, transfers, wire
 from ledger.outbox import Job
-from ledger.records import DestinationKind
+from ledger.records import DestinationKind, RailOutcome
 from ledger.sql import QUERIES
 from ledger.status import ALLOWED_TRANSITIONS, Status
 from ledger.transfers import Parties, TransferRequest
@@ -38,36 +38,6 @@ NOTICE_OF_CHANGE = "entry.corrected"
 CREDIT_RETURNED = "credit-returned"
 REVERSAL_RETURNED = "reversal-returned"
 Row = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class RailOutcome:
-    """A rail notification as the ledger reads it; everything else in it is ignored."""
-
-    type: str
-    entry_id: str
-    entry_kind: str | None
-    amount_cents: int | None
-    return_code: str
-    return_reason: str
-    entry: dict[str, Any]
-
-    @classmethod
-    def from_notification(cls, notification: dict[str, Any]) -> RailOutcome:
-        entry = notification["entry"]
-        return cls(
-            type=notification["type"],
-            entry_id=entry["id"],
-            entry_kind=entry.get("kind"),
-            amount_cents=entry.get("amount_cents"),
-            return_code=entry.get("return_code") or "R00",
-            return_reason=entry.get("return_reason") or "Returned",
-            entry=entry,
-        )
-
-    @property
-    def failure(self) -> tuple[str, str]:
-        return self.return_code, self.return_reason
 
 
 def home_account(row: Row) -> str:
@@ -124,15 +94,15 @@ async def _post(connection: asyncpg.Connection, row: Row, kind: str, lines: dict
 
 
 async def _notice_of_change(
-    connection: asyncpg.Connection, row: Row, entry: dict[str, Any]
+    connection: asyncpg.Connection, row: Row, outcome: RailOutcome
 ) -> list[Job]:
     """The bank corrected the account's details (a NOC): no money moves; the bank account
     records the correction and a `bank_account.updated` event tells the marketplace."""
     updated = await connection.fetchrow(
         QUERIES["customers"]["record_notice_of_change"],
         row["bank_account_id"],
-        entry.get("correction_code") or "C00",
-        entry.get("corrected_data") or "",
+        outcome.correction_code or "C00",
+        outcome.corrected_data or "",
     )
     assert updated is not None
     entity = wire.envelope("bank_accounts", [wire.bank_account(dict(updated))])
@@ -169,8 +139,9 @@ def _refusal(row: Row, outcome: RailOutcome) -> str | None:
 
 
 async def apply_rail_outcome(
-    connection: asyncpg.Connection, notification: dict[str, Any]
+    connection: asyncpg.Connection, notification: Mapping[str, Any]
 ) -> list[Job]:
+    """Apply one notification (an outcome job's arguments, validated when it was kept)."""
     outcome = RailOutcome.from_notification(notification)
     family = await _lock_family(connection, outcome.entry_id)
     if family is None:
@@ -181,7 +152,7 @@ async def apply_rail_outcome(
         log.warning("rail notification %s for %s refused: it %s", outcome.type, row["id"], refusal)
         return []
     if outcome.type == NOTICE_OF_CHANGE:
-        return await _notice_of_change(connection, row, outcome.entry)
+        return await _notice_of_change(connection, row, outcome)
     target = RAIL_OUTCOMES.get(outcome.type)
     if target is None:
         return []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -229,3 +229,70 @@ class Delivery:
         """The secrets that sign an attempt: the current one, and the previous one while a
         rotation overlaps."""
         return [self.secret] + ([self.previous_secret] if self.previous_secret else [])
+
+
+class MalformedNotification(ValueError):
+    """A rail notification that is not one: refused where it enters (a 400), so that no job
+    is ever given one to choke on."""
+
+
+def _required_text(value: object, name: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise MalformedNotification(f"`{name}` must be a non-empty string")
+    return value
+
+
+def _optional_text(value: object, name: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise MalformedNotification(f"`{name}` must be a string or null")
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class RailOutcome:
+    """A rail notification as the ledger reads it (the rail's `Notification`, whose model we
+    do not import: the rail is another company). Fields the ledger does not read are kept
+    only in `notification`, the body as received, which is what the outcome job stores."""
+
+    notification_id: str
+    type: str
+    entry_id: str
+    entry_kind: str | None
+    amount_cents: int | None
+    return_code: str
+    return_reason: str
+    #: A notice of change's correction (`entry.corrected`).
+    correction_code: str | None
+    corrected_data: str | None
+    notification: Mapping[str, Any] = field(compare=False, repr=False)
+
+    @classmethod
+    def from_notification(cls, notification: object) -> RailOutcome:
+        """Validate a decoded notification; raises `MalformedNotification`."""
+        if not isinstance(notification, Mapping):
+            raise MalformedNotification("a notification is a JSON object")
+        entry = notification.get("entry")
+        if not isinstance(entry, Mapping):
+            raise MalformedNotification("`entry` must be an object")
+        amount_cents = entry.get("amount_cents")
+        if amount_cents is not None and (
+            isinstance(amount_cents, bool) or not isinstance(amount_cents, int)
+        ):
+            raise MalformedNotification("`entry.amount_cents` must be an integer")
+        return cls(
+            notification_id=_required_text(notification.get("id"), "id"),
+            type=_required_text(notification.get("type"), "type"),
+            entry_id=_required_text(entry.get("id"), "entry.id"),
+            entry_kind=_optional_text(entry.get("kind"), "entry.kind"),
+            amount_cents=amount_cents,
+            return_code=_optional_text(entry.get("return_code"), "entry.return_code") or "R00",
+            return_reason=_optional_text(entry.get("return_reason"), "entry.return_reason")
+            or "Returned",
+            correction_code=_optional_text(entry.get("correction_code"), "entry.correction_code"),
+            corrected_data=_optional_text(entry.get("corrected_data"), "entry.corrected_data"),
+            notification=notification,
+        )
+
+    @property
+    def failure(self) -> tuple[str, str]:
+        return self.return_code, self.return_reason

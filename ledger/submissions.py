@@ -13,6 +13,7 @@ import asyncpg
 
 from ledger import outbox, protocol
 from ledger.outbox import Job
+from ledger.records import RailOutcome
 from ledger.sql import QUERIES
 
 Q = QUERIES["submissions"]
@@ -70,25 +71,28 @@ async def submit_job(connection: asyncpg.Connection, transaction_id: str) -> lis
 
 
 async def accept_outcome(
-    connection: asyncpg.Connection | asyncpg.Pool, notification: dict[str, Any]
+    connection: asyncpg.Connection | asyncpg.Pool, outcome: RailOutcome
 ) -> list[Job]:
-    """Keep a rail notification as the job that applies it; the same notification id twice
-    (the rail retrying, or reconciliation finding what was pushed) is one job."""
-    assert "id" in notification, notification
+    """Keep a rail notification, as received, as the job that applies it; the same
+    notification id twice (the rail retrying, or reconciliation finding what was pushed)
+    is one job."""
+    assert outcome.notification_id, outcome
     return await outbox.add(
         connection,
-        protocol.outcome_job_id(str(notification["id"])),
+        protocol.outcome_job_id(outcome.notification_id),
         protocol.APPLY_OUTCOME,
-        notification,
+        dict(outcome.notification),
     )
 
 
 def reconciled_notification(
     transaction_id: str, entry_status: str, entry: dict[str, Any], event_type: str
-) -> dict[str, Any]:
+) -> RailOutcome:
     """The notification the rail would have pushed for a decision reconciliation found."""
-    return {
-        "id": protocol.reconciled_notification_id(transaction_id, entry_status),
-        "type": event_type,
-        "entry": entry,
-    }
+    return RailOutcome.from_notification(
+        {
+            "id": protocol.reconciled_notification_id(transaction_id, entry_status),
+            "type": event_type,
+            "entry": entry,
+        }
+    )

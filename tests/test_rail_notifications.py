@@ -19,11 +19,8 @@ from tests.support.pipeline import Pipeline, eventually
 NOTIFICATIONS_PATH = "/_rail/notifications"
 
 
-async def _notify(pipeline: Pipeline, kind: str, entry: dict[str, Any]) -> str:
-    """Post a notification signed with the real rail secret, as the rail does; returns its
-    id once its outbox job has run."""
-    notification_id = f"forged-{secrets.token_hex(6)}"
-    body = json.dumps({"id": notification_id, "type": kind, "entry": entry})
+async def _post_signed(pipeline: Pipeline, notification_id: str, body: str) -> Any:
+    """POST `body` signed with the real rail secret, as the rail does."""
     now = datetime.now(UTC)
     signed = {
         "webhook-id": notification_id,
@@ -31,9 +28,16 @@ async def _notify(pipeline: Pipeline, kind: str, entry: dict[str, Any]) -> str:
         "webhook-signature": Webhook(pipeline.rail_secret).sign(notification_id, now, body),
         "Content-Type": "application/json",
     }
-    response = await pipeline.api.request(
+    return await pipeline.api.request(
         "POST", NOTIFICATIONS_PATH, data=body.encode(), headers=signed
     )
+
+
+async def _notify(pipeline: Pipeline, kind: str, entry: dict[str, Any]) -> str:
+    """Post a signed notification; returns its id once its outbox job has run."""
+    notification_id = f"forged-{secrets.token_hex(6)}"
+    body = json.dumps({"id": notification_id, "type": kind, "entry": entry})
+    response = await _post_signed(pipeline, notification_id, body)
     assert response.status == 204, response.body
 
     async def applied() -> bool:
@@ -93,3 +97,28 @@ async def test_a_settlement_notice_for_a_failed_credit_changes_nothing(
     assert await flows.escrowed(marketplace.api, funded.order_id) == 700
     listed = await marketplace.api.get(f"/credits/{credit['id']}?status=failed")
     assert listed.body["credits"][0]["status"] == "failed"
+
+
+async def test_a_malformed_notification_is_refused_where_it_enters(pipeline: Pipeline) -> None:
+    """A validly signed body that is no notification is a 400, and no job is kept for it:
+    the outcome job would only crash on it."""
+    malformed: list[Any] = [
+        [],
+        {"type": "entry.settled", "entry": {"id": "CR1"}},
+        {"id": 7, "type": "entry.settled", "entry": {"id": "CR1"}},
+        {"id": "n1", "type": "entry.settled"},
+        {"id": "n1", "type": "entry.settled", "entry": {"kind": "credit"}},
+        {"id": "n1", "type": "entry.settled", "entry": {"id": "CR1", "amount_cents": "9"}},
+        {"id": "n1", "type": "entry.returned", "entry": {"id": "CR1", "return_code": 1}},
+    ]
+    for index, notification in enumerate(malformed):
+        notification_id = f"malformed-{secrets.token_hex(6)}"
+        if isinstance(notification, dict) and isinstance(notification.get("id"), str):
+            notification = notification | {"id": notification_id}
+        response = await _post_signed(pipeline, notification_id, json.dumps(notification))
+        assert response.status == 400, (index, response.body)
+        query = "SELECT count(*) FROM outbox WHERE id = $1"
+        outcome_job = protocol.outcome_job_id(notification_id)
+        assert await pipeline.pool.fetchval(query, outcome_job) == 0, index
+    response = await _post_signed(pipeline, "not-json", "{not json")
+    assert response.status == 400, response.body

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
-from typing import Any
 
 import asyncpg
 from arq.connections import ArqRedis
@@ -30,6 +29,7 @@ from arq.connections import ArqRedis
 import jobqueue
 from ledger import submissions
 from ledger.outbox import Job
+from ledger.records import RailOutcome
 from rails.client import EntryReceipt, RailClient, RailUnavailable
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ CLOCK_SKEW_MAX = timedelta(minutes=1)
 DECIDED = {"settled": "entry.settled", "returned": "entry.returned"}
 
 
-def _notification(receipt: EntryReceipt) -> dict[str, Any]:
+def _notification(receipt: EntryReceipt) -> RailOutcome:
     entry = receipt.model_dump(mode="json")
     return submissions.reconciled_notification(
         receipt.id, receipt.status, entry, DECIDED[receipt.status]

@@ -12,6 +12,7 @@ from api.responses import json_response
 from api.views.common import after_commit, transaction
 from ledger import db, submissions
 from ledger.errors import RequestInvalid, Unauthorized
+from ledger.records import MalformedNotification, RailOutcome
 
 
 async def rail_notification(request: web.Request) -> web.Response:
@@ -23,14 +24,18 @@ async def rail_notification(request: web.Request) -> web.Response:
     except UnicodeDecodeError as error:
         raise RequestInvalid("A rail notification is UTF-8 JSON.") from error
     try:
-        Webhook(request.app[SETTINGS].rail_secret).verify(body, dict(request.headers))
+        # Verified first: only then does it decode the body (and a bad body is a 400).
+        decoded = Webhook(request.app[SETTINGS].rail_secret).verify(body, dict(request.headers))
     except WebhookVerificationError as error:
         raise Unauthorized(f"The rail notification's signature is not valid: {error}.") from error
-    notification = json.loads(body)
-    if not isinstance(notification, dict) or "id" not in notification:
-        raise RequestInvalid("A rail notification needs an id.")
+    except json.JSONDecodeError as error:
+        raise RequestInvalid("A rail notification is UTF-8 JSON.") from error
+    try:
+        outcome = RailOutcome.from_notification(decoded)
+    except MalformedNotification as error:
+        raise RequestInvalid(f"The rail notification is malformed: {error}.") from error
     async with transaction(request) as connection:
-        jobs = await submissions.accept_outcome(connection, notification)
+        jobs = await submissions.accept_outcome(connection, outcome)
     await after_commit(request, jobs)
     return web.Response(status=204)
 
