@@ -11,7 +11,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from ledger.status import Status
 
@@ -296,3 +296,51 @@ class RailOutcome:
     @property
     def failure(self) -> tuple[str, str]:
         return self.return_code, self.return_reason
+
+
+# The kinds of ACH entry (`transactions.rail_entry_kind`), as the rail names them.
+RailEntryKind = Literal["credit", "debit", "reversal"]
+RAIL_ENTRY_KINDS: frozenset[str] = frozenset(get_args(RailEntryKind))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Submission:
+    """What the rail needs to move a transfer at its bank account (`submissions.sql` `get`)."""
+
+    id: str
+    status: Status
+    rail_entry_kind: RailEntryKind
+    amount_cents: int
+    #: When the rail took it; None until then.
+    submitted_at: datetime | None
+    routing_number: str
+    account_number: str
+    account_name: str | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Submission:
+        rail_entry_kind = row["rail_entry_kind"]
+        assert rail_entry_kind in RAIL_ENTRY_KINDS, (row["id"], rail_entry_kind)
+        return cls(
+            id=row["id"],
+            status=Status(row["status"]),
+            rail_entry_kind=rail_entry_kind,
+            amount_cents=row["amount_cents"],
+            submitted_at=row["submitted_at"],
+            routing_number=row["routing_number"],
+            account_number=row["account_number"],
+            account_name=row["account_name"],
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class OverdueTransfer:
+    """A submitted transfer still pending past the reconciliation delay."""
+
+    id: str
+    #: Tells whether the rail's journal covers its submission.
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> OverdueTransfer:
+        return cls(id=row["id"], created_at=row["created_at"])

@@ -13,17 +13,17 @@ import asyncpg
 
 from ledger import outbox, protocol
 from ledger.outbox import Job
-from ledger.records import RailOutcome
+from ledger.records import OverdueTransfer, RailOutcome, Submission
 from ledger.sql import QUERIES
 
 Q = QUERIES["submissions"]
 
 
-async def get(pool: asyncpg.Pool, transaction_id: str) -> asyncpg.Record:
+async def get(pool: asyncpg.Pool, transaction_id: str) -> Submission:
     """The transfer with what the rail needs to move it at its bank account."""
-    row: asyncpg.Record | None = await pool.fetchrow(Q["get"], transaction_id)
+    row = await pool.fetchrow(Q["get"], transaction_id)
     assert row is not None, transaction_id  # Only a transfer's own submit job asks.
-    return row
+    return Submission.from_row(row)
 
 
 async def record_submitted(
@@ -38,12 +38,12 @@ async def record_submitted(
         await outbox.mark_done(connection, outbox_id)
 
 
-async def overdue(pool: asyncpg.Pool, after_ms: int, limit: int) -> list[asyncpg.Record]:
+async def overdue(pool: asyncpg.Pool, after_ms: int, limit: int) -> list[OverdueTransfer]:
     """Up to `limit` transfers pending more than `after_ms` after their submission, the
-    least recently checked first; each is marked checked now. Rows: `id`, `created_at`."""
+    least recently checked first; each is marked checked now."""
     assert after_ms >= 0 and limit >= 1
-    rows: list[asyncpg.Record] = await pool.fetch(Q["overdue"], after_ms, limit)
-    return rows
+    rows = await pool.fetch(Q["overdue"], after_ms, limit)
+    return [OverdueTransfer.from_row(row) for row in rows]
 
 
 async def forget(pool: asyncpg.Pool, transaction_id: str) -> list[Job]:

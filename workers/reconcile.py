@@ -67,27 +67,27 @@ async def reconcile(
     pool: asyncpg.Pool, redis: ArqRedis, rail: RailClient, queue_name: str, after_ms: int
 ) -> int:
     """One pass; returns how many transfers got a job (an outcome or a resubmission)."""
-    rows = await submissions.overdue(pool, after_ms, RECONCILE_BATCH_MAX)
+    overdue = await submissions.overdue(pool, after_ms, RECONCILE_BATCH_MAX)
     jobs: list[Job] = []
     journal: list[datetime | None] = []  # Asked once per pass, when first needed.
-    for row in rows:
+    for transfer in overdue:
         try:
-            receipt = await rail.get(row["id"])
+            receipt = await rail.get(transfer.id)
             if receipt is None and not journal:
                 journal.append(await rail.journal_since())
         except RailUnavailable:
             log.warning("rail unavailable; reconciliation stops until the next pass")
             break
-        if receipt is None and not never_received(row["created_at"], journal[0]):
+        if receipt is None and not never_received(transfer.created_at, journal[0]):
             log.error(
                 "the rail does not know %s and cannot prove it never received it (no "
                 "journal covers its submission): not submitted again, which could pay it "
                 "twice; it stays pending for an operator (see README, known limits)",
-                row["id"],
+                transfer.id,
             )
             continue
         if receipt is None:
-            jobs += await submissions.forget(pool, row["id"])
+            jobs += await submissions.forget(pool, transfer.id)
         else:
             jobs += await _decided(pool, receipt)
     await jobqueue.enqueue(redis, jobs, queue_name)

@@ -8,6 +8,7 @@ from arq import Retry
 
 import jobqueue
 from ledger import outbox, outcomes, submissions
+from ledger.status import Status
 from rails.client import EntryRequest, RailRejected, RailUnavailable
 from workers.context import WorkerContext
 
@@ -35,26 +36,26 @@ async def submit_transfer(ctx: WorkerContext, outbox_id: str) -> None:
     args = await outbox.load_args(pool, outbox_id)
     if args is None:
         return  # Already done: a duplicate run of an at-least-once job.
-    row = await submissions.get(pool, args["transaction_id"])
-    if row["submitted_at"] is not None:
+    submission = await submissions.get(pool, args["transaction_id"])
+    if submission.submitted_at is not None:
         await outbox.mark_done(pool, outbox_id)
         return
-    if row["status"] != "pending":
-        await _late_trace_number(ctx, outbox_id, row["id"])
+    if submission.status != Status.PENDING:
+        await _late_trace_number(ctx, outbox_id, submission.id)
         return
     entry = EntryRequest(
-        id=row["id"],
-        kind=row["rail_entry_kind"],
-        routing_number=row["routing_number"],
-        account_number=row["account_number"],
-        name=row["account_name"],
-        amount_cents=row["amount_cents"],
+        id=submission.id,
+        kind=submission.rail_entry_kind,
+        routing_number=submission.routing_number,
+        account_number=submission.account_number,
+        name=submission.account_name,
+        amount_cents=submission.amount_cents,
         notify_url=ctx["settings"].api_public_url + RAIL_NOTIFICATIONS_PATH,
     )
     try:
         receipt = await ctx["rail"].submit(entry)
     except RailUnavailable as error:
-        log.warning("rail unavailable for %s: %s", row["id"], error)
+        log.warning("rail unavailable for %s: %s", submission.id, error)
         raise Retry(defer=_backoff_ms(ctx["job_try"]) / 1000) from error
     except RailRejected as error:
         if error.status != RAIL_CONFLICT:
@@ -62,11 +63,11 @@ async def submit_transfer(ctx: WorkerContext, outbox_id: str) -> None:
         # The rail took this entry before, with the bank details of that time, and a
         # notice of change has corrected them since (ledger/sql/customers.sql). It is
         # the same entry: keep the one the rail holds, never make a second.
-        log.info("rail holds %s with earlier bank details; keeping that entry", row["id"])
-        await _late_trace_number(ctx, outbox_id, row["id"])
+        log.info("rail holds %s with earlier bank details; keeping that entry", submission.id)
+        await _late_trace_number(ctx, outbox_id, submission.id)
         return
-    assert receipt.id == row["id"]
-    await _submitted(ctx, outbox_id, row["id"], receipt.trace_number)
+    assert receipt.id == submission.id
+    await _submitted(ctx, outbox_id, submission.id, receipt.trace_number)
 
 
 async def _late_trace_number(ctx: WorkerContext, outbox_id: str, transaction_id: str) -> None:
