@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from api import openapi
-from api.views import accounts, customers, events, holds, marketplaces, orders, rail
+from api.views import accounts, callbacks, customers, events, holds, marketplaces, orders, rail
 from api.views.transfers import (
     credit_account,
     credit_bank_account,
@@ -130,14 +130,14 @@ def routes() -> list[web.RouteDef]:
         web.get("/events/{id}/callbacks", events.list_event_callbacks),
         web.get("/events/{id}/callbacks/{callback_id}/logs", events.list_event_callback_logs),
         *[web.get(f"/{parent}/{{id}}/events", events.list_events) for parent in EVENT_PARENTS],
-        web.post("/callbacks", events.create_callback),
-        web.get("/callbacks", events.list_callbacks),
-        web.get("/callbacks/{id}", events.get_callback),
-        web.delete("/callbacks/{id}", events.delete_callback),
-        web.get("/callbacks/{id}/health", events.get_callback_health),
-        web.post("/callbacks/{id}/enable", events.enable_callback),
-        web.post("/callbacks/{id}/secret_rotations", events.rotate_callback_secret),
-        web.post("/callbacks/{id}/redeliveries", events.redeliver),
+        web.post("/callbacks", callbacks.create_callback),
+        web.get("/callbacks", callbacks.list_callbacks),
+        web.get("/callbacks/{id}", callbacks.get_callback),
+        web.delete("/callbacks/{id}", callbacks.delete_callback),
+        web.get("/callbacks/{id}/health", callbacks.get_callback_health),
+        web.post("/callbacks/{id}/enable", callbacks.enable_callback),
+        web.post("/callbacks/{id}/secret_rotations", callbacks.rotate_callback_secret),
+        web.post("/callbacks/{id}/redeliveries", callbacks.redeliver),
         web.post("/_rail/notifications", rail.rail_notification),
         web.get("/healthz", rail.health),
         web.get("/openapi.json", openapi.openapi_json),

@@ -13,7 +13,7 @@ from typing import Protocol
 
 import asyncpg
 
-from ledger import outbox, protocol, subscriptions
+from ledger import callbacks, outbox, protocol
 from ledger.outbox import Job
 from ledger.records import Delivery, DeliveryStatus
 from ledger.sql import QUERIES
@@ -87,13 +87,13 @@ async def _judge(
     if result.status_code == GONE:
         reason = "the receiver answered 410 Gone"
         return Settled(
-            failed, None, await subscriptions.disable(connection, delivery.callback_id, reason)
+            failed, None, await callbacks.disable(connection, delivery.callback_id, reason)
         )
     failing_since = await connection.fetchval(Q["record_failure"], delivery.callback_id)
     if datetime.now(UTC) - failing_since > disable_after:
         reason = f"every delivery failed for more than {disable_after}"
         return Settled(
-            failed, None, await subscriptions.disable(connection, delivery.callback_id, reason)
+            failed, None, await callbacks.disable(connection, delivery.callback_id, reason)
         )
     status = DeliveryStatus.RETRYING if retry_delay_ms is not None else failed
     return Settled(status, retry_delay_ms, [])

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import redis.asyncio as redis_asyncio
 
-from api.views.events import REDELIVERY_BURST, REDELIVERY_INTERVAL_MS
+from api.views.callbacks import REDELIVERY_BURST, REDELIVERY_INTERVAL_MS
 from ledger import protocol
 from tests.conftest import Marketplace
 from tests.support import flows
