@@ -32,11 +32,6 @@ async def get(
     return dict(row)
 
 
-async def locked_balance_cents(connection: asyncpg.Connection, account_id: str) -> int:
-    balance_cents: int = await connection.fetchval(Q["lock_balance"], account_id)
-    return balance_cents
-
-
 async def list_page(
     pool: asyncpg.Pool, marketplace_id: str, customer_id: str | None, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:

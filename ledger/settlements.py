@@ -38,7 +38,7 @@ async def settle(
     await connection.execute(
         transfers.Q["lock_unsettled_account_credits"], marketplace_id, account_id
     )
-    balance_cents = await accounts.locked_balance_cents(connection, account_id)
+    balance_cents = await postings.locked_balance_cents(connection, account_id)
     if balance_cents == 0:
         raise Conflict("Account has nothing to settle.", category_code="account-nothing-to-settle")
     paying_out = balance_cents > 0

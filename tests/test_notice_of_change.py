@@ -12,14 +12,7 @@ from tests.support.pipeline import Pipeline, eventually
 
 
 async def _credit(marketplace: Marketplace, funded: flows.FundedOrder, amount: int) -> str:
-    credit = await flows.created(
-        await marketplace.api.post(
-            f"/bank_accounts/{funded.bank_account_id}/credits",
-            {"amount": amount, "order": funded.order_id},
-        ),
-        "credits",
-    )
-    credit_id: str = credit["id"]
+    credit_id: str = (await flows.credit_order(marketplace.api, funded, amount))["id"]
     return credit_id
 
 
@@ -40,13 +33,9 @@ async def _notice_of_change(
     code: str,
     data: str,
 ) -> dict[str, Any]:
-    await _rail_entry(pipeline, credit_id)
-    async with pipeline.http.post(
-        f"{pipeline.rail_url}/simulations/entries/{credit_id}/correct",
-        json={"code": code, "corrected_data": data},
-        headers=pipeline.rail_control_headers,
-    ) as response:
-        assert response.status == 200, await response.text()
+    await flows.rail_simulation(
+        pipeline, credit_id, "correct", {"code": code, "corrected_data": data}
+    )
 
     async def corrected() -> dict[str, Any] | None:
         response = await marketplace.api.get(f"/bank_accounts/{bank_account_id}")

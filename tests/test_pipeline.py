@@ -211,9 +211,7 @@ async def test_a_transfer_decided_before_its_submission_was_recorded_keeps_its_t
         "UPDATE transactions SET submitted_at = NULL, rail_trace_number = NULL WHERE id = $1",
         credit_id,
     )
-    settle = f"{pipeline.rail_url}/simulations/entries/{credit_id}/settle"
-    async with pipeline.http.post(settle, headers=pipeline.rail_control_headers) as response:
-        assert response.status == 200, await response.text()
+    await flows.rail_simulation(pipeline, credit_id, "settle", {})
     await flows.credit_status(marketplace.api, credit_id, "succeeded")
     await pipeline.pool.execute(
         "UPDATE outbox SET done_at = NULL WHERE id = $1", protocol.submit_job_id(credit_id)

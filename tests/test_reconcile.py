@@ -71,11 +71,7 @@ async def test_a_decision_whose_push_was_lost_is_applied(
     credit_id = await _pending_credit(pipeline, marketplace)
     await pipeline.stop_worker()
     try:
-        async with pipeline.http.post(
-            f"{pipeline.rail_url}/simulations/entries/{credit_id}/settle",
-            headers=pipeline.rail_control_headers,
-        ) as response:
-            assert response.status == 200
+        await _settle(pipeline, credit_id)
         # The push reached the API; now lose it, as a long API outage would have.
         await eventually(
             lambda: pipeline.pool.fetchval(
@@ -169,11 +165,7 @@ async def test_an_entry_a_rail_without_a_journal_forgot_is_not_submitted_again(
 
 
 async def _settle(pipeline: Pipeline, credit_id: str) -> None:
-    async with pipeline.http.post(
-        f"{pipeline.rail_url}/simulations/entries/{credit_id}/settle",
-        headers=pipeline.rail_control_headers,
-    ) as response:
-        assert response.status == 200, await response.text()
+    await flows.rail_simulation(pipeline, credit_id, "settle", {})
 
 
 def _journal_begun(directory: Path, ago: timedelta) -> None:

@@ -8,10 +8,6 @@ SELECT a.*, l.balance_cents
 FROM accounts a JOIN ledger_accounts l ON l.id = a.id
 WHERE a.marketplace_id = $1 AND a.id = $2
 
--- name: lock_balance
--- The account's balance, locked: settlements of one account take turns.
-SELECT balance_cents FROM ledger_accounts WHERE id = $1 FOR UPDATE
-
 -- name: list
 -- Payable accounts of a marketplace, or of customer $2 when it is set.
 SELECT a.*, l.balance_cents, count(*) OVER () AS total
