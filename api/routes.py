@@ -18,13 +18,14 @@ from api.views.transfers import (
     settle_account,
     updater,
 )
+from ledger.records import TransferKind
 
 TRANSFER_KINDS = {
-    "debits": "debit",
-    "credits": "credit",
-    "refunds": "refund",
-    "reversals": "reversal",
-    "settlements": "settlement",
+    "debits": TransferKind.DEBIT,
+    "credits": TransferKind.CREDIT,
+    "refunds": TransferKind.REFUND,
+    "reversals": TransferKind.REVERSAL,
+    "settlements": TransferKind.SETTLEMENT,
 }
 # Resources whose events have a list of their own (`/{parent}/{id}/events`).
 EVENT_PARENTS = (

@@ -10,7 +10,7 @@ import asyncpg
 
 from ledger import accounts, instruments, marketplaces, postings, transfers
 from ledger.errors import BalancedError, Conflict
-from ledger.records import DestinationKind, Transfer
+from ledger.records import DestinationKind, Transfer, TransferKind
 from ledger.status import Status
 from ledger.transfers import Parties, TransferRequest, TransferResult
 
@@ -95,7 +95,7 @@ async def credit_bank_account(
     row = await transfers.insert(
         connection,
         marketplace_id,
-        "credit",
+        TransferKind.CREDIT,
         request,
         Parties(
             customer_id=bank_account["customer_id"],
@@ -126,7 +126,7 @@ async def credit_account(
     row = await transfers.insert(
         connection,
         marketplace_id,
-        "credit",
+        TransferKind.CREDIT,
         request,
         Parties(
             customer_id=account["customer_id"],
@@ -164,7 +164,7 @@ async def credit_card(
     row = await transfers.insert(
         connection,
         marketplace_id,
-        "credit",
+        TransferKind.CREDIT,
         request,
         Parties(
             customer_id=card["customer_id"],
@@ -222,7 +222,7 @@ async def reverse(
     A bank-account credit is reversed through the rail (`pending`; the escrow rises only
     when the rail succeeds). A payable-account credit is reversed at once, even if that
     takes the account below zero (a settlement then settles it)."""
-    credit = await transfers.lock(connection, marketplace_id, "credit", credit_id)
+    credit = await transfers.lock(connection, marketplace_id, TransferKind.CREDIT, credit_id)
     if credit.destination_kind == DestinationKind.CARD:
         raise Conflict(
             "Credits to cards cannot be reversed.", category_code="cannot-reverse-credits-to-cards"
@@ -235,7 +235,7 @@ async def reverse(
     row = await transfers.insert(
         connection,
         marketplace_id,
-        "reversal",
+        TransferKind.REVERSAL,
         request,
         Parties(
             customer_id=credit.customer_id,

@@ -10,7 +10,7 @@ import asyncpg
 
 from ledger import instruments, marketplaces, postings, transfers
 from ledger.errors import BalancedError, Conflict
-from ledger.records import DestinationKind, Transfer
+from ledger.records import DestinationKind, Transfer, TransferKind
 from ledger.status import Status
 from ledger.transfers import Parties, TransferRequest, TransferResult
 
@@ -36,7 +36,7 @@ async def debit_card(
     row = await transfers.insert(
         connection,
         marketplace_id,
-        "debit",
+        TransferKind.DEBIT,
         request,
         Parties(
             customer_id=card["customer_id"],
@@ -68,7 +68,7 @@ async def refund(
 ) -> TransferResult:
     """Give a debit's money back to its card, in full or in part, from the escrow it went
     into. A refund that would overdraw the escrow is refused and nothing is recorded."""
-    debit = await transfers.lock(connection, marketplace_id, "debit", debit_id)
+    debit = await transfers.lock(connection, marketplace_id, TransferKind.DEBIT, debit_id)
     if debit.status != Status.SUCCEEDED:
         raise BalancedError(
             "State of debit to refund must be ``succeeded``.",
@@ -90,7 +90,7 @@ async def refund(
     row = await transfers.insert(
         connection,
         marketplace_id,
-        "refund",
+        TransferKind.REFUND,
         request,
         Parties(
             customer_id=debit.customer_id,

@@ -24,7 +24,7 @@ import asyncpg
 
 from ledger import accounts, events, postings, transfers, wire
 from ledger.outbox import Job
-from ledger.records import DestinationKind, RailOutcome
+from ledger.records import DestinationKind, RailOutcome, TransferKind
 from ledger.sql import QUERIES
 from ledger.status import ALLOWED_TRANSITIONS, Status
 from ledger.transfers import Parties, TransferRequest
@@ -43,12 +43,12 @@ Row = dict[str, Any]
 def home_account(row: Row) -> str:
     """The account a rail transfer's money belongs to while it is ours: an order's (or the
     marketplace's) escrow for credits and reversals, the payable account for settlements."""
-    if row["kind"] == "settlement":
-        if row["rail_entry_kind"] == "credit":
-            assert row["destination_kind"] == "bank_account", row
+    if row["kind"] == TransferKind.SETTLEMENT:
+        if row["rail_entry_kind"] == TransferKind.CREDIT:
+            assert row["destination_kind"] == DestinationKind.BANK_ACCOUNT, row
             paying_out: str = row["source_id"]
             return paying_out
-        assert row["destination_kind"] == "account", row
+        assert row["destination_kind"] == DestinationKind.ACCOUNT, row
         collecting: str = row["destination_id"]
         return collecting
     return postings.escrow_of(row["marketplace_id"], row["order_id"])
@@ -61,12 +61,12 @@ def outcome_lines(row: Row, previous: Status, target: Status) -> dict[str, int]:
     Payouts (credits, `SC` settlements) left their home when created: success settles them
     at the bank, failure brings them home (from flight, or from the bank after a late
     return). Collections (`SD` settlements) arrived at creation and mirror that."""
-    assert row["kind"] != "reversal", row
+    assert row["kind"] != TransferKind.REVERSAL, row
     amount_cents = row["amount_cents"]
     in_flight = postings.system_account(row["marketplace_id"], "ach_in_flight")
     settled = postings.system_account(row["marketplace_id"], "ach_settled")
     home = home_account(row)
-    sign = 1 if row["rail_entry_kind"] == "credit" else -1
+    sign = 1 if row["rail_entry_kind"] == TransferKind.CREDIT else -1
     if target == Status.SUCCEEDED:
         return {in_flight: -sign * amount_cents, settled: sign * amount_cents}
     origin = in_flight if previous == Status.PENDING else settled
@@ -156,13 +156,13 @@ async def apply_rail_outcome(
     target = RAIL_OUTCOMES.get(outcome.type)
     if target is None:
         return []
-    if row["kind"] == "reversal":
+    if row["kind"] == TransferKind.REVERSAL:
         assert parent is not None, row
         return await _reversal_outcome(connection, row, parent, target, outcome)
     previous = Status(row["status"])
     if target not in ALLOWED_TRANSITIONS[previous]:
         return []  # A repeated or out-of-order outcome: an operating fact, not a bug.
-    if row["kind"] == "credit" and previous == Status.SUCCEEDED:
+    if row["kind"] == TransferKind.CREDIT and previous == Status.SUCCEEDED:
         return await _credit_returned(connection, row, outcome)
     failure = outcome.failure if target == Status.FAILED else None
     updated = await transfers.transition(connection, row, target, failure)
@@ -221,7 +221,7 @@ async def _compensate(connection: asyncpg.Connection, credit: Row, reversal: Row
     row = await transfers.insert(
         connection,
         marketplace_id,
-        "credit",
+        TransferKind.CREDIT,
         TransferRequest(amount_cents, description=description),
         Parties(
             customer_id=credit["customer_id"],

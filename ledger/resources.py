@@ -9,13 +9,14 @@ import asyncpg
 
 from ledger import accounts, holds, instruments, orders, transfers, wire
 from ledger.errors import NotFound
+from ledger.records import TransferKind
 
-TRANSFER_KINDS = {
-    "WD": "debit",
-    "CR": "credit",
-    "RF": "refund",
-    "RV": "reversal",
-    "ST": "settlement",
+TRANSFER_KINDS: dict[str, TransferKind] = {
+    "WD": TransferKind.DEBIT,
+    "CR": TransferKind.CREDIT,
+    "RF": TransferKind.REFUND,
+    "RV": TransferKind.REVERSAL,
+    "ST": TransferKind.SETTLEMENT,
 }
 
 

@@ -9,7 +9,7 @@ import asyncpg
 
 from ledger import accounts, instruments, marketplaces, postings, transfers
 from ledger.errors import Conflict
-from ledger.records import DestinationKind, Transfer
+from ledger.records import DestinationKind, Transfer, TransferKind
 from ledger.transfers import Parties, TransferRequest, TransferResult
 
 SETTLEMENT_STATEMENT_PREFIX = "BAL*"
@@ -46,7 +46,7 @@ async def settle(
     row = await transfers.insert(
         connection,
         marketplace_id,
-        "settlement",
+        TransferKind.SETTLEMENT,
         TransferRequest(abs(balance_cents), None, request.description, request.meta),
         Parties(
             customer_id=account["customer_id"],

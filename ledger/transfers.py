@@ -17,7 +17,7 @@ import asyncpg
 from ledger import events, ids, orders, submissions, wire
 from ledger.errors import BalancedError, NotFound, TransactionFailed
 from ledger.outbox import Job
-from ledger.records import DestinationKind, Transfer
+from ledger.records import DestinationKind, RailEntryKind, Transfer, TransferKind
 from ledger.sql import QUERIES
 from ledger.status import ALLOWED_TRANSITIONS, Status, assert_transition, sources_of
 
@@ -61,7 +61,7 @@ class Parties:
     statement: str | None = None
     # Set for transfers that travel on the ACH rail.
     bank_account_id: str | None = None
-    rail_entry_kind: str | None = None
+    rail_entry_kind: RailEntryKind | None = None
     number_prefix: str | None = None
     card_hold_id: str | None = None
     # A credit paying back what this reversal over-collected from the merchant.
@@ -86,7 +86,7 @@ async def record_event(
 async def insert(
     connection: asyncpg.Connection,
     marketplace_id: str,
-    kind: str,
+    kind: TransferKind,
     request: TransferRequest,
     parties: Parties,
 ) -> dict[str, Any]:
@@ -193,7 +193,10 @@ async def with_order(
 
 
 async def get(
-    connection: asyncpg.Connection | asyncpg.Pool, marketplace_id: str, kind: str, transfer_id: str
+    connection: asyncpg.Connection | asyncpg.Pool,
+    marketplace_id: str,
+    kind: TransferKind,
+    transfer_id: str,
 ) -> Transfer:
     row = await connection.fetchrow(Q["get"], marketplace_id, transfer_id, kind)
     if row is None:
@@ -202,7 +205,7 @@ async def get(
 
 
 async def lock(
-    connection: asyncpg.Connection, marketplace_id: str, kind: str, transfer_id: str
+    connection: asyncpg.Connection, marketplace_id: str, kind: TransferKind, transfer_id: str
 ) -> Transfer:
     row = await connection.fetchrow(Q["lock_in_marketplace"], marketplace_id, transfer_id, kind)
     if row is None:
@@ -222,7 +225,7 @@ async def remaining_cents(connection: asyncpg.Connection, parent: Transfer) -> i
 class ListQuery:
     """Which transfers a list shows. Failed ones are hidden unless asked for (Balanced)."""
 
-    kind: str
+    kind: TransferKind
     order_id: str | None = None
     parent_id: str | None = None
     # The source or the destination: a card's debits, a bank account's credits and
@@ -266,7 +269,7 @@ async def list_page(
 async def update_details(
     connection: asyncpg.Connection | asyncpg.Pool,
     marketplace_id: str,
-    kind: str,
+    kind: TransferKind,
     transfer_id: str,
     description: str | None,
     meta: dict[str, str] | None,

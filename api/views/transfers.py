@@ -16,6 +16,7 @@ from api.parsing import list_filters, page, parse
 from api.request_models import DetailsUpdate, ReturnCreate, SettlementCreate, TransferCreate
 from api.views.common import after_commit, many, one, transaction
 from ledger import credits, debits, resources, settlements, transfers, wire
+from ledger.records import TransferKind
 
 
 def _request(fields: TransferCreate | ReturnCreate) -> transfers.TransferRequest:
@@ -80,7 +81,7 @@ async def settle_account(request: web.Request) -> web.Response:
     return await respond(request, result)
 
 
-def getter(kind: str) -> Handler:
+def getter(kind: TransferKind) -> Handler:
     """`GET /<plural>/{id}` for one kind of transfer."""
 
     async def get(request: web.Request) -> web.Response:
@@ -92,7 +93,7 @@ def getter(kind: str) -> Handler:
     return get
 
 
-def updater(kind: str) -> Handler:
+def updater(kind: TransferKind) -> Handler:
     """`PUT /<plural>/{id}`: description and meta."""
 
     async def update(request: web.Request) -> web.Response:
@@ -111,7 +112,7 @@ def updater(kind: str) -> Handler:
     return update
 
 
-def lister(kind: str, scope: str | None = None) -> Handler:
+def lister(kind: TransferKind, scope: str | None = None) -> Handler:
     """`GET` of a list of transfers of `kind`, at the root or under the resource whose id
     is the route's `{id}`, narrowed by `scope` (a field of `transfers.ListQuery`)."""
 
