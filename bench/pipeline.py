@@ -8,6 +8,11 @@ Valkey unless DATABASE_URL / REDIS_URL are set) and stops it afterwards. Each cr
 API → PostgreSQL → arq → rail → outcome → signed `credit.succeeded` callback, which this
 script receives; "end to end" is the first POST to the last `credit.succeeded` received.
 Figures: credits/s end to end, API latency p50/p99 of the credit POSTs.
+
+Profiling: `BALLAST_QUERY_COUNTS=<folder>` makes every ballast process write its statement
+counts by query name to `<folder>/<pid>.json` when it stops (see ledger/db.py); py-spy
+(`py-spy record -f raw -p <pid>`) on the `ballast api` and `ballast worker` processes
+gives the CPU profile. bench/README.md has the table.
 """
 
 from __future__ import annotations

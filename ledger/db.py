@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import collections
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,11 +35,38 @@ POOL_ACQUIRE_TIMEOUT_S = 10.0
 CONNECT_TIMEOUT_S = 10.0
 
 
+# Profiling aid (bench/pipeline.py --query-counts): with BALLAST_QUERY_COUNTS set to a
+# folder, every process counts the statements it sends, by query name, and writes them to
+# `<folder>/<pid>.json` when it exits. Off by default: a logger costs a call per query.
+QUERY_COUNTS_ENV = "BALLAST_QUERY_COUNTS"
+_QUERY_NAMES = {
+    sql: f"{aggregate}.{name}"
+    for aggregate, named in QUERIES.items()
+    for name, sql in named.items()
+}
+_query_counts: collections.Counter[str] = collections.Counter()
+
+
+def _count_query(record: asyncpg.connection.LoggedQuery) -> None:
+    _query_counts[_QUERY_NAMES.get(record.query, record.query.split(None, 1)[0].lower())] += 1
+
+
+def _write_query_counts(folder: str) -> None:
+    path = Path(folder) / f"{os.getpid()}.json"
+    path.write_text(json.dumps(dict(_query_counts), indent=1, sort_keys=True))
+
+
+if os.environ.get(QUERY_COUNTS_ENV):
+    atexit.register(_write_query_counts, os.environ[QUERY_COUNTS_ENV])
+
+
 async def _init_connection(connection: asyncpg.Connection) -> None:
     for type_name in ("json", "jsonb"):
         await connection.set_type_codec(
             type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
         )
+    if os.environ.get(QUERY_COUNTS_ENV):
+        connection.add_query_logger(_count_query)
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:
