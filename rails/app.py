@@ -37,6 +37,7 @@ JOURNAL_NAME = "entries.journal"
 # the rail is reached only by ballast itself and its operator.
 SERVICE_ROUTES = [
     web.post("/entries", views.submit_entry),
+    web.post("/entries/batch", views.submit_entries),
     web.get("/entries/{entry_id}", views.get_entry),
     web.get("/healthz", views.healthz),
 ]
@@ -135,6 +136,7 @@ def create_app(config: RailConfig) -> web.Application:
                 config.secret,
                 retry_base_ms=config.notify_retry_base_ms,
                 max_attempts=config.notify_max_attempts,
+                batch_max=config.notify_batch_max,
             )
             app[bank_key] = Bank(
                 clock=BankingClock(config.day_ms),

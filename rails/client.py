@@ -17,11 +17,19 @@ import aiohttp
 from pydantic import ValidationError
 from yarl import URL
 
-from rails.models import EntryReceipt, EntryRequest, Notification
+from rails.models import (
+    EntryBatchRequest,
+    EntryBatchResponse,
+    EntryReceipt,
+    EntryRequest,
+    EntryResult,
+    Notification,
+)
 
 __all__ = [
     "EntryReceipt",
     "EntryRequest",
+    "EntryResult",
     "HttpRailClient",
     "Notification",
     "RailClient",
@@ -50,6 +58,11 @@ class RailRejected(Exception):
 class RailClient(Protocol):
     async def submit(self, entry: EntryRequest) -> EntryReceipt:
         """Submit an entry (idempotent by `entry.id`) and return the rail's record of it."""
+        ...
+
+    async def submit_batch(self, entries: list[EntryRequest]) -> list[EntryResult]:
+        """Submit many entries in one request (each idempotent by its id); one result per
+        entry, in order."""
         ...
 
     async def get(self, entry_id: str) -> EntryReceipt | None:
@@ -82,6 +95,19 @@ class HttpRailClient:
             return _receipt(body)
         raise RailRejected(status, _error_text(body))
 
+    async def submit_batch(self, entries: list[EntryRequest]) -> list[EntryResult]:
+        batch = EntryBatchRequest(entries=entries)
+        status, body = await self._request("POST", self._base_url / "entries" / "batch", batch)
+        if status != 200:
+            raise RailRejected(status, _error_text(body))
+        try:
+            results = EntryBatchResponse.model_validate_json(body).results
+        except ValidationError as error:
+            raise RailUnavailable(f"unreadable batch answer from the rail: {error}") from error
+        if [result.id for result in results] != [entry.id for entry in entries]:
+            raise RailUnavailable("the rail answered a batch with other entries than sent")
+        return results
+
     async def get(self, entry_id: str) -> EntryReceipt | None:
         # yarl's `/` percent-encodes the id as one path segment.
         status, body = await self._request("GET", self._base_url / "entries" / entry_id, None)
@@ -102,9 +128,9 @@ class HttpRailClient:
             raise RailUnavailable(f"unreadable health from the rail: {error}") from error
 
     async def _request(
-        self, method: str, url: URL, entry: EntryRequest | None
+        self, method: str, url: URL, sent: EntryRequest | EntryBatchRequest | None
     ) -> tuple[int, bytes]:
-        data = None if entry is None else entry.model_dump_json().encode()
+        data = None if sent is None else sent.model_dump_json().encode()
         headers = {"content-type": "application/json"} if data is not None else None
         try:
             async with self._session.request(

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook
 
+from rails.notifier import NOTIFY_BATCH_MAX
+
 # One name per variable, the same that ballast's API reads (config/__init__.py).
 SECRET_ENV = "BALLAST_RAIL_SECRET"
 CONTROL_TOKEN_ENV = "BALLAST_RAIL_CONTROL_TOKEN"
@@ -53,6 +55,9 @@ class RailConfig:
     # Notification retries: the first retry after about this long, doubling each time.
     notify_retry_base_ms: int = 200
     notify_max_attempts: int = 20
+    # Outcomes ready together for one receiver go in one request of up to this many
+    # (rails/notifier.py); 1 sends each alone, which every receiver understands.
+    notify_batch_max: int = 1
 
     def __post_init__(self) -> None:
         _check_secret(self.secret)
@@ -63,6 +68,8 @@ class RailConfig:
             raise ValueError("day_ms must be >= 0")
         if self.notify_retry_base_ms < 0 or self.notify_max_attempts < 1:
             raise ValueError("notify_retry_base_ms must be >= 0 and notify_max_attempts >= 1")
+        if not 1 <= self.notify_batch_max <= NOTIFY_BATCH_MAX:
+            raise ValueError(f"notify_batch_max must be 1 .. {NOTIFY_BATCH_MAX}")
 
 
 def _check_secret(secret: str) -> None:
@@ -103,6 +110,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-same-day", action="store_true", help="no Same Day ACH windows: next-day only"
     )
     parser.add_argument(
+        "--notify-batch-max",
+        type=_count,
+        default=1,
+        help="send outcomes ready together for one receiver in one request of up to this many "
+        '({"type": "batch", "notifications": [...]}); 1: each alone',
+    )
+    parser.add_argument(
         "--open-control",
         action="store_true",
         help=f"serve the control API (simulations, clock, rules, files) without "
@@ -137,6 +151,7 @@ def from_arguments(args: argparse.Namespace, environ: Mapping[str, str]) -> Rail
             rules_path=args.rules,
             nacha_dir=args.nacha_dir,
             same_day_ach=not args.no_same_day,
+            notify_batch_max=args.notify_batch_max,
         )
     except ValueError as error:
         raise RailConfigError(str(error)) from None

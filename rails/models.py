@@ -45,6 +45,20 @@ class EntryRequest(BaseModel):
     ) = None
 
 
+# Entries in one `POST /entries/batch`: an ACH file's batch holds thousands, but one
+# request must stay small enough to parse in a few milliseconds (~500 bytes an entry).
+ENTRY_BATCH_MAX = 1000
+
+
+class EntryBatchRequest(BaseModel):
+    """The body of `POST /entries/batch`: many entries, each idempotent by its own id, as
+    an ACH file is a batch of entries."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    entries: Annotated[list[EntryRequest], Field(min_length=1, max_length=ENTRY_BATCH_MAX)]
+
+
 class EntryReceipt(BaseModel):
     """The entry as the rail reports it, from `POST /entries`, `GET` or a notification."""
 
@@ -77,3 +91,33 @@ class Notification(BaseModel):
     type: NotificationType
     entry: EntryReceipt
     occurred_at: datetime
+
+
+class EntryResult(BaseModel):
+    """One entry's answer inside `POST /entries/batch`: the status `POST /entries` would
+    have given it (201 created, 200 known, 409 id reused with other details, 503 no room)
+    with the entry, or the error."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str
+    status: int
+    entry: EntryReceipt | None = None
+    error: str | None = None
+
+
+class EntryBatchResponse(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    results: list[EntryResult]
+
+
+class NotificationBatch(BaseModel):
+    """What the rail POSTs when several outcomes for one `notify_url` are ready at once
+    (one settlement window): each notification as it would be sent alone, in order."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str
+    type: Literal["batch"]
+    notifications: list[Notification]

@@ -5,6 +5,10 @@ Delivery guarantees and their bounds:
   one delivery worker holds an entry at a time (settled is never overtaken by returned);
 - concurrency is a fixed pool of workers, so a million queued notifications cost queue
   memory, not a million tasks;
+- outcomes ready at the same moment for the same receiver (one settlement window) go in
+  one request of up to `batch_max` notifications (`{"type": "batch", "notifications":
+  [...]}`, each as it would be sent alone) when the rail is configured so; a batch holds
+  at most one notification per entry, so the order per entry is kept;
 - failures (connection errors, timeouts, non-2xx) are retried with capped exponential
   backoff and jitter, a bounded number of times. A notification that still fails is
   dropped and counted: the receiver reconciles through `GET /entries/{id}`.
@@ -17,6 +21,7 @@ import contextlib
 import logging
 import random
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +41,12 @@ NOTIFY_BACKLOG_MAX = 1_000_000
 NOTIFY_TIMEOUT_S = 15.0
 # The backoff doubles per attempt up to this cap, so 20 attempts span minutes, not days.
 NOTIFY_RETRY_DELAY_MAX_MS = 60_000
+# Most notifications one batch request carries (~1 KiB each): a receiver applies a batch in
+# one transaction, which must stay short.
+NOTIFY_BATCH_MAX = 1000
+# Most bytes of notifications one batch carries: under the request body limits receivers
+# commonly set (ballast's API refuses bodies over 64 KiB), whatever the count allows.
+NOTIFY_BATCH_BYTES_MAX = 60 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +69,11 @@ class Notifier:
         retry_base_ms: int,
         max_attempts: int,
         concurrency: int = NOTIFY_CONCURRENCY,
+        batch_max: int = 1,
     ) -> None:
         assert retry_base_ms >= 0 and max_attempts >= 1 and concurrency >= 1
+        assert 1 <= batch_max <= NOTIFY_BATCH_MAX, batch_max
+        self._batch_max = batch_max
         self._session = session
         self._webhook = Webhook(secret)
         self._retry_base_ms = retry_base_ms
@@ -104,32 +118,50 @@ class Notifier:
 
     async def _work(self) -> None:
         while True:
-            key = await self._ready.get()
-            queue = self._queues[key]
-            notice = queue[0]
+            keys = self._more_for_the_same_receiver([await self._ready.get()])
+            heads = [self._queues[key][0] for key in keys]
+            notice = heads[0] if len(heads) == 1 else _batch(heads)
             try:
-                await self._deliver(notice)
+                await self._deliver(notice, len(heads))
             except Exception:
                 # A bug must not kill a worker: the pool would shrink silently.
                 log.exception("delivering %s failed unexpectedly", notice.message_id)
-            queue.popleft()
-            self.queued -= 1
-            if queue:
-                self._ready.put_nowait(key)  # To the back: other entries get a turn.
-            else:
-                del self._queues[key]
+            for key in keys:
+                queue = self._queues[key]
+                queue.popleft()
+                self.queued -= 1
+                if queue:
+                    self._ready.put_nowait(key)  # To the back: other entries get a turn.
+                else:
+                    del self._queues[key]
 
-    async def _deliver(self, notice: Notice) -> None:
+    def _more_for_the_same_receiver(self, keys: list[str]) -> list[str]:
+        """Add ready entries whose next notification goes where the first one's does, up
+        to `batch_max` notifications and NOTIFY_BATCH_BYTES_MAX bytes; an entry that does
+        not fit goes back to the queue."""
+        head = self._queues[keys[0]][0]
+        size_bytes = len(head.body)
+        while len(keys) < self._batch_max and not self._ready.empty():
+            key = self._ready.get_nowait()
+            notice = self._queues[key][0]
+            size_bytes += len(notice.body) + 1
+            if notice.url != head.url or size_bytes > NOTIFY_BATCH_BYTES_MAX:
+                self._ready.put_nowait(key)
+                break
+            keys.append(key)
+        return keys
+
+    async def _deliver(self, notice: Notice, count: int) -> None:
         for attempt in range(1, self._max_attempts + 1):
             status = await self._attempt(notice)
             if status is not None and 200 <= status < 300:
-                self.delivered += 1
+                self.delivered += count
                 return
             if status == 410:  # Gone: the receiver asks us to stop (Standard Webhooks).
                 break
             if attempt < self._max_attempts:
                 await asyncio.sleep(self._backoff_s(attempt))
-        self.failed += 1
+        self.failed += count
         log.warning("gave up on notification %s to %s", notice.message_id, notice.url)
 
     def _backoff_s(self, attempt: int) -> float:
@@ -165,3 +197,19 @@ class Notifier:
         except (aiohttp.ClientError, TimeoutError, OSError) as error:
             log.info("notification %s to %s failed: %r", notice.message_id, notice.url, error)
             return None
+
+
+def _batch(notices: list[Notice]) -> Notice:
+    """One request carrying `notices` (each body as it would be sent alone), under an id
+    of its own: receivers deduplicate the notifications inside by their own ids."""
+    message_id = f"NTB-{uuid.uuid4().hex}"
+    body = b"".join(
+        (
+            b'{"id":"',
+            message_id.encode(),
+            b'","type":"batch","notifications":[',
+            b",".join(notice.body for notice in notices),
+            b"]}",
+        )
+    )
+    return Notice(notices[0].key, notices[0].url, message_id, body)

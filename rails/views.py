@@ -21,7 +21,7 @@ from rails.clock import (
     ms_from_datetime,
 )
 from rails.files import FileInfo
-from rails.models import EntryRequest
+from rails.models import EntryBatchRequest, EntryRequest
 from rails.rules import (
     CORRECTED_DATA_LENGTH_MAX,
     RuleBook,
@@ -125,6 +125,25 @@ async def submit_entry(request: web.Request) -> web.Response:
     except (SchedulerFull, StoreFull) as error:
         raise ApiError(503, str(error)) from None
     return _json(bank.store.render(entry), 201 if created else 200)
+
+
+async def submit_entries(request: web.Request) -> web.Response:
+    """Many entries in one request, each handled as `POST /entries` would handle it alone:
+    one entry's conflict does not refuse the others."""
+    body = await _parse(request, EntryBatchRequest)
+    bank = request.app[bank_key]
+    results = [_submit_one(bank, entry) for entry in body.entries]
+    return _json({"results": results})
+
+
+def _submit_one(bank: Bank, body: EntryRequest) -> dict[str, Any]:
+    try:
+        entry, created = bank.submit(body)
+    except Conflict as error:
+        return {"id": body.id, "status": 409, "error": str(error)}
+    except (SchedulerFull, StoreFull) as error:
+        return {"id": body.id, "status": 503, "error": str(error)}
+    return {"id": body.id, "status": 201 if created else 200, "entry": bank.store.render(entry)}
 
 
 async def get_entry(request: web.Request) -> web.Response:

@@ -70,11 +70,16 @@ class RailDriver:
             except WebhookVerificationError:
                 self._outcomes.rejected += 1
                 return web.Response(status=400)
-        notification = json.loads(raw)
-        outcome = {"entry.settled": SUCCEEDED, "entry.returned": RETURNED}.get(notification["type"])
-        if outcome is not None:
-            entry_id = notification["entry"]["id"]
-            self._outcomes.deliver(notification["id"], entry_id, outcome)
+        received = json.loads(raw)
+        # A rail started with --notify-batch-max sends outcomes ready together as a batch.
+        batch = received["notifications"] if received["type"] == "batch" else [received]
+        for notification in batch:
+            outcome = {"entry.settled": SUCCEEDED, "entry.returned": RETURNED}.get(
+                notification["type"]
+            )
+            if outcome is not None:
+                entry_id = notification["entry"]["id"]
+                self._outcomes.deliver(notification["id"], entry_id, outcome)
         return web.Response(status=204)
 
 
