@@ -90,6 +90,11 @@ class ShutdownRequested(Exception):
     """A shutdown signal arrived; raised from ordinary code, never from a signal handler."""
 
 
+# Our API takes the rail's outcomes in batches (one request and one statement for a
+# settlement window's worth), so the rail it starts sends them so.
+RAIL_NOTIFY_BATCH_MAX = 500
+
+
 def run_up(port: int, workers: int, rail_day_ms: int, keep_data: bool) -> int:
     """Run the whole system until a signal or a child's death; return the exit code."""
     assert 0 < port < 65536, port
@@ -143,7 +148,10 @@ def _bring_up_and_watch(
     children = _Children(gate, env)
     stack.callback(children.stop_all)
     # The secret reaches the rail through the environment, not argv, which `ps` shows.
-    rail_args = ["--host", LOCAL_HOST, "--port", str(rail_port), "--day-ms", str(rail_day_ms)]
+    rail_args = [
+        *("--host", LOCAL_HOST, "--port", str(rail_port), "--day-ms", str(rail_day_ms)),
+        *("--notify-batch-max", str(RAIL_NOTIFY_BATCH_MAX)),
+    ]
     rail = children.spawn("rail", ["rails", *rail_args], rail_env, STAGE_SERVICE)
     _wait_healthy(rail, f"{rail_url}/healthz", gate)
     api = children.spawn("api", ["api"], ballast_env, STAGE_CLIENT)

@@ -13,23 +13,67 @@ sweeper enqueues again any row left open past its stale threshold."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from arq.connections import ArqRedis
 
+from ledger import protocol
 from ledger.outbox import Job
 
 log = logging.getLogger(__name__)
 
 
+# The last batch job this process enqueued, per (queue, batch name): a burst of commits
+# within one slot enqueues it once. Losing it (Redis flushed) loses nothing: the rows are
+# in the outbox and the sweeper enqueues again.
+_enqueued_batches: dict[tuple[str, str], str] = {}
+
+
 async def enqueue(redis: ArqRedis, jobs: Iterable[Job], queue_name: str) -> None:
-    """Put committed jobs on the queue, each under `_job_id` = its outbox id.
+    """Put committed jobs on the queue: a job of its own under `_job_id` = its outbox id,
+    or, for a job done in batches, the batch job due next (`protocol.batch_job`).
 
     The fast path does not record that it enqueued: the sweeper only takes rows that have
     stayed open past the stale threshold, and enqueueing one of those again while its job
     is still queued or running is refused by arq (same `_job_id`)."""
     try:
+        batches: set[str] = set()
         for job, outbox_id in jobs:
-            await redis.enqueue_job(job, outbox_id, _job_id=outbox_id, _queue_name=queue_name)
+            if job in protocol.BATCHED:
+                batches.add(job)
+            else:
+                await redis.enqueue_job(job, outbox_id, _job_id=outbox_id, _queue_name=queue_name)
+        for job in batches:
+            await _enqueue_batch(redis, job, queue_name)
     except Exception:  # Redis may be down; PostgreSQL already holds the work.
         log.warning("enqueue failed; the outbox sweeper will retry", exc_info=True)
+
+
+async def enqueue_due(redis: ArqRedis, job: str, due_ms: list[int], queue_name: str) -> None:
+    """Have batch jobs run for rows of `job` that fall due at the moments `due_ms` (ms
+    since the epoch): rows waiting out a backoff."""
+    try:
+        for moment_ms in sorted(set(due_ms)):
+            await _enqueue_batch(redis, job, queue_name, after_ms=moment_ms - 1)
+    except Exception:  # Redis may be down; PostgreSQL already holds the work.
+        log.warning("enqueue failed; the outbox sweeper will retry", exc_info=True)
+
+
+async def _enqueue_batch(
+    redis: ArqRedis, job: str, queue_name: str, after_ms: int | None = None
+) -> None:
+    now_ms = int(time.time() * 1000)
+    batch, job_id, due_ms = protocol.batch_job(job, now_ms if after_ms is None else after_ms)
+    if _enqueued_batches.get((queue_name, batch)) == job_id:
+        return
+    # A batch job id already queued or running is refused by arq, which is what we want:
+    # that job is due after our commit, so it claims our rows.
+    await redis.enqueue_job(
+        batch,
+        _job_id=job_id,
+        _queue_name=queue_name,
+        _defer_until=datetime.fromtimestamp(due_ms / 1000, UTC),
+    )
+    _enqueued_batches[(queue_name, batch)] = job_id

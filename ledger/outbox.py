@@ -10,6 +10,7 @@ are in `ledger/protocol.py`."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +37,19 @@ async def add(
     return [] if row is None else [(row["job"], row["id"])]
 
 
+async def add_many(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    job: str,
+    rows: list[tuple[str, dict[str, Any]]],
+) -> list[Job]:
+    """Write many job rows named `job` ((id, args) each) in one statement; an id already
+    present (or twice in `rows`) is one job. Returns the jobs written now."""
+    written = await connection.fetch(
+        Q["insert_many"], [row[0] for row in rows], job, [row[1] for row in rows]
+    )
+    return [(row["job"], row["id"]) for row in written]
+
+
 async def reopen(
     connection: asyncpg.Connection, outbox_id: str, job: str, args: dict[str, Any]
 ) -> list[Job]:
@@ -60,6 +74,46 @@ async def spread(
     assert burst >= 1 and interval_ms >= 1
     rows = await connection.fetch(Q["spread"], [job[1] for job in jobs], prefix, burst, interval_ms)
     return [(row["job"], row["id"]) for row in rows if row["due"]]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """An open job taken by a batch: its row id and arguments."""
+
+    id: str
+    args: dict[str, Any]
+    #: None for a job not taken by `claim_due` (one row run on its own).
+    created_at: datetime | None
+
+
+async def claim_due(pool: asyncpg.Pool, job: str, limit: int, lease_ms: int) -> list[Claimed]:
+    """Up to `limit` due jobs named `job`, oldest first, leased for `lease_ms`: until then
+    no other batch and no sweep takes them. The caller marks them done, or releases them.
+    In the order they were written (the rail's notifications of one entry come in order)."""
+    assert limit >= 1 and lease_ms > 0
+    rows = await pool.fetch(Q["claim_due"], job, limit, lease_ms)
+    claimed = [Claimed(row["id"], row["args"], row["created_at"]) for row in rows]
+    return sorted(claimed, key=lambda job: (job.created_at or datetime.min, job.id))
+
+
+async def mark_done_many(connection: asyncpg.Connection | asyncpg.Pool, ids: list[str]) -> None:
+    if ids:
+        await connection.execute(Q["mark_done_many"], ids)
+
+
+async def release_many(pool: asyncpg.Pool, ids: list[str], delay_ms: int = 0) -> None:
+    """Give claimed jobs back, due again after `delay_ms`."""
+    assert delay_ms >= 0
+    if ids:
+        await pool.execute(Q["release_many"], ids, delay_ms)
+
+
+async def back_off(pool: asyncpg.Pool, ids: list[str], base_ms: int, max_ms: int) -> list[int]:
+    """Make claimed jobs due again each after its own exponential backoff (their tries are
+    counted in the row); returns when each is due, in ms since the epoch."""
+    assert 0 < base_ms <= max_ms
+    rows = await pool.fetch(Q["back_off"], ids, base_ms, max_ms)
+    return [row["due_ms"] for row in rows]
 
 
 async def load_args(pool: asyncpg.Pool, outbox_id: str) -> dict[str, Any] | None:

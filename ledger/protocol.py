@@ -22,6 +22,19 @@ APPLY_OUTCOME: Final = "apply_outcome"
 DELIVER_CALLBACK: Final = "deliver_callback"
 JOB_NAMES: Final = frozenset({SUBMIT_TRANSFER, APPLY_OUTCOME, DELIVER_CALLBACK})
 
+# Batch jobs: one run claims many open outbox rows of one job name and does their work
+# together (workers/transfers.py). Rows keep their own job names and ids; only the queue
+# entry is shared. A batch job's id names the moment it is due (see `batch_job`).
+SUBMIT_BATCH: Final = "submit_batch"
+APPLY_OUTCOMES: Final = "apply_outcomes"
+BATCHED: Final = {SUBMIT_TRANSFER: SUBMIT_BATCH, APPLY_OUTCOME: APPLY_OUTCOMES}
+BATCH_NAMES: Final = frozenset(BATCHED.values())
+# Batch jobs are due on the boundaries of slots this long: work committed during a slot is
+# claimed by the batch job of the next boundary (which runs after it), and every enqueuer
+# of one slot names the same job, so a burst costs one queue entry per slot, not per row.
+BATCH_SLOT_MS: Final = 5
+BATCH_JOB_SEPARATOR: Final = "@"
+
 SUBMIT_JOB_PREFIX: Final = "submit:"
 OUTCOME_JOB_PREFIX: Final = "outcome:"
 CALLBACK_ID_PREFIX: Final = PREFIXES["callback"]
@@ -62,3 +75,12 @@ def callback_of(delivery_job_id: str) -> str:
     callback_id = delivery_job_id.split(DELIVERY_JOB_SEPARATOR, 1)[0]
     assert callback_id.startswith(CALLBACK_ID_PREFIX), delivery_job_id
     return callback_id
+
+
+def batch_job(job_name: str, now_ms: int) -> tuple[str, str, int]:
+    """(batch job name, its job id, when it is due in ms) for committed rows of
+    `job_name` written before `now_ms`: due at the next slot boundary, strictly after
+    `now_ms`, so that its claim sees those rows."""
+    batch = BATCHED[job_name]
+    slot = now_ms // BATCH_SLOT_MS + 1
+    return batch, f"{batch}{BATCH_JOB_SEPARATOR}{slot}", slot * BATCH_SLOT_MS

@@ -38,6 +38,26 @@ async def record_submitted(
         await outbox.mark_done(connection, outbox_id)
 
 
+async def get_many(pool: asyncpg.Pool, transaction_ids: list[str]) -> dict[str, Submission]:
+    """The transfers of a submission batch, by id."""
+    rows = await pool.fetch(Q["get_many"], transaction_ids)
+    return {row["id"]: Submission.from_row(row) for row in rows}
+
+
+async def record_submitted_many(
+    pool: asyncpg.Pool, outbox_ids: list[str], trace_numbers: dict[str, str]
+) -> None:
+    """`record_submitted` for a batch: the rail holds each entry of `trace_numbers`
+    (transaction id -> trace number); those are recorded and the jobs `outbox_ids` marked
+    done, in one transaction."""
+    async with pool.acquire() as connection, connection.transaction():
+        if trace_numbers:
+            await connection.execute(
+                Q["mark_submitted_many"], list(trace_numbers), list(trace_numbers.values())
+            )
+        await outbox.mark_done_many(connection, outbox_ids)
+
+
 async def overdue(pool: asyncpg.Pool, after_ms: int, limit: int) -> list[OverdueTransfer]:
     """Up to `limit` transfers pending more than `after_ms` after their submission, the
     least recently checked first; each is marked checked now."""
@@ -76,12 +96,22 @@ async def accept_outcome(
     """Keep a rail notification, as received, as the job that applies it; the same
     notification id twice (the rail retrying, or reconciliation finding what was pushed)
     is one job."""
-    assert outcome.notification_id, outcome
-    return await outbox.add(
+    return await accept_outcomes(connection, [outcome])
+
+
+async def accept_outcomes(
+    connection: asyncpg.Connection | asyncpg.Pool, outcomes: list[RailOutcome]
+) -> list[Job]:
+    """`accept_outcome` for a batch of notifications (one request of the rail), written in
+    one statement."""
+    assert all(outcome.notification_id for outcome in outcomes), outcomes
+    return await outbox.add_many(
         connection,
-        protocol.outcome_job_id(outcome.notification_id),
         protocol.APPLY_OUTCOME,
-        dict(outcome.notification),
+        [
+            (protocol.outcome_job_id(outcome.notification_id), dict(outcome.notification))
+            for outcome in outcomes
+        ],
     )
 
 

@@ -117,4 +117,4 @@ def test_the_worker_runs_every_job_of_the_protocol(settings: Any) -> None:
     from workers.main import create_worker
 
     worker = create_worker(settings, handle_signals=False)
-    assert set(worker.functions) == set(protocol.JOB_NAMES)
+    assert set(worker.functions) == set(protocol.JOB_NAMES) | protocol.BATCH_NAMES

@@ -27,7 +27,7 @@ from workers.context import WorkerContext
 from workers.deliveries import deliver_callback
 from workers.reconcile import reconcile_forever
 from workers.sweeper import sweep_forever
-from workers.transfers import apply_outcome, submit_transfer
+from workers.transfers import apply_outcome, apply_outcomes, submit_batch, submit_transfer
 
 # A job that runs longer than `settings.job_timeout_ms` is presumed stuck. arq re-runs the
 # jobs of a crashed worker only after that + 10 s, so it is kept short: the longest job is
@@ -167,11 +167,18 @@ def _job(function: Callable[[WorkerContext, str], Awaitable[None]]) -> WorkerCor
     return cast(WorkerCoroutine, function)
 
 
+def _batch(function: Callable[[WorkerContext], Awaitable[None]]) -> WorkerCoroutine:
+    """A batch job takes no argument: it claims its rows from the outbox."""
+    return cast(WorkerCoroutine, function)
+
+
 def create_worker(settings: Settings, *, handle_signals: bool = True) -> Worker:
     return _Worker(
         functions=[
             func(_job(submit_transfer), name=protocol.SUBMIT_TRANSFER, max_tries=SUBMIT_TRIES_MAX),
             func(_job(apply_outcome), name=protocol.APPLY_OUTCOME, max_tries=SUBMIT_TRIES_MAX),
+            func(_batch(submit_batch), name=protocol.SUBMIT_BATCH, max_tries=SUBMIT_TRIES_MAX),
+            func(_batch(apply_outcomes), name=protocol.APPLY_OUTCOMES, max_tries=SUBMIT_TRIES_MAX),
             func(
                 _job(deliver_callback),
                 name=protocol.DELIVER_CALLBACK,

@@ -14,11 +14,17 @@ from ledger import db, submissions
 from ledger.errors import RequestInvalid, Unauthorized
 from ledger.records import MalformedNotification, RailOutcome
 
+# Most notifications one batch may carry: bounds what one request makes us write in one
+# statement. The rail's batches stay under our body limit (its NOTIFY_BATCH_BYTES_MAX), a
+# few dozen notifications of ~1 KiB; this also bounds batches of small ones.
+NOTIFICATION_BATCH_MAX = 200
+
 
 async def rail_notification(request: web.Request) -> web.Response:
-    """The rail pushes each outcome here, signed with the shared rail secret. We keep it as
-    an outbox job (deduplicated by the notification id) and answer at once; the job
-    applies it. The rail retries until it gets a 2xx, so nothing is lost in between."""
+    """The rail pushes each outcome here, signed with the shared rail secret, alone or in a
+    batch (`{"type": "batch", "notifications": [...]}`). We keep each as an outbox job
+    (deduplicated by the notification id) and answer at once; the jobs apply them. The rail
+    retries until it gets a 2xx, so nothing is lost in between."""
     try:
         body = (await request.read()).decode()
     except UnicodeDecodeError as error:
@@ -31,13 +37,25 @@ async def rail_notification(request: web.Request) -> web.Response:
     except json.JSONDecodeError as error:
         raise RequestInvalid("A rail notification is UTF-8 JSON.") from error
     try:
-        outcome = RailOutcome.from_notification(decoded)
+        outcomes = [RailOutcome.from_notification(item) for item in _notifications(decoded)]
     except MalformedNotification as error:
         raise RequestInvalid(f"The rail notification is malformed: {error}.") from error
     async with transaction(request) as connection:
-        jobs = await submissions.accept_outcome(connection, outcome)
+        jobs = await submissions.accept_outcomes(connection, outcomes)
     await after_commit(request, jobs)
     return web.Response(status=204)
+
+
+def _notifications(decoded: object) -> list[object]:
+    """The notifications a request carries: itself, or a batch's."""
+    if not isinstance(decoded, dict) or decoded.get("type") != "batch":
+        return [decoded]
+    batch = decoded.get("notifications")
+    if not isinstance(batch, list) or not 1 <= len(batch) <= NOTIFICATION_BATCH_MAX:
+        raise MalformedNotification(
+            f"a batch carries 1 to {NOTIFICATION_BATCH_MAX} notifications in a list"
+        )
+    return batch
 
 
 async def health(request: web.Request) -> web.Response:

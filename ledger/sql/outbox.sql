@@ -90,3 +90,49 @@ SET not_before = p.not_before, args = o.args || '{"spread": true}'
 FROM planned p
 WHERE o.id = p.id AND o.done_at IS NULL
 RETURNING o.id, o.job, o.not_before <= now() AS due
+
+-- name: insert_many
+-- Jobs $1 (ids) named $2 with arguments $3, in one statement; ids already present are left
+-- alone. Returns the jobs written now.
+INSERT INTO outbox (id, job, args)
+SELECT DISTINCT ON (j.id) j.id, $2, j.args
+FROM unnest($1::text[], $3::jsonb[]) AS j (id, args)
+ON CONFLICT (id) DO NOTHING
+RETURNING id, job
+
+-- name: claim_due
+-- A batch: up to $2 open jobs named $1 that are due, oldest first, leased for $3 ms (their
+-- not_before moves past the lease, so no other batch and no sweep takes them meanwhile; a
+-- batch that dies leaves them to whoever comes after the lease). SKIP LOCKED lets batches
+-- run side by side.
+UPDATE outbox o
+SET not_before = now() + make_interval(secs => $3 / 1000.0), enqueued_at = now()
+FROM (
+    SELECT id FROM outbox
+    WHERE job = $1 AND done_at IS NULL AND not_before <= now()
+    ORDER BY not_before
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+) due
+WHERE o.id = due.id
+RETURNING o.id, o.args, o.created_at
+
+-- name: mark_done_many
+-- The jobs $1 are done (their work committed in this transaction).
+UPDATE outbox SET done_at = now() WHERE id = ANY($1::text[]) AND done_at IS NULL
+
+-- name: release_many
+-- Give claimed jobs $1 back, due again in $2 ms (0: at once).
+UPDATE outbox SET not_before = now() + make_interval(secs => $2 / 1000.0)
+WHERE id = ANY($1::text[]) AND done_at IS NULL
+
+-- name: back_off
+-- Jobs $1 could not run now (the rail is unreachable): each is due again after its own
+-- backoff, $2 ms doubled per earlier try and at most $3 ms, its tries counted in
+-- args.tries. Returns when each is due, in ms since the epoch.
+UPDATE outbox
+SET not_before = now() + make_interval(
+        secs => least($3, $2 * power(2, coalesce((args->>'tries')::int, 0))) / 1000.0),
+    args = args || jsonb_build_object('tries', coalesce((args->>'tries')::int, 0) + 1)
+WHERE id = ANY($1::text[]) AND done_at IS NULL
+RETURNING (extract(epoch FROM not_before) * 1000)::bigint AS due_ms

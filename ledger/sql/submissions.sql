@@ -29,3 +29,16 @@ RETURNING id, created_at
 -- The rail lost this entry: the next submission job submits it again.
 UPDATE transactions SET submitted_at = NULL, rail_trace_number = NULL
 WHERE id = $1 AND status = 'pending'
+
+-- name: get_many
+-- What the rail needs to move each of the transfers $1 at its bank account.
+SELECT t.*, b.routing_number, b.account_number, b.name AS account_name
+FROM transactions t JOIN bank_accounts b ON b.id = t.bank_account_id
+WHERE t.id = ANY($1::text[])
+
+-- name: mark_submitted_many
+-- Record the rail's trace numbers $2 of transfers $1, each once.
+UPDATE transactions t
+SET rail_trace_number = s.trace_number, submitted_at = now(), updated_at = now()
+FROM unnest($1::text[], $2::text[]) AS s (id, trace_number)
+WHERE t.id = s.id AND t.submitted_at IS NULL

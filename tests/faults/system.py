@@ -239,10 +239,8 @@ class RailGate:
             request.transport.abort()
             return web.Response(status=503)
         body = await request.read()
-        entry_id = None
-        if request.method == "POST" and request.path == "/entries":
-            entry_id = str(json.loads(body).get("id", "?")) if body else "?"
-            self.attempts.append((time.monotonic(), entry_id))
+        entry_ids = _submitted_entry_ids(request, body)
+        self.attempts += [(time.monotonic(), entry_id) for entry_id in entry_ids]
         if self.failing:
             return web.json_response({"error": "rail failing (test)"}, status=503)
         async with self._session.request(
@@ -255,11 +253,22 @@ class RailGate:
             status = answer.status
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
-        if self.drop_first_answers and entry_id is not None and entry_id not in self.dropped:
-            self.dropped.add(entry_id)
+        if self.drop_first_answers and not set(entry_ids) <= self.dropped:
+            self.dropped.update(entry_ids)
             assert request.transport is not None
             request.transport.abort()  # The rail has the entry; the caller never learns it.
         return web.Response(body=payload, status=status, content_type="application/json")
+
+
+def _submitted_entry_ids(request: web.Request, body: bytes) -> list[str]:
+    """The entries a request submits: one (`POST /entries`), many (`/entries/batch`)."""
+    if request.method != "POST" or not body:
+        return []
+    if request.path == "/entries":
+        return [str(json.loads(body).get("id", "?"))]
+    if request.path == "/entries/batch":
+        return [str(entry.get("id", "?")) for entry in json.loads(body).get("entries", [])]
+    return []
 
 
 @dataclass

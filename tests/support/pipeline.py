@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestServer
 from arq import Worker
 
 from api.app import create_app
+from ballast.launcher import RAIL_NOTIFY_BATCH_MAX
 from config import Settings
 from rails.app import create_app as create_rail_app
 from rails.config import RailConfig
@@ -145,7 +146,12 @@ class Pipeline:
 
 async def start_pipeline(settings: Settings, pool: asyncpg.Pool) -> Pipeline:
     control_token = secrets.token_urlsafe(32)
-    rail_config = RailConfig(secret=settings.rail_secret, control_token=control_token, day_ms=0)
+    rail_config = RailConfig(
+        secret=settings.rail_secret,
+        control_token=control_token,
+        day_ms=0,
+        notify_batch_max=RAIL_NOTIFY_BATCH_MAX,
+    )
     rail_server = TestServer(create_rail_app(rail_config), host="127.0.0.1")
     await rail_server.start_server()
     settings = settings.model_copy(update={"rail_url": str(rail_server.make_url("")).rstrip("/")})

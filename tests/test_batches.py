@@ -1,0 +1,136 @@
+"""Transfers move through the rail in batches: many submissions in one rail request, many
+outcomes in one signed notification and one transaction. A batch changes no guarantee:
+each notification is still one job by its own id, and one transfer the rail cannot take
+holds up none of the others."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from standardwebhooks.webhooks import Webhook
+
+from api.views.rail import NOTIFICATION_BATCH_MAX
+from ledger import protocol
+from tests.conftest import Marketplace
+from tests.support import flows
+from tests.support.pipeline import Pipeline, eventually
+
+NOTIFICATIONS_PATH = "/_rail/notifications"
+
+
+async def _post_batch(pipeline: Pipeline, notifications: Any) -> Any:
+    """POST a batch signed with the real rail secret, as the rail sends one."""
+    batch_id = f"NTB-{secrets.token_hex(6)}"
+    body = json.dumps({"id": batch_id, "type": "batch", "notifications": notifications})
+    now = datetime.now(UTC)
+    headers = {
+        "webhook-id": batch_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(pipeline.rail_secret).sign(batch_id, now, body),
+        "Content-Type": "application/json",
+    }
+    return await pipeline.api.request(
+        "POST", NOTIFICATIONS_PATH, data=body.encode(), headers=headers
+    )
+
+
+def _settled(credit: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": f"NTF-{secrets.token_hex(6)}",
+        "type": "entry.settled",
+        "entry": {"id": credit["id"], "kind": "credit", "amount_cents": credit["amount"]},
+    }
+
+
+async def _pending_credits(marketplace: Marketplace, count: int) -> list[dict[str, Any]]:
+    """Credits the rail took and decides nothing about on its own."""
+    funded = await flows.funded_order(
+        marketplace.api, 100 * count, account_number=flows.ACCOUNT_STAYS_PENDING
+    )
+    return [await flows.credit_order(marketplace.api, funded, 100) for _ in range(count)]
+
+
+async def _outcome_jobs(pipeline: Pipeline, notifications: list[dict[str, Any]]) -> int:
+    count: int = await pipeline.pool.fetchval(
+        "SELECT count(*) FROM outbox WHERE id = ANY($1)",
+        [protocol.outcome_job_id(n["id"]) for n in notifications],
+    )
+    return count
+
+
+async def test_a_batch_of_notifications_is_one_job_each_and_all_are_applied(
+    pipeline: Pipeline, marketplace: Marketplace
+) -> None:
+    credits = await _pending_credits(marketplace, 3)
+    notifications = [_settled(credit) for credit in credits]
+    response = await _post_batch(pipeline, notifications)
+    assert response.status == 204, response.body
+    for credit in credits:
+        await flows.credit_status(marketplace.api, credit["id"], "succeeded")
+    assert await _outcome_jobs(pipeline, notifications) == 3
+
+
+async def test_the_same_batch_sent_again_changes_nothing(
+    pipeline: Pipeline, marketplace: Marketplace
+) -> None:
+    (credit,) = await _pending_credits(marketplace, 1)
+    notifications = [_settled(credit)]
+    assert (await _post_batch(pipeline, notifications)).status == 204
+    await flows.credit_status(marketplace.api, credit["id"], "succeeded")
+    assert (await _post_batch(pipeline, notifications)).status == 204
+    assert await _outcome_jobs(pipeline, notifications) == 1
+    events = await marketplace.api.get(f"/credits/{credit['id']}/events")
+    assert [e["type"] for e in events.body["events"]].count("credit.succeeded") == 1
+
+
+async def test_a_malformed_batch_is_refused_whole_and_keeps_nothing(
+    pipeline: Pipeline, marketplace: Marketplace
+) -> None:
+    (credit,) = await _pending_credits(marketplace, 1)
+    good = _settled(credit)
+    too_many = [_settled(credit) for _ in range(NOTIFICATION_BATCH_MAX + 1)]
+    for notifications in ({"not": "a list"}, [], too_many, [good, {"type": "entry.settled"}]):
+        response = await _post_batch(pipeline, notifications)
+        assert response.status == 400, response.body
+        assert response.body["errors"][0]["category_code"] == "request"
+    assert await _outcome_jobs(pipeline, [good]) == 0
+
+
+async def test_an_entry_the_rail_holds_with_other_details_holds_up_none_of_its_batch(
+    pipeline: Pipeline, marketplace: Marketplace
+) -> None:
+    await pipeline.stop_worker()
+    funded = await flows.funded_order(
+        marketplace.api, 200, account_number=flows.ACCOUNT_STAYS_PENDING
+    )
+    first = await flows.credit_order(marketplace.api, funded, 100)
+    second = await flows.credit_order(marketplace.api, funded, 100)
+    # The rail already holds the second credit's id with other details (as after a notice
+    # of change): it answers 409 for that entry of the batch, 201 for the other.
+    earlier = {
+        "id": second["id"],
+        "kind": "credit",
+        "routing_number": "021000021",
+        "account_number": "9900000000",
+        "amount_cents": 99,
+    }
+    async with pipeline.http.post(f"{pipeline.rail_url}/entries", json=earlier) as response:
+        assert response.status == 201
+        held = await response.json()
+    await pipeline.start_worker()
+
+    async def traces() -> list[str] | None:
+        rows = await pipeline.pool.fetch(
+            "SELECT id, rail_trace_number FROM transactions WHERE id = ANY($1) ORDER BY id",
+            [first["id"], second["id"]],
+        )
+        found = {row["id"]: row["rail_trace_number"] for row in rows}
+        return None if None in found.values() else [found[first["id"]], found[second["id"]]]
+
+    first_trace, second_trace = await eventually(traces)
+    assert second_trace == held["trace_number"]  # The entry the rail holds, not a second.
+    async with pipeline.http.get(f"{pipeline.rail_url}/entries/{first['id']}") as response:
+        assert (await response.json())["trace_number"] == first_trace
