@@ -56,8 +56,7 @@ async def deliverable(pool: asyncpg.Pool, outbox_id: str) -> Delivery | None:
     """The delivery to attempt now (with its event and callback), or None when there is
     nothing left to do, in which case its job is marked done. A delivery whose callback
     was disabled meanwhile fails here without an attempt."""
-    job = await outbox.load_args(pool, outbox_id)
-    row = None if job is None else await pool.fetchrow(Q["delivery"], job["delivery_id"])
+    row = await pool.fetchrow(Q["delivery_of_job"], outbox_id)
     if (
         row is not None
         and row["callback_disabled_at"] is not None
@@ -80,10 +79,9 @@ async def _judge(
     retry_delay_ms: int | None,
     disable_after: timedelta,
 ) -> Settled:
+    """What a failed attempt decides (a success is recorded by `record_delivered`)."""
+    assert not result.succeeded, delivery.id
     failed = DeliveryStatus.FAILED
-    if result.succeeded:
-        await connection.execute(Q["record_success"], delivery.callback_id)
-        return Settled(DeliveryStatus.SUCCEEDED, None, [])
     if result.status_code == GONE:
         reason = "the receiver answered 410 Gone"
         return Settled(
@@ -115,6 +113,19 @@ async def record_attempt(
     delivery for `disable_after`. A retried job is deferred for its delay, so that
     neither arq nor the sweeper sends it again meanwhile."""
     assert retry_delay_ms is None or retry_delay_ms >= 0, retry_delay_ms
+    if result.succeeded:
+        # The common case in one round trip (the same writes as below).
+        await pool.execute(
+            Q["record_delivered"],
+            delivery.id,
+            logged_headers,
+            result.status_code,
+            result.latency_ms,
+            result.response_excerpt,
+            delivery.callback_id,
+            outbox_id,
+        )
+        return Settled(DeliveryStatus.SUCCEEDED, None, [])
     async with pool.acquire() as connection, connection.transaction():
         settled = await _judge(connection, delivery, result, retry_delay_ms, disable_after)
         await connection.execute(

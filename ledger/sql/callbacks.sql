@@ -34,6 +34,40 @@ JOIN events e ON e.id = d.event_id
 JOIN callbacks c ON c.id = d.callback_id
 WHERE d.id = $1
 
+-- name: delivery_of_job
+-- `delivery` for the open delivery job $1 (none when the job is done or gone).
+SELECT d.id, d.status, d.attempts, d.event_id, e.type AS event_type, e.entity, e.sequence,
+       e.occurred_at, e.marketplace_id, c.id AS callback_id, c.url, c.method, c.secret,
+       CASE WHEN c.previous_secret_expires_at > now() THEN c.previous_secret END
+           AS previous_secret,
+       c.deleted_at AS callback_deleted_at, c.disabled_at AS callback_disabled_at
+FROM outbox o
+JOIN callback_deliveries d ON d.id = o.args->>'delivery_id'
+JOIN events e ON e.id = d.event_id
+JOIN callbacks c ON c.id = d.callback_id
+WHERE o.id = $1 AND o.done_at IS NULL
+
+-- name: record_delivered
+-- A delivery got through, in one statement: the attempt $1..$5 logged (as
+-- record_attempt), the delivery succeeded (guarded as settle_delivery), its callback $6
+-- healthy again (failing and stalled no more), its job $7 done.
+WITH logged AS (
+    INSERT INTO callback_attempts (delivery_id, request_headers, response_status, latency_ms,
+                                   response_excerpt, error)
+    VALUES ($1, $2, $3, $4, $5, NULL)
+),
+settled AS (
+    UPDATE callback_deliveries
+    SET status = 'succeeded', attempts = attempts + 1, last_status_code = $3, last_error = NULL,
+        updated_at = now()
+    WHERE id = $1 AND status IN ('pending', 'retrying')
+),
+healthy AS (
+    UPDATE callbacks SET failing_since = NULL, stalled_until = NULL
+    WHERE id = $6 AND (failing_since IS NOT NULL OR stalled_until IS NOT NULL)
+)
+UPDATE outbox SET done_at = now() WHERE id = $7 AND done_at IS NULL
+
 -- name: record_attempt
 -- The log of one attempt: what we sent, what came back, how long it took.
 INSERT INTO callback_attempts (delivery_id, request_headers, response_status, latency_ms,
@@ -47,11 +81,6 @@ SET status = $2, attempts = attempts + $5, last_status_code = $3, last_error = $
     updated_at = now()
 WHERE id = $1 AND status IN ('pending', 'retrying')
 RETURNING attempts
-
--- name: record_success
--- A delivery got through: the callback is healthy again.
-UPDATE callbacks SET failing_since = NULL, stalled_until = NULL
-WHERE id = $1 AND (failing_since IS NOT NULL OR stalled_until IS NOT NULL)
 
 -- name: record_failure
 -- A delivery failed: returns since when the callback has been failing.
