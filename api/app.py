@@ -75,6 +75,7 @@ def run(settings: Settings) -> None:
         create_app(settings),
         host=settings.api_host,
         port=settings.api_port,
+        reuse_port=settings.api_reuse_port,
         access_log=None,
         print=None,
     )
