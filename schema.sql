@@ -420,6 +420,27 @@ BEGIN
     RETURN posting;
 END $$;
 
+-- ledger_post, except that a posting the escrow CHECK refuses returns NULL (nothing of it
+-- written, the transaction still usable) instead of raising: a refused credit is then kept
+-- as `failed` without a savepoint round trip pair. Any other error is raised.
+CREATE OR REPLACE FUNCTION ledger_try_post(
+    p_marketplace_id text, p_transaction_id text, p_kind text,
+    p_account_ids text[], p_amounts_cents bigint[]
+) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    refused_by text;
+BEGIN
+    RETURN ledger_post(p_marketplace_id, p_transaction_id, p_kind, p_account_ids,
+                       p_amounts_cents);
+EXCEPTION WHEN check_violation THEN
+    GET STACKED DIAGNOSTICS refused_by = CONSTRAINT_NAME;
+    IF refused_by = 'ledger_accounts_escrow_non_negative' THEN
+        RETURN NULL;
+    END IF;
+    RAISE;
+END $$;
+
 -- ---------------------------------------------------------------------------------------
 -- Events, callbacks and their deliveries.
 CREATE TABLE IF NOT EXISTS events (

@@ -9,10 +9,11 @@ from aiohttp import web
 from arq import create_pool
 from arq.connections import RedisSettings
 
-from api.appkeys import NEW_KEY_BUCKETS, POOL, RATE_WINDOWS, REDIS, SETTINGS
+from api.appkeys import KEY_CACHE, NEW_KEY_BUCKETS, POOL, RATE_WINDOWS, REDIS, SETTINGS
 from api.auth import auth_middleware
 from api.errors import error_middleware
 from api.idempotency import idempotency_middleware
+from api.keycache import KeyCache
 from api.parsing import text_guard_middleware
 from api.queue_health import queue_health_middleware, queue_watch
 from api.ratelimit import rate_limit_middleware
@@ -58,6 +59,7 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=REQUEST_BODY_BYTES_MAX,
     )
     app[SETTINGS] = settings
+    app[KEY_CACHE] = KeyCache()
     app[RATE_WINDOWS] = {}
     app[NEW_KEY_BUCKETS] = {}
     app.cleanup_ctx.append(_database)
@@ -73,6 +75,7 @@ def run(settings: Settings) -> None:
         create_app(settings),
         host=settings.api_host,
         port=settings.api_port,
+        reuse_port=settings.api_reuse_port,
         access_log=None,
         print=None,
     )

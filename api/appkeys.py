@@ -6,6 +6,7 @@ import asyncpg
 from aiohttp import web
 from arq.connections import ArqRedis
 
+from api.keycache import KeyCache
 from config import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -17,6 +18,8 @@ REQUEST_ID = web.RequestKey("request_id", str)
 API_KEY = web.RequestKey("api_key", asyncpg.Record | None)
 # The Idempotency-Key this request holds (api.idempotency.Claim), if it sent one.
 IDEMPOTENCY = web.RequestKey("idempotency", object)
+# Live API keys this process read lately (api.keycache).
+KEY_CACHE = web.AppKey("key_cache", KeyCache)
 # Per API key: (window, requests counted in it), for the rate limiter of this process.
 RATE_WINDOWS = web.AppKey("rate_windows", dict)
 # Per client address: (tokens, when last counted), for first API keys (api.ratelimit).

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import binascii
+import time
 from base64 import b64decode
 
+import asyncpg
 from aiohttp import web
 
-from api.appkeys import API_KEY, POOL
+from api.appkeys import API_KEY, KEY_CACHE, POOL
 from api.errors import Handler
 from ledger import marketplaces
 from ledger.errors import BalancedError, Unauthorized
@@ -41,6 +43,22 @@ def _secret(header: str) -> str | None:
     return username or None
 
 
+async def _authenticate(request: web.Request, secret: str) -> asyncpg.Record | None:
+    """The live key with this secret: from this process's cache (api.keycache), else from
+    PostgreSQL, and then cached."""
+    cache, digest, now_s = (
+        request.app[KEY_CACHE],
+        marketplaces.secret_sha256(secret),
+        time.monotonic(),
+    )
+    key = cache.get(digest, now_s)
+    if key is None:
+        key = await marketplaces.authenticate(request.app[POOL], secret)
+        if key is not None:
+            cache.put(digest, key, now_s)
+    return key
+
+
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     header = request.headers.get("Authorization")
@@ -49,7 +67,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         request[API_KEY] = None
         return await handler(request)
     secret = _secret(header or "")
-    key = await marketplaces.authenticate(request.app[POOL], secret) if secret else None
+    key = await _authenticate(request, secret) if secret else None
     if key is None:
         raise Unauthorized(
             "Authentication is required: use HTTP Basic with your API key secret as the username."

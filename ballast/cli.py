@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ballast.launcher import API_PROCESSES_MAX
+
 if TYPE_CHECKING:
     from config import Settings
 
@@ -50,6 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=_port, default=DEFAULT_API_PORT, help="API port")
     up.add_argument("--workers", type=_count, default=DEFAULT_WORKERS, help="worker processes")
     up.add_argument(
+        "--api-processes",
+        type=_api_processes,
+        default=1,
+        help=f"API processes sharing the API port, 1 to {API_PROCESSES_MAX}",
+    )
+    up.add_argument(
         "--rail-day-ms",
         type=_count,
         default=DEFAULT_UP_RAIL_DAY_MS,
@@ -60,7 +68,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     up.set_defaults(run=_run_up)
 
-    commands.add_parser("api", help="run the HTTP API").set_defaults(run=_run_api)
+    api = commands.add_parser("api", help="run the HTTP API")
+    api.add_argument(
+        "--processes",
+        type=_api_processes,
+        default=1,
+        help=f"API processes sharing the port (SO_REUSEPORT), 1 to {API_PROCESSES_MAX}",
+    )
+    api.set_defaults(run=_run_api)
     commands.add_parser("worker", help="run one background worker").set_defaults(run=_run_worker)
 
     # Its options are the rail's own (`ballast rails --help` lists them).
@@ -116,7 +131,11 @@ def _run_up(args: argparse.Namespace) -> int:
     from ballast import launcher
 
     return launcher.run_up(
-        port=args.port, workers=args.workers, rail_day_ms=args.rail_day_ms, keep_data=args.keep_data
+        port=args.port,
+        workers=args.workers,
+        rail_day_ms=args.rail_day_ms,
+        keep_data=args.keep_data,
+        api_processes=args.api_processes,
     )
 
 
@@ -124,6 +143,10 @@ def _run_api(args: argparse.Namespace) -> int:
     settings = _settings_or_none("api")
     if settings is None:
         return EXIT_CONFIG_ERROR
+    if args.processes > 1:
+        from ballast import launcher
+
+        return launcher.run_api_processes(args.processes)
     from api.app import run
 
     run(settings)
@@ -196,6 +219,13 @@ def _port(text: str) -> int:
     value = _count(text)
     if not 0 < value <= PORT_MAX:
         raise argparse.ArgumentTypeError(f"not a TCP port: {text}")
+    return value
+
+
+def _api_processes(text: str) -> int:
+    value = _count(text)
+    if not 1 <= value <= API_PROCESSES_MAX:
+        raise argparse.ArgumentTypeError(f"must be 1 to {API_PROCESSES_MAX}: {text}")
     return value
 
 

@@ -66,6 +66,13 @@ FINGERPRINT_KEY_FILE = "fingerprint.key"
 ERROR_BODY_CHARS_MAX = 500
 # Balanced API 1.1 clients ask for this media type; the API answers in it.
 BALANCED_MEDIA_TYPE = "application/vnd.api+json;revision=1.1"
+# API processes on one port at most: each keeps its own PostgreSQL pool (up to
+# BALLAST_DB_POOL_MAX_SIZE, 10, connections), and 8 of them with a worker stay under
+# PostgreSQL's default max_connections of 100. Past the machine's cores they only add
+# contention.
+API_PROCESSES_MAX = 8
+# The environment variable that makes an API process listen with SO_REUSEPORT.
+API_REUSE_PORT_VARIABLE = "BALLAST_API_REUSE_PORT"
 # From <linux/prctl.h>: ask the kernel to signal us when our parent thread exits.
 PR_SET_PDEATHSIG = 1
 SHUTDOWN_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -95,16 +102,20 @@ class ShutdownRequested(Exception):
 RAIL_NOTIFY_BATCH_MAX = 500
 
 
-def run_up(port: int, workers: int, rail_day_ms: int, keep_data: bool) -> int:
+def run_up(
+    port: int, workers: int, rail_day_ms: int, keep_data: bool, api_processes: int = 1
+) -> int:
     """Run the whole system until a signal or a child's death; return the exit code."""
     assert 0 < port < 65536, port
     assert workers >= 0, workers
     assert rail_day_ms >= 0, rail_day_ms
-    gate = _SignalGate()
+    assert 1 <= api_processes <= API_PROCESSES_MAX, api_processes
+    gate = _SignalGate("ballast up")
     previous_handlers = {sig: signal.signal(sig, gate.handle) for sig in SHUTDOWN_SIGNALS}
     try:
         with contextlib.ExitStack() as stack:
-            return _bring_up_and_watch(stack, gate, port, workers, rail_day_ms, keep_data)
+            system = _System(port, workers, rail_day_ms, keep_data, api_processes)
+            return _bring_up_and_watch(stack, gate, system)
     except ShutdownRequested:
         _say("ballast up: stopped.")
         return 0
@@ -116,17 +127,53 @@ def run_up(port: int, workers: int, rail_day_ms: int, keep_data: bool) -> int:
             signal.signal(sig, handler)
 
 
-def _bring_up_and_watch(
-    stack: contextlib.ExitStack,
-    gate: _SignalGate,
-    port: int,
-    workers: int,
-    rail_day_ms: int,
-    keep_data: bool,
-) -> int:
+def run_api_processes(processes: int) -> int:
+    """`ballast api --processes N`: N API processes sharing the configured port
+    (SO_REUSEPORT), each with its own pools, until a signal or one's death (then all stop,
+    exit code 1). They migrate at once, taking turns under the schema lock (ledger.db)."""
+    assert 2 <= processes <= API_PROCESSES_MAX, processes
+    gate = _SignalGate("ballast api")
+    previous_handlers = {sig: signal.signal(sig, gate.handle) for sig in SHUTDOWN_SIGNALS}
+    try:
+        with contextlib.ExitStack() as stack:
+            children = _Children(gate, dict(os.environ))
+            stack.callback(children.stop_all)
+            _spawn_apis(children, processes, {})
+            return children.watch()
+    except ShutdownRequested:
+        return 0
+    finally:
+        for sig, handler in previous_handlers.items():
+            signal.signal(sig, handler)
+
+
+def _spawn_apis(children: _Children, processes: int, secrets_env: dict[str, str]) -> list[_Child]:
+    """One API process as `api`, or N as `api-1`..`api-N` sharing the port."""
+    if processes == 1:
+        return [children.spawn("api", ["api"], secrets_env, STAGE_CLIENT)]
+    shared = secrets_env | {API_REUSE_PORT_VARIABLE: "true"}
+    return [
+        children.spawn(f"api-{number}", ["api"], shared, STAGE_CLIENT)
+        for number in range(1, processes + 1)
+    ]
+
+
+@dataclass(frozen=True)
+class _System:
+    """What `ballast up` runs: its options."""
+
+    port: int
+    workers: int
+    rail_day_ms: int
+    keep_data: bool
+    api_processes: int
+
+
+def _bring_up_and_watch(stack: contextlib.ExitStack, gate: _SignalGate, system: _System) -> int:
+    port, workers, rail_day_ms = system.port, system.workers, system.rail_day_ms
     if not _port_free(port):
         raise LaunchError(f"port {port} is in use; choose another with --port")
-    env, fingerprint_key = _backing_services(stack, gate, keep_data)
+    env, fingerprint_key = _backing_services(stack, gate, system.keep_data)
     rail_port = port + 1 if port < 65535 and _port_free(port + 1) else free_port()
     api_url, rail_url = f"http://{LOCAL_HOST}:{port}", f"http://{LOCAL_HOST}:{rail_port}"
     rail_secret = "whsec_" + base64.b64encode(secrets.token_bytes(RAIL_SECRET_BYTES)).decode()
@@ -153,9 +200,11 @@ def _bring_up_and_watch(
         *("--notify-batch-max", str(RAIL_NOTIFY_BATCH_MAX)),
     ]
     rail = children.spawn("rail", ["rails", *rail_args], rail_env, STAGE_SERVICE)
-    _wait_healthy(rail, f"{rail_url}/healthz", gate)
-    api = children.spawn("api", ["api"], ballast_env, STAGE_CLIENT)
-    _wait_healthy(api, f"{api_url}/healthz", gate)
+    _wait_healthy([rail], f"{rail_url}/healthz", gate)
+    # With several API processes the port answers as soon as the first is ready; the
+    # others join it as they finish starting (or, failing, stop everything like any death).
+    apis = _spawn_apis(children, system.api_processes, ballast_env)
+    _wait_healthy(apis, f"{api_url}/healthz", gate)
     for number in range(1, workers + 1):
         children.spawn(f"worker-{number}", ["worker"], ballast_env, STAGE_CLIENT)
     api_key_secret, marketplace_id = _create_api_key_and_marketplace(api_url)
@@ -235,7 +284,8 @@ class _Child:
 class _SignalGate:
     """Records shutdown signals; ordinary code asks it whether to stop."""
 
-    def __init__(self) -> None:
+    def __init__(self, command: str) -> None:
+        self.command = command  # What messages are prefixed with: `ballast up`.
         self.signals_received = 0
         self.last_signal: int | None = None
 
@@ -251,7 +301,8 @@ class _SignalGate:
     def check(self) -> None:
         if self.requested:
             assert self.last_signal is not None
-            _say(f"ballast up: {signal.Signals(self.last_signal).name} received, stopping...")
+            name = signal.Signals(self.last_signal).name
+            _say(f"{self.command}: {name} received, stopping...")
             raise ShutdownRequested
 
 
@@ -355,19 +406,22 @@ def _libc_prctl() -> Callable[..., int] | None:
     return prctl
 
 
-def _wait_healthy(child: _Child, url: str, gate: _SignalGate) -> None:
-    """Poll `url` until it answers 200; fail if the child dies or the deadline passes."""
+def _wait_healthy(serving: list[_Child], url: str, gate: _SignalGate) -> None:
+    """Poll `url` until it answers 200; fail if one of the children `serving` it dies or
+    the deadline passes."""
     deadline = time.monotonic() + HEALTH_TIMEOUT_S
     while True:
         gate.check()
-        code = child.process.poll()
-        if code is not None:
-            raise LaunchError(f"{child.name} exited during startup ({_describe_exit(code)})")
+        for child in serving:
+            code = child.process.poll()
+            if code is not None:
+                raise LaunchError(f"{child.name} exited during startup ({_describe_exit(code)})")
         with contextlib.suppress(OSError), _OPENER.open(url, timeout=HTTP_TIMEOUT_S) as answer:
             if answer.status == 200:
                 return
         if time.monotonic() >= deadline:
-            raise LaunchError(f"{child.name} did not answer 200 at {url} in {HEALTH_TIMEOUT_S} s")
+            names = ", ".join(child.name for child in serving)
+            raise LaunchError(f"{names} did not answer 200 at {url} in {HEALTH_TIMEOUT_S} s")
         time.sleep(HEALTH_POLL_INTERVAL_S)
 
 

@@ -61,8 +61,9 @@ async def process(
 
 
 @contextlib.asynccontextmanager
-async def system(api_url: str | None, workers: int) -> AsyncIterator[str]:
-    """The API's base URL: `api_url`, or a `ballast up` started for the block."""
+async def system(api_url: str | None, workers: int, api_processes: int = 1) -> AsyncIterator[str]:
+    """The API's base URL: `api_url`, or a `ballast up` started for the block with
+    `api_processes` API processes sharing its port."""
     if api_url is not None:
         yield api_url
         return
@@ -78,6 +79,8 @@ async def system(api_url: str | None, workers: int) -> AsyncIterator[str]:
         str(workers),
         "--rail-day-ms",
         "0",
+        "--api-processes",
+        str(api_processes),
     ]
     url = f"http://127.0.0.1:{port}"
     async with process(command, url, quiet=True):
@@ -85,8 +88,11 @@ async def system(api_url: str | None, workers: int) -> AsyncIterator[str]:
 
 
 def add_system_options(parser: argparse.ArgumentParser) -> None:
-    """--workers and --api, what system() takes."""
+    """--workers, --api-processes and --api, what system() takes."""
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--api-processes", type=int, default=1, help="API processes on the API's port"
+    )
     parser.add_argument("--api", help="a running ballast API (default: start one)")
 
 

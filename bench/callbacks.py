@@ -100,7 +100,7 @@ async def _run(args: argparse.Namespace) -> None:
     async with (
         serve(healthy) as healthy_url,
         serve(hanging) as hanging_url,
-        system(args.api, args.workers) as url,
+        system(args.api, args.workers, args.api_processes) as url,
         aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as session,
     ):
         client = Client(session, url)

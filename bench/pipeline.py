@@ -1,6 +1,7 @@
 """Push N credits through the whole pipeline and print what it sustained.
 
     python bench/pipeline.py [--credits 2000] [--concurrency 32] [--orders 20] [--workers 2]
+                             [--api-processes 1]
     python bench/pipeline.py --api http://127.0.0.1:8090   # against a running `ballast up`
 
 Without `--api` it starts `ballast up --rail-day-ms 0` itself (embedded PostgreSQL and
@@ -55,7 +56,7 @@ async def _run(args: argparse.Namespace) -> None:
     connector = aiohttp.TCPConnector(limit=args.concurrency)
     async with (
         serve(app) as hooks_url,
-        system(args.api, args.workers) as url,
+        system(args.api, args.workers, args.api_processes) as url,
         aiohttp.ClientSession(connector=connector) as session,
     ):
         client = Client(session, url)
@@ -84,7 +85,8 @@ async def _run(args: argparse.Namespace) -> None:
         total_s = receiver.last_at - started
     print(
         f"credits: {args.credits} over {args.orders} orders, concurrency {args.concurrency}, "
-        f"workers {args.workers if args.api is None else 'external'}"
+        f"workers {args.workers if args.api is None else 'external'}, "
+        f"API processes {args.api_processes if args.api is None else 'external'}"
     )
     print(f"API accepted: {args.credits / submitted_s:,.0f} credits/s ({p50_p99(latencies_ms, 1)})")
     print(

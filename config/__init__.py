@@ -51,6 +51,11 @@ class Settings(StoreSettings):
     api_port: int = 8090
     # The URL at which the rail reaches our API to report outcomes (the API's own base URL).
     api_public_url: str = "http://127.0.0.1:8090"
+    # BALLAST_API_REUSE_PORT: listen with SO_REUSEPORT, so that several API processes share
+    # api_port (the kernel spreads connections among them). Set by `ballast api --processes
+    # N` and `ballast up --api-processes N` for their API processes; off otherwise, so that
+    # a second API started by mistake on a busy port fails instead of sharing it.
+    api_reuse_port: bool = False
 
     rail_url: str = "http://127.0.0.1:8091"
     # BALLAST_RAIL_SECRET: the secret shared with the rail, which signs its outcome

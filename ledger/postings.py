@@ -9,8 +9,6 @@ from ledger.sql import QUERIES
 
 Q = QUERIES["ledger"]
 
-ESCROW_CONSTRAINT = "ledger_accounts_escrow_non_negative"
-
 # The counterparties of every marketplace. Their balances are derived from their lines only.
 SYSTEM_ACCOUNT_KINDS = ("card_network", "ach_in_flight", "ach_settled")
 
@@ -68,24 +66,21 @@ async def post(
 ) -> int:
     """Post `lines_cents` ({account id: signed amount}) as one posting.
 
-    Runs in a savepoint so that a refused posting leaves the caller's transaction usable
-    (a refused credit is still recorded, as `failed`)."""
+    A posting the escrow CHECK refuses raises InsufficientFunds and leaves the caller's
+    transaction usable (a refused credit is still recorded, as `failed`): PostgreSQL rolls
+    back only the posting (ledger_try_post), which costs no savepoint round trips."""
     assert len(lines_cents) >= 2, lines_cents
     assert sum(lines_cents.values()) == 0, lines_cents
     assert all(amount_cents != 0 for amount_cents in lines_cents.values()), lines_cents
-    try:
-        async with connection.transaction():
-            posting_id: int = await connection.fetchval(
-                Q["post"],
-                marketplace_id,
-                transaction_id,
-                kind,
-                list(lines_cents),
-                list(lines_cents.values()),
-            )
-    except asyncpg.CheckViolationError as error:
-        if error.constraint_name == ESCROW_CONSTRAINT:
-            raise InsufficientFunds from error
-        raise
+    posting_id: int | None = await connection.fetchval(
+        Q["post"],
+        marketplace_id,
+        transaction_id,
+        kind,
+        list(lines_cents),
+        list(lines_cents.values()),
+    )
+    if posting_id is None:
+        raise InsufficientFunds
     assert posting_id > 0
     return posting_id

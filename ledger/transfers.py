@@ -179,17 +179,67 @@ async def submit_later(connection: asyncpg.Connection, row: dict[str, Any]) -> l
     return await submissions.submit_job(connection, row["id"])
 
 
+def inherit_description(request: TransferRequest, order: dict[str, Any] | None) -> TransferRequest:
+    """A transfer without a description takes its order's, as Balanced does."""
+    if order is None or request.description is not None or order["description"] is None:
+        return request
+    return replace(request, description=order["description"])
+
+
 async def with_order(
     connection: asyncpg.Connection, marketplace_id: str, request: TransferRequest
 ) -> tuple[TransferRequest, dict[str, Any] | None]:
     """Resolve the order (404 when it is not this marketplace's) and let the transfer
-    inherit its description, as Balanced does."""
+    inherit its description."""
     if request.order_id is None:
         return request, None
     order = await orders.get_row(connection, marketplace_id, request.order_id)
-    if request.description is None and order["description"] is not None:
-        request = replace(request, description=order["description"])
-    return request, order
+    return inherit_description(request, order), order
+
+
+@dataclass(frozen=True)
+class CreditParties:
+    """What a credit to a bank account checks before it is made: the marketplace's
+    `domain_url` and `owner_customer_id`, the bank account's `customer_id`, and the order's
+    `id`, `merchant_customer_id` and `description` (None without an order)."""
+
+    marketplace: dict[str, Any]
+    bank_account: dict[str, Any]
+    order: dict[str, Any] | None
+
+
+async def bank_account_credit_parties(
+    connection: asyncpg.Connection,
+    marketplace_id: str,
+    bank_account_id: str,
+    order_id: str | None,
+) -> CreditParties:
+    """The marketplace, bank account and order of a credit, in one round trip (the hot
+    path); 404 for a bank account, then an order, that is not the marketplace's."""
+    row = await connection.fetchrow(
+        Q["bank_account_credit_parties"], marketplace_id, bank_account_id, order_id
+    )
+    if row is None:
+        raise NotFound(f"Marketplace {marketplace_id} could not be found.")
+    if row["bank_account_id"] is None:
+        raise NotFound(f"Bank account {bank_account_id} could not be found.")
+    if order_id is not None and row["order_id"] is None:
+        raise NotFound(f"Order {order_id} could not be found.")
+    order = None
+    if order_id is not None:
+        order = {
+            "id": row["order_id"],
+            "merchant_customer_id": row["order_merchant_customer_id"],
+            "description": row["order_description"],
+        }
+    return CreditParties(
+        marketplace={
+            "domain_url": row["domain_url"],
+            "owner_customer_id": row["owner_customer_id"],
+        },
+        bank_account={"customer_id": row["bank_account_customer_id"]},
+        order=order,
+    )
 
 
 async def get(

@@ -254,6 +254,27 @@ async def test_concurrent_one_cent_credits_never_overdraw_the_order(
     assert await _order_figures(api, funded.order_id) == (100, 0)
 
 
+async def test_a_refused_credit_is_kept_failed_and_moves_nothing(
+    pipeline: Pipeline, marketplace: Marketplace
+) -> None:
+    api = marketplace.api
+    funded = await flows.funded_order(api, 100, account_number=flows.ACCOUNT_STAYS_PENDING)
+    path = f"/bank_accounts/{funded.bank_account_id}/credits"
+    over = await api.post(path, {"amount": 101, "order": funded.order_id})
+    assert (over.status, over.body["errors"][0]["category_code"]) == (409, "insufficient-funds")
+    credit_id = over.body["credits"][0]["id"]
+    row = await pipeline.pool.fetchrow("SELECT * FROM transactions WHERE id = $1", credit_id)
+    assert (row["status"], row["failure_reason_code"]) == ("failed", "insufficient-funds")
+    postings = await pipeline.pool.fetchval(
+        "SELECT count(*) FROM ledger_postings WHERE transaction_id = $1", credit_id
+    )
+    outbox = await pipeline.pool.fetchval(
+        "SELECT count(*) FROM outbox WHERE args->>'transaction_id' = $1", credit_id
+    )
+    assert (postings, outbox) == (0, 0)
+    assert await _order_figures(api, funded.order_id) == (100, 100)
+
+
 async def test_refunds_racing_credits_never_overdraw_the_order(
     pipeline: Pipeline, marketplace: Marketplace
 ) -> None:

@@ -10,6 +10,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from api.app import create_app
+from api.keycache import KEY_TTL_S
 from tests.conftest import Marketplace
 from tests.support import flows
 from tests.support.pipeline import Api, Pipeline
@@ -29,6 +30,34 @@ async def test_keys_are_listed_without_secrets_and_can_be_revoked(
     locked_out = await pipeline.api.as_key(extra_key["secret"]).get("/marketplaces")
     assert locked_out.status == 401
     assert (await marketplace.api.get("/marketplaces")).status == 200
+
+
+async def test_a_key_in_use_is_refused_at_once_after_its_revocation(
+    pipeline: Pipeline, marketplace: Marketplace
+) -> None:
+    """The key was just used, so this API process has it cached: revoking forgets it."""
+    extra_key = (await marketplace.api.post("/api_keys")).body["api_keys"][0]
+    extra = pipeline.api.as_key(extra_key["secret"])
+    assert (await extra.get("/marketplaces")).status == 200
+    assert (await marketplace.api.delete(f"/api_keys/{extra_key['id']}")).status == 204
+    assert (await extra.get("/marketplaces")).status == 401
+
+
+async def test_a_key_revoked_through_another_api_process_is_refused_within_the_ttl(
+    pipeline: Pipeline, marketplace: Marketplace
+) -> None:
+    extra_key = (await marketplace.api.post("/api_keys")).body["api_keys"][0]
+    extra = pipeline.api.as_key(extra_key["secret"])
+    assert (await extra.get("/marketplaces")).status == 200
+    other = TestServer(create_app(pipeline.settings), host="127.0.0.1")
+    await other.start_server()
+    try:
+        other_api = Api(pipeline.http, str(other.make_url("")).rstrip("/"), marketplace.secret)
+        assert (await other_api.delete(f"/api_keys/{extra_key['id']}")).status == 204
+    finally:
+        await other.close()
+    await asyncio.sleep(KEY_TTL_S)
+    assert (await extra.get("/marketplaces")).status == 401
 
 
 async def test_key_secrets_are_stored_only_as_hashes(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from api import ratelimit
-from api.appkeys import API_KEY, POOL, SETTINGS
+from api.appkeys import API_KEY, KEY_CACHE, POOL, SETTINGS
 from api.auth import marketplace_id
 from api.parsing import page, parse, read_json
 from api.request_models import MarketplaceCreate
@@ -83,7 +83,9 @@ async def get_api_key(request: web.Request) -> web.Response:
 
 
 async def revoke_api_key(request: web.Request) -> web.StreamResponse:
-    await marketplaces.revoke_api_key(
-        request.app[POOL], marketplace_id(request), request.match_info["id"]
-    )
+    """Revoked in PostgreSQL, and forgotten by this process's key cache at once (other
+    API processes stop believing their copy within api.keycache.KEY_TTL_S)."""
+    key_id = request.match_info["id"]
+    await marketplaces.revoke_api_key(request.app[POOL], marketplace_id(request), key_id)
+    request.app[KEY_CACHE].forget(key_id)
     return no_content()

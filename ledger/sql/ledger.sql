@@ -4,8 +4,9 @@ INSERT INTO ledger_accounts (id, marketplace_id, kind)
 SELECT a, $1, k FROM unnest($2::text[], $3::text[]) AS t (a, k)
 
 -- name: post
--- One double-entry posting (see ledger_post in schema.sql); returns the posting id.
-SELECT ledger_post($1, $2, $3, $4::text[], $5::bigint[])
+-- One double-entry posting (see ledger_post in schema.sql); returns the posting id, or NULL
+-- when it would take an escrow below zero (ledger_try_post: nothing written).
+SELECT ledger_try_post($1, $2, $3, $4::text[], $5::bigint[])
 
 -- name: balance
 -- The tracked balance of one account.

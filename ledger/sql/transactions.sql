@@ -8,6 +8,19 @@ VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 
         $18)
 RETURNING *
 
+-- name: bank_account_credit_parties
+-- What a credit to bank account $2 out of order $3 (the marketplace's escrow when $3 is
+-- null) checks first, read in one round trip: the marketplace $1, and the bank account and
+-- the order when they are its own (NULL ids when not).
+SELECT m.domain_url, m.owner_customer_id,
+       b.id AS bank_account_id, b.customer_id AS bank_account_customer_id,
+       o.id AS order_id, o.merchant_customer_id AS order_merchant_customer_id,
+       o.description AS order_description
+FROM marketplaces m
+LEFT JOIN bank_accounts b ON b.marketplace_id = m.id AND b.id = $2
+LEFT JOIN orders o ON o.marketplace_id = m.id AND o.id = $3
+WHERE m.id = $1
+
 -- name: get
 -- One transfer of kind $3, visible only to its marketplace.
 SELECT * FROM transactions WHERE marketplace_id = $1 AND id = $2 AND kind = $3

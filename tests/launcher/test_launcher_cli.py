@@ -29,16 +29,25 @@ def test_up_passes_its_options_to_the_launcher(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(launcher, "run_up", lambda **kwargs: calls.append(kwargs) or 4)
     assert cli.main(["up"]) == 4
     argv = ["up", "--port", "9000", "--workers", "3", "--rail-day-ms", "50", "--keep-data"]
-    assert cli.main(argv) == 4
+    assert cli.main([*argv, "--api-processes", "2"]) == 4
     assert calls == [
-        {"port": 8090, "workers": 1, "rail_day_ms": 2000, "keep_data": False},
-        {"port": 9000, "workers": 3, "rail_day_ms": 50, "keep_data": True},
+        {"port": 8090, "workers": 1, "rail_day_ms": 2000, "keep_data": False, "api_processes": 1},
+        {"port": 9000, "workers": 3, "rail_day_ms": 50, "keep_data": True, "api_processes": 2},
     ]
 
 
 @pytest.mark.parametrize(
     "argv",
-    [[], ["nonsense"], ["up", "--port", "70000"], ["up", "--port", "0"], ["up", "--workers", "-1"]],
+    [
+        [],
+        ["nonsense"],
+        ["up", "--port", "70000"],
+        ["up", "--port", "0"],
+        ["up", "--workers", "-1"],
+        ["up", "--api-processes", "0"],
+        ["up", "--api-processes", str(launcher.API_PROCESSES_MAX + 1)],
+        ["api", "--processes", "0"],
+    ],
 )
 def test_bad_arguments_exit_with_usage(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:

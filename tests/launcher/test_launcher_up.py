@@ -28,6 +28,8 @@ import ballast
 from ballast.embedded import free_port
 
 STUBS_DIR = Path(__file__).parent / "stubs"
+# A listening socket's state in /proc/net/tcp.
+TCP_LISTEN = "0A"
 REPO_ROOT = Path(ballast.__file__).resolve().parent.parent
 # The launcher starts three to four Python processes one after another; on a loaded CI
 # machine each import of aiohttp and pydantic may take a second.
@@ -124,14 +126,14 @@ def start_launcher(tmp_path: Path) -> Iterator[Callable[..., Launcher]]:
         launcher.kill_everything()
 
 
-def _ready(launcher: Launcher, workers: int) -> set[ProcessId]:
+def _ready(launcher: Launcher, workers: int, apis: int = 1) -> set[ProcessId]:
     """Wait for the banner; return the children's identities."""
     launcher.wait_for_line(r"^Try:  curl ")
     deadline = time.monotonic() + READY_TIMEOUT_S
     while len(launcher.records("worker")) < workers and time.monotonic() < deadline:
         time.sleep(0.05)
     children = launcher.children()
-    assert len(children) == 2 + workers
+    assert len(children) == 1 + apis + workers
     return children
 
 
@@ -158,6 +160,7 @@ def test_up_wires_everything_and_stops_on_ctrl_c(
     assert config["port"] == rail_port and config["day_ms"] == 1234
     assert re.fullmatch(r"whsec_[A-Za-z0-9+/]{43}=", config["secret"])
     assert api["rail_url"] == rail_url and api["api_port"] == launcher.api_port
+    assert api["reuse_port"] is False  # One API: a second one on the port fails, not shares.
     assert api["env"]["BALLAST_RAIL_SECRET"] == config["secret"]
     # The rail's control token is in the banner, reaches the rail alone and never argv.
     token = launcher.wait_for_line(r"Rail token:\s+(\S+)")[1]
@@ -176,6 +179,35 @@ def test_up_wires_everything_and_stops_on_ctrl_c(
     assert launcher.wait_exit() == 0
     assert wait_gone(children) == set()
     launcher.wait_for_line(r"^ballast up: stopped\.$")  # Its last line: all output is in.
+    assert not [line for line in launcher.lines if "Traceback" in line], launcher.lines
+
+
+def _listening_sockets(port: int) -> int:
+    """How many TCP sockets listen on `port` (IPv4), from /proc/net/tcp."""
+    listening = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        listening += int(local.rsplit(":", 1)[1], 16) == port and state == TCP_LISTEN
+    return listening
+
+
+def test_up_runs_several_api_processes_on_one_port_and_stops_them_all(
+    start_launcher: Callable[..., Launcher],
+) -> None:
+    launcher = start_launcher("--workers", "1", "--api-processes", "3")
+    launcher.wait_for_line(r"^Try:  curl ")
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while _listening_sockets(launcher.api_port) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _listening_sockets(launcher.api_port) == 3
+    apis = launcher.records("api")
+    assert len(apis) == 3
+    assert all(api["api_port"] == launcher.api_port and api["reuse_port"] for api in apis)
+    children = _ready(launcher, workers=1, apis=3)
+    os.killpg(launcher.process.pid, signal.SIGINT)
+    assert launcher.wait_exit() == 0  # 1 had any API process died (a port it could not share).
+    assert wait_gone(children) == set()
+    launcher.wait_for_line(r"^ballast up: stopped\.$")
     assert not [line for line in launcher.lines if "Traceback" in line], launcher.lines
 
 

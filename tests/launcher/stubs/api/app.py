@@ -29,9 +29,22 @@ async def create_marketplace(request: web.Request) -> web.Response:
 
 
 def run(settings: Settings) -> None:
-    record("api", {"api_port": settings.api_port, "rail_url": settings.rail_url})
+    record(
+        "api",
+        {
+            "api_port": settings.api_port,
+            "rail_url": settings.rail_url,
+            "reuse_port": settings.api_reuse_port,
+        },
+    )
     app = web.Application()
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/api_keys", create_api_key)
     app.router.add_post("/marketplaces", create_marketplace)
-    web.run_app(app, host=settings.api_host, port=settings.api_port, print=None)
+    web.run_app(
+        app,
+        host=settings.api_host,
+        port=settings.api_port,
+        reuse_port=settings.api_reuse_port,
+        print=None,
+    )
