@@ -30,11 +30,10 @@ async def record(
     """Write the event and one delivery job per live callback; returns the jobs."""
     assert "." in event_type, event_type
     event_id = ids.new_id("event")
-    row = await connection.fetchrow(
-        Q["insert"], event_id, marketplace_id, event_type, entity_id, entity
+    # One round trip: this runs for every transfer's every change.
+    deliveries = await connection.fetch(
+        Q["record"], event_id, marketplace_id, event_type, entity_id, entity
     )
-    assert row is not None and row["id"] == event_id
-    deliveries = await connection.fetch(Q["fan_out"], event_id, marketplace_id)
     return [(delivery["job"], delivery["id"]) for delivery in deliveries]
 
 

@@ -3,7 +3,7 @@
 is read by. A job id is its outbox row's id and arq's `_job_id` alike, so it is also the
 idempotency key of the work: the same work always gets the same id.
 
-Some of these are also written by SQL that builds job ids in bulk (`fan_out` in
+Some of these are also written by SQL that builds job ids in bulk (`record` in
 `ledger/sql/events.sql`, `redeliver` in `callbacks.sql`, `submit_unsubmitted` in
 `outbox.sql`); tests/test_layering.py checks those spell them as here.
 
@@ -27,7 +27,12 @@ JOB_NAMES: Final = frozenset({SUBMIT_TRANSFER, APPLY_OUTCOME, DELIVER_CALLBACK})
 # entry is shared. A batch job's id names the moment it is due (see `batch_job`).
 SUBMIT_BATCH: Final = "submit_batch"
 APPLY_OUTCOMES: Final = "apply_outcomes"
-BATCHED: Final = {SUBMIT_TRANSFER: SUBMIT_BATCH, APPLY_OUTCOME: APPLY_OUTCOMES}
+DELIVER_BATCH: Final = "deliver_batch"
+BATCHED: Final = {
+    SUBMIT_TRANSFER: SUBMIT_BATCH,
+    APPLY_OUTCOME: APPLY_OUTCOMES,
+    DELIVER_CALLBACK: DELIVER_BATCH,
+}
 BATCH_NAMES: Final = frozenset(BATCHED.values())
 # Batch jobs are due on the boundaries of slots this long: work committed during a slot is
 # claimed by the batch job of the next boundary (which runs after it), and every enqueuer

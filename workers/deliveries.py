@@ -1,4 +1,6 @@
-"""The job that delivers one event to one callback, retrying on a schedule.
+"""The jobs that deliver events to callbacks, one signed HTTP request per event and
+callback (Standard Webhooks), retrying on a schedule. `deliver_batch` claims many due
+deliveries and attempts them side by side; `deliver_callback` attempts one.
 
 Every attempt is logged. A 2xx ends the delivery; 410 Gone disables the callback; any other
 failure is retried after the next delay of the schedule (doubled for 429, 502 and 504, and
@@ -23,7 +25,9 @@ from arq import Retry
 import jobqueue
 from callbacks import delivery, signing, ssrf
 from ledger import deliveries, protocol, wire
+from ledger.outbox import Claimed
 from ledger.records import Delivery
+from workers import batches
 from workers.context import WorkerContext
 
 # Answers that mean "you are going too fast" (Standard Webhooks): back off harder.
@@ -31,6 +35,12 @@ SLOW_DOWN = frozenset({429, 502, 504})
 SLOW_DOWN_FACTOR = 2
 # Callbacks whose lanes a worker remembers; past this, idle ones are forgotten.
 CALLBACK_LANES_MAX = 10_000
+# Deliveries one batch claims and attempts side by side: within the worker's HTTP
+# connections (workers/main.py: 100).
+DELIVERY_BATCH_MAX = 100
+# A claimed delivery is leased for one attempt's timeout and this much more: a live batch
+# never loses it, a dead one's comes back soon after.
+DELIVERY_LEASE_MARGIN_MS = 5_000
 # A delivery in flight this long means the receiver is stuck rather than busy; a healthy
 # one answers a local POST in milliseconds.
 STUCK_AFTER_S = 0.25
@@ -133,14 +143,41 @@ async def _record(
     return settled.retry_delay_ms
 
 
-async def _park(ctx: WorkerContext, outbox_id: str) -> None:
-    """Wait one delivery timeout, and stall the callback's next deliveries as long."""
-    wait = timedelta(milliseconds=ctx["settings"].callback_timeout_ms)
-    await deliveries.park(ctx["pool"], outbox_id, wait)
+async def _park(ctx: WorkerContext, outbox_id: str) -> int:
+    """Wait one delivery timeout, and stall the callback's next deliveries as long;
+    returns that wait in milliseconds."""
+    wait_ms: int = ctx["settings"].callback_timeout_ms
+    await deliveries.park(ctx["pool"], outbox_id, timedelta(milliseconds=wait_ms))
+    return wait_ms
+
+
+async def deliver_batch(ctx: WorkerContext) -> None:
+    """Attempt every due delivery, a batch at a time, side by side (each callback's lane
+    still bounds its deliveries in flight)."""
+    lease_ms = ctx["settings"].callback_timeout_ms + DELIVERY_LEASE_MARGIN_MS
+    await batches.run(ctx, protocol.DELIVER_CALLBACK, DELIVERY_BATCH_MAX, lease_ms, _deliver)
+
+
+async def _deliver(ctx: WorkerContext, claimed: list[Claimed]) -> None:
+    delays_ms = await asyncio.gather(*(_deliver_one(ctx, job.id) for job in claimed))
+    now_ms = int(time.time() * 1000)
+    due_ms = [now_ms + delay_ms for delay_ms in delays_ms if delay_ms is not None]
+    if due_ms:
+        # Retries and parked deliveries wait in the outbox; a batch job takes them then.
+        queue_name = ctx["settings"].queue_name
+        await jobqueue.enqueue_due(ctx["redis"], protocol.DELIVER_CALLBACK, due_ms, queue_name)
 
 
 async def deliver_callback(ctx: WorkerContext, outbox_id: str) -> None:
+    """Attempt one delivery (a batch of one); a retry is arq's."""
+    delay_ms = await _deliver_one(ctx, outbox_id)
+    if delay_ms is not None:
+        raise Retry(defer=delay_ms / 1000)
+
+
+async def _deliver_one(ctx: WorkerContext, outbox_id: str) -> int | None:
     """POST the signed event; record the attempt; succeed, retry later, or give up.
+    Returns the milliseconds until the delivery is due again, if it is to be tried again.
 
     When the callback's lane is full and stuck the delivery is parked (its outbox row waits
     one delivery timeout) rather than kept waiting or retried: a receiver that hangs would
@@ -148,18 +185,14 @@ async def deliver_callback(ctx: WorkerContext, outbox_id: str) -> None:
     out every other receiver's deliveries."""
     lane = _lane(ctx, protocol.callback_of(outbox_id))
     if lane.full_and_stuck():
-        await _park(ctx, outbox_id)  # Before any read: a stuck receiver's backlog is cheap.
-        return
+        return await _park(ctx, outbox_id)  # Before any read: a stuck backlog is cheap.
     target = await deliveries.deliverable(ctx["pool"], outbox_id)
     if target is None:
-        return
+        return None
     if not await lane.enter(outbox_id):
-        await _park(ctx, outbox_id)
-        return
+        return await _park(ctx, outbox_id)
     try:
         result, headers = await _attempt(ctx, target)
     finally:
         lane.leave(outbox_id)
-    delay_ms = await _record(ctx, outbox_id, target, result, headers)
-    if delay_ms is not None:
-        raise Retry(defer=delay_ms / 1000)
+    return await _record(ctx, outbox_id, target, result, headers)

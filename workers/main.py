@@ -24,7 +24,7 @@ from config import Settings
 from ledger import db, protocol
 from rails.client import HttpRailClient
 from workers.context import WorkerContext
-from workers.deliveries import deliver_callback
+from workers.deliveries import deliver_batch, deliver_callback
 from workers.reconcile import reconcile_forever
 from workers.sweeper import sweep_forever
 from workers.transfers import apply_outcome, apply_outcomes, submit_batch, submit_transfer
@@ -179,6 +179,7 @@ def create_worker(settings: Settings, *, handle_signals: bool = True) -> Worker:
             func(_job(apply_outcome), name=protocol.APPLY_OUTCOME, max_tries=SUBMIT_TRIES_MAX),
             func(_batch(submit_batch), name=protocol.SUBMIT_BATCH, max_tries=SUBMIT_TRIES_MAX),
             func(_batch(apply_outcomes), name=protocol.APPLY_OUTCOMES, max_tries=SUBMIT_TRIES_MAX),
+            func(_batch(deliver_batch), name=protocol.DELIVER_BATCH, max_tries=DELIVERY_TRIES_MAX),
             func(
                 _job(deliver_callback),
                 name=protocol.DELIVER_CALLBACK,

@@ -7,10 +7,7 @@ single-row forms (`submit_transfer`, `apply_outcome`) do the same work for one r
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 
 from pydantic import ValidationError
 
@@ -20,6 +17,7 @@ from ledger.outbox import Claimed, Job
 from ledger.records import Submission
 from ledger.status import Status
 from rails.client import EntryRequest, RailRejected, RailUnavailable
+from workers import batches
 from workers.context import WorkerContext
 
 log = logging.getLogger(__name__)
@@ -41,9 +39,6 @@ OUTCOME_BATCH_MAX = 200
 # A claimed row is leased this long: past the rail's request timeout (10 s), so a live
 # batch never loses its rows, and a dead one's are taken again soon after.
 BATCH_LEASE_MS = 15_000
-# A batch that failed with an error gives its rows back after this, doubled per try.
-FAILED_BATCH_RETRY_DELAY_MS_BASE = 1_000
-FAILED_BATCH_RETRY_DELAY_MS_MAX = 300_000
 # An outcome that failed to apply (a bug, or a lock conflict) is tried again after this,
 # doubled per try up to the cap.
 OUTCOME_RETRY_DELAY_MS_BASE = 1_000
@@ -51,41 +46,8 @@ OUTCOME_RETRY_DELAY_MS_MAX = 300_000
 
 
 async def submit_batch(ctx: WorkerContext) -> None:
-    """Submit every due transfer, a batch at a time, until a batch comes back short."""
-    while True:
-        claimed = await outbox.claim_due(
-            ctx["pool"], protocol.SUBMIT_TRANSFER, SUBMIT_BATCH_MAX, BATCH_LEASE_MS
-        )
-        if claimed:
-            async with _handed_back_unless_done(ctx, protocol.SUBMIT_TRANSFER, claimed):
-                await _submit(ctx, claimed)
-        if len(claimed) < SUBMIT_BATCH_MAX:
-            return
-
-
-@contextlib.asynccontextmanager
-async def _handed_back_unless_done(
-    ctx: WorkerContext, job_name: str, claimed: list[Claimed]
-) -> AsyncIterator[None]:
-    """A batch cut short gives back what it has not done rather than leaving it leased:
-    at once when the worker stops or the job times out, after a growing backoff when it
-    failed (a bug must not spin)."""
-    ids = [job.id for job in claimed]
-    redis, queue_name = ctx["redis"], ctx["settings"].queue_name
-    try:
-        yield
-    except asyncio.CancelledError:
-        with contextlib.suppress(Exception):  # Best effort: the lease ends anyway.
-            await outbox.release_many(ctx["pool"], ids)
-            await jobqueue.enqueue(redis, [(job_name, job_id) for job_id in ids], queue_name)
-        raise
-    except Exception:
-        with contextlib.suppress(Exception):  # PostgreSQL or Redis may be what failed.
-            due_ms = await outbox.back_off(
-                ctx["pool"], ids, FAILED_BATCH_RETRY_DELAY_MS_BASE, FAILED_BATCH_RETRY_DELAY_MS_MAX
-            )
-            await jobqueue.enqueue_due(redis, job_name, due_ms, queue_name)
-        raise
+    """Submit every due transfer, a batch at a time."""
+    await batches.run(ctx, protocol.SUBMIT_TRANSFER, SUBMIT_BATCH_MAX, BATCH_LEASE_MS, _submit)
 
 
 async def submit_transfer(ctx: WorkerContext, outbox_id: str) -> None:
@@ -223,16 +185,8 @@ async def _late_trace_number(ctx: WorkerContext, outbox_id: str, transaction_id:
 
 
 async def apply_outcomes(ctx: WorkerContext) -> None:
-    """Apply every kept notification, a batch at a time, until a batch comes back short."""
-    while True:
-        claimed = await outbox.claim_due(
-            ctx["pool"], protocol.APPLY_OUTCOME, OUTCOME_BATCH_MAX, BATCH_LEASE_MS
-        )
-        if claimed:
-            async with _handed_back_unless_done(ctx, protocol.APPLY_OUTCOME, claimed):
-                await _apply_batch(ctx, claimed)
-        if len(claimed) < OUTCOME_BATCH_MAX:
-            return
+    """Apply every kept notification, a batch at a time."""
+    await batches.run(ctx, protocol.APPLY_OUTCOME, OUTCOME_BATCH_MAX, BATCH_LEASE_MS, _apply_batch)
 
 
 async def _apply_batch(ctx: WorkerContext, claimed: list[Claimed]) -> None:
