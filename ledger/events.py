@@ -7,6 +7,7 @@ whole list, `count(*) OVER ()`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,16 @@ from ledger.sql import QUERIES
 Q = QUERIES["events"]
 
 
+@dataclass(frozen=True)
+class NewEvent:
+    """An event to record: what happened to which entity, and the entity as it is now."""
+
+    marketplace_id: str
+    type: str
+    entity_id: str
+    entity: dict[str, Any]
+
+
 async def record(
     connection: asyncpg.Connection,
     marketplace_id: str,
@@ -28,11 +39,23 @@ async def record(
     entity: dict[str, Any],
 ) -> list[Job]:
     """Write the event and one delivery job per live callback; returns the jobs."""
-    assert "." in event_type, event_type
-    event_id = ids.new_id("event")
-    # One round trip: this runs for every transfer's every change.
+    return await record_many(connection, [NewEvent(marketplace_id, event_type, entity_id, entity)])
+
+
+async def record_many(connection: asyncpg.Connection, new: list[NewEvent]) -> list[Job]:
+    """`record` for many events, each of another entity, in one round trip (this runs for
+    every transfer's every change)."""
+    assert all("." in event.type for event in new), new
+    assert len({event.entity_id for event in new}) == len(new), new
+    if not new:
+        return []
     deliveries = await connection.fetch(
-        Q["record"], event_id, marketplace_id, event_type, entity_id, entity
+        Q["record"],
+        [ids.new_id("event") for _ in new],
+        [event.marketplace_id for event in new],
+        [event.type for event in new],
+        [event.entity_id for event in new],
+        [event.entity for event in new],
     )
     return [(delivery["job"], delivery["id"]) for delivery in deliveries]
 

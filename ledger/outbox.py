@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -93,7 +93,15 @@ async def claim_due(pool: asyncpg.Pool, job: str, limit: int, lease_ms: int) -> 
     assert limit >= 1 and lease_ms > 0
     rows = await pool.fetch(Q["claim_due"], job, limit, lease_ms)
     claimed = [Claimed(row["id"], row["args"], row["created_at"]) for row in rows]
-    return sorted(claimed, key=lambda job: (job.created_at or datetime.min, job.id))
+    return sorted(claimed, key=_written_order)
+
+
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
+def _written_order(job: Claimed) -> tuple[datetime, int, str]:
+    """Rows written by one statement share created_at; `add_many` numbers them."""
+    return (job.created_at or EARLIEST, job.args.get("batch_position", 0), job.id)
 
 
 async def mark_done_many(connection: asyncpg.Connection | asyncpg.Pool, ids: list[str]) -> None:

@@ -26,7 +26,7 @@ from ledger import accounts, events, postings, transfers, wire
 from ledger.outbox import Job
 from ledger.records import DestinationKind, RailOutcome, TransferKind
 from ledger.sql import QUERIES
-from ledger.status import ALLOWED_TRANSITIONS, Status
+from ledger.status import ALLOWED_TRANSITIONS, Status, assert_transition, sources_of
 from ledger.transfers import Parties, TransferRequest
 
 log = logging.getLogger(__name__)
@@ -136,6 +136,95 @@ def _refusal(row: Row, outcome: RailOutcome) -> str | None:
     if outcome.amount_cents is not None and outcome.amount_cents != row["amount_cents"]:
         return f"claims {outcome.amount_cents} cents, we sent {row['amount_cents']}"
     return None
+
+
+async def apply_rail_outcomes(
+    connection: asyncpg.Connection, notifications: list[Mapping[str, Any]]
+) -> list[Job]:
+    """Apply a batch of notifications in the caller's transaction, as applying each in turn
+    would. The common decision, a payout settled (pending → succeeded, no reversal in
+    play), is applied to the whole batch at once: its transfers locked in id order, moved,
+    posted and announced in four statements. Every other notification, and every one of an
+    entry that has more than one in the batch, goes through `apply_rail_outcome`, in the
+    batch's order."""
+    parsed = [RailOutcome.from_notification(notification) for notification in notifications]
+    settled = await _settled_payouts(connection, parsed)
+    jobs = await _apply_settled(connection, settled)
+    for notification, outcome in zip(notifications, parsed, strict=True):
+        if outcome.entry_id not in settled:
+            jobs += await apply_rail_outcome(connection, notification)
+    return jobs
+
+
+async def _settled_payouts(
+    connection: asyncpg.Connection, parsed: list[RailOutcome]
+) -> dict[str, Row]:
+    """The batch's plain settlements, by transfer id: entries with one notification in the
+    batch, `entry.settled`, about a pending credit or settlement of ours (no parent), of the
+    kind and amount we sent. Returned locked, in id order."""
+    per_entry: dict[str, list[RailOutcome]] = {}
+    for outcome in parsed:
+        per_entry.setdefault(outcome.entry_id, []).append(outcome)
+    candidates = {
+        entry_id: outcomes[0]
+        for entry_id, outcomes in per_entry.items()
+        if len(outcomes) == 1 and RAIL_OUTCOMES.get(outcomes[0].type) == Status.SUCCEEDED
+    }
+    if not candidates:
+        return {}
+    families = await connection.fetch(transfers.Q["families"], list(candidates))
+    orphans = [row["id"] for row in families if row["parent_id"] is None]
+    locked = await connection.fetch(transfers.Q["lock_many"], orphans)
+    return {
+        row["id"]: dict(row)
+        for row in locked
+        if row["status"] == Status.PENDING
+        and row["kind"] in (TransferKind.CREDIT, TransferKind.SETTLEMENT)
+        and _refusal(dict(row), candidates[row["id"]]) is None
+    }
+
+
+async def _apply_settled(connection: asyncpg.Connection, settled: dict[str, Row]) -> list[Job]:
+    """pending → succeeded for each of `settled` (locked), its posting and its event."""
+    if not settled:
+        return []
+    assert_transition(Status.PENDING, Status.SUCCEEDED)
+    updated = await connection.fetch(
+        transfers.Q["transition_many"],
+        list(settled),
+        Status.SUCCEEDED,
+        sources_of(Status.SUCCEEDED),
+    )
+    # Every row was locked pending by this transaction: each one moves.
+    assert len(updated) == len(settled), (len(updated), len(settled))
+    moves = []
+    for row in updated:
+        assert row["status"] == Status.SUCCEEDED, row["id"]
+        lines = outcome_lines(dict(row), Status.PENDING, Status.SUCCEEDED)
+        (from_account, _), (to_account, amount_cents) = sorted(lines.items(), key=lambda i: i[1])
+        moves.append(
+            postings.Move(
+                row["marketplace_id"],
+                row["id"],
+                f"{row['kind']}.{Status.SUCCEEDED}",
+                from_account,
+                to_account,
+                amount_cents,
+            )
+        )
+    await postings.post_many(connection, moves)
+    return await events.record_many(
+        connection,
+        [
+            events.NewEvent(
+                row["marketplace_id"],
+                f"{row['kind']}.{Status.SUCCEEDED}",
+                row["id"],
+                transfers.resource(dict(row)),
+            )
+            for row in updated
+        ],
+    )
 
 
 async def apply_rail_outcome(

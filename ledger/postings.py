@@ -3,6 +3,8 @@ PostgreSQL checks the sum at commit and keeps escrows from going negative."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import asyncpg
 
 from ledger.sql import QUERIES
@@ -84,3 +86,33 @@ async def post(
         raise InsufficientFunds
     assert posting_id > 0
     return posting_id
+
+
+@dataclass(frozen=True)
+class Move:
+    """A two-line posting: `amount_cents` from one account to another, for a transfer."""
+
+    marketplace_id: str
+    transaction_id: str
+    kind: str
+    from_account_id: str
+    to_account_id: str
+    amount_cents: int
+
+
+async def post_many(connection: asyncpg.Connection, moves: list[Move]) -> None:
+    """Post many two-line postings (one per transfer) in one round trip."""
+    assert all(m.amount_cents > 0 and m.from_account_id != m.to_account_id for m in moves)
+    assert len({m.transaction_id for m in moves}) == len(moves), moves
+    if not moves:
+        return
+    posted = await connection.fetchval(
+        Q["post_many"],
+        [m.marketplace_id for m in moves],
+        [m.transaction_id for m in moves],
+        [m.kind for m in moves],
+        [m.from_account_id for m in moves],
+        [m.to_account_id for m in moves],
+        [m.amount_cents for m in moves],
+    )
+    assert posted == len(moves), (posted, len(moves))

@@ -13,7 +13,7 @@ from typing import Any
 from standardwebhooks.webhooks import Webhook
 
 from api.views.rail import NOTIFICATION_BATCH_MAX
-from ledger import protocol
+from ledger import audit, protocol
 from tests.conftest import Marketplace
 from tests.support import flows
 from tests.support.pipeline import Pipeline, eventually
@@ -134,3 +134,37 @@ async def test_an_entry_the_rail_holds_with_other_details_holds_up_none_of_its_b
     assert second_trace == held["trace_number"]  # The entry the rail holds, not a second.
     async with pipeline.http.get(f"{pipeline.rail_url}/entries/{first['id']}") as response:
         assert (await response.json())["trace_number"] == first_trace
+
+
+def _returned(credit: dict[str, Any], code: str = "R01") -> dict[str, Any]:
+    notification = _settled(credit)
+    notification["type"] = "entry.returned"
+    notification["entry"] |= {"return_code": code, "return_reason": "Insufficient funds"}
+    return notification
+
+
+async def test_one_batch_mixing_settlements_returns_and_late_returns_counts_money_once(
+    pipeline: Pipeline, marketplace: Marketplace
+) -> None:
+    """Settled payouts take the batch's fast path, the rest are applied one by one, in the
+    batch's order: an entry settled then returned in the same batch ends failed, with its
+    escrow back once."""
+    funded = await flows.funded_order(
+        marketplace.api, 300, account_number=flows.ACCOUNT_STAYS_PENDING
+    )
+    settled, returned, late = [
+        await flows.credit_order(marketplace.api, funded, 100) for _ in "abc"
+    ]
+    await pipeline.stop_worker()
+    notifications = [_settled(settled), _settled(late), _returned(returned), _returned(late)]
+    assert (await _post_batch(pipeline, notifications)).status == 204
+    await pipeline.start_worker()
+    await flows.credit_status(marketplace.api, settled["id"], "succeeded")
+    await flows.credit_status(marketplace.api, returned["id"], "failed")
+    await flows.credit_status(marketplace.api, late["id"], "failed")
+    assert await flows.escrowed(marketplace.api, funded.order_id) == 200
+    async with pipeline.pool.acquire() as connection:
+        assert await audit.violations(connection) == []
+    events = await marketplace.api.get(f"/credits/{late['id']}/events")
+    types = [event["type"] for event in events.body["events"]]
+    assert types == ["credit.created", "credit.succeeded", "credit.failed"]

@@ -197,9 +197,7 @@ async def _apply_batch(ctx: WorkerContext, claimed: list[Claimed]) -> None:
     queue_name = ctx["settings"].queue_name
     try:
         async with pool.acquire() as connection, connection.transaction():
-            jobs: list[Job] = []
-            for job in claimed:
-                jobs += await outcomes.apply_rail_outcome(connection, job.args)
+            jobs = await outcomes.apply_rail_outcomes(connection, [job.args for job in claimed])
             await outbox.mark_done_many(connection, [job.id for job in claimed])
     except Exception:
         log.warning("a batch of %d outcomes failed; one by one", len(claimed), exc_info=True)

@@ -1,25 +1,31 @@
 -- name: record
--- An event $1 ($2 marketplace, $3 type, $4 entity id, $5 entity) with the next sequence
--- number of its entity (whose row is locked by the state change that caused the event, so
--- two events of one entity never race here), and one delivery (and its outbox job) per
--- live, enabled callback of the marketplace, in one statement. A delivery's job id starts
--- with its callback's id ("CB…/DL…"), so that a worker can tell which callback a job is
--- for before it touches the database. A stalled callback's jobs are due only when its
--- stall ends; only the jobs due now come back, to be enqueued.
+-- Events $1 (ids; $2 marketplace ids, $3 types, $4 entity ids, $5 entities), each of
+-- another entity, each with the next sequence number of its entity (whose row is locked by
+-- the state change that caused the event, so two events of one entity never race here),
+-- and one delivery (and its outbox job) per live, enabled callback of its marketplace,
+-- all in one statement. A delivery's job id starts with its callback's id ("CB…/DL…"), so
+-- that a worker can tell which callback a job is for before it touches the database. A
+-- stalled callback's jobs are due only when its stall ends; only the jobs due now come
+-- back, to be enqueued.
 WITH event AS (
     INSERT INTO events (id, marketplace_id, type, entity_id, sequence, entity)
-    SELECT $1, $2, $3, $4, coalesce(max(sequence), 0) + 1, $5
-    FROM events WHERE entity_id = $4
-    RETURNING id
+    SELECT e.id, e.marketplace_id, e.type, e.entity_id,
+           coalesce((SELECT max(x.sequence) FROM events x WHERE x.entity_id = e.entity_id), 0)
+               + 1,
+           e.entity
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
+        AS e (id, marketplace_id, type, entity_id, entity)
+    RETURNING id, marketplace_id
 ),
 live AS (
-    SELECT c.id, greatest(now(), coalesce(c.stalled_until, now())) AS due
+    SELECT c.id, c.marketplace_id, greatest(now(), coalesce(c.stalled_until, now())) AS due
     FROM callbacks c
-    WHERE c.marketplace_id = $2 AND c.deleted_at IS NULL AND c.disabled_at IS NULL
+    WHERE c.marketplace_id = ANY ($2::text[]) AND c.deleted_at IS NULL AND c.disabled_at IS NULL
 ),
 deliveries AS (
     INSERT INTO callback_deliveries (id, event_id, callback_id)
-    SELECT 'DL' || md5(event.id || live.id), event.id, live.id FROM event, live
+    SELECT 'DL' || md5(event.id || live.id), event.id, live.id
+    FROM event JOIN live ON live.marketplace_id = event.marketplace_id
     RETURNING id, callback_id
 ),
 jobs AS (

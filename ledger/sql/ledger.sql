@@ -57,3 +57,7 @@ ORDER BY marketplace_id
 -- name: shortfall
 -- One marketplace's shortfall balance (never positive).
 SELECT balance_cents FROM ledger_accounts WHERE id = $1 || ':shortfall'
+
+-- name: post_many
+-- Many two-line postings, one per transfer (see ledger_post_many in schema.sql).
+SELECT ledger_post_many($1, $2, $3, $4, $5, $6::bigint[])

@@ -92,11 +92,14 @@ WHERE o.id = p.id AND o.done_at IS NULL
 RETURNING o.id, o.job, o.not_before <= now() AS due
 
 -- name: insert_many
--- Jobs $1 (ids) named $2 with arguments $3, in one statement; ids already present are left
--- alone. Returns the jobs written now.
+-- Jobs $1 (ids) named $2 with arguments $3, in one statement; ids already present (or
+-- repeated) are left alone. Rows written together share created_at, so each keeps its
+-- place in $1 as args.batch_position: jobs are taken in the order they were written.
+-- Returns the jobs written now.
 INSERT INTO outbox (id, job, args)
-SELECT DISTINCT ON (j.id) j.id, $2, j.args
-FROM unnest($1::text[], $3::jsonb[]) AS j (id, args)
+SELECT j.id, $2, j.args || jsonb_build_object('batch_position', j.position)
+FROM unnest($1::text[], $3::jsonb[]) WITH ORDINALITY AS j (id, args, position)
+ORDER BY j.position
 ON CONFLICT (id) DO NOTHING
 RETURNING id, job
 

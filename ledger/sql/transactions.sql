@@ -108,3 +108,20 @@ SELECT id FROM transactions
 WHERE marketplace_id = $1 AND kind = 'credit' AND destination_id = $2 AND settlement_id IS NULL
 ORDER BY id
 FOR UPDATE
+
+-- name: families
+-- `family` for many transfers.
+SELECT id, parent_id FROM transactions WHERE id = ANY($1::text[])
+
+-- name: lock_many
+-- Many transfers, locked in id order (the order every batch takes) until the end of the
+-- transaction.
+SELECT * FROM transactions WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE
+
+-- name: transition_many
+-- `transition` of many transfers $1 to $2 (no failure), each guarded by its status.
+UPDATE transactions
+SET status = $2, updated_at = now(),
+    succeeded_at = CASE WHEN $2 = 'succeeded' THEN clock_timestamp() ELSE succeeded_at END
+WHERE id = ANY($1::text[]) AND status = ANY ($3::text[])
+RETURNING *
