@@ -130,7 +130,8 @@ class Memory:
                     role = next((r for r in ROLES if r in command), None)
                     if role is not None:
                         rss[role] += child.memory_info().rss / 2**20
-            self.first = self.first or rss
+            if all(rss.values()):  # Every process is up.
+                self.first = self.first or rss
             self.last = rss
             self.peak = {role: max(self.peak.get(role, 0.0), rss[role]) for role in ROLES}
             await asyncio.sleep(MEMORY_SAMPLE_S)

@@ -54,22 +54,53 @@ class Settled:
 
 async def deliverable(pool: asyncpg.Pool, outbox_id: str) -> Delivery | None:
     """The delivery to attempt now (with its event and callback), or None when there is
-    nothing left to do, in which case its job is marked done. A delivery whose callback
-    was disabled meanwhile fails here without an attempt."""
-    row = await pool.fetchrow(Q["delivery_of_job"], outbox_id)
-    if (
-        row is not None
-        and row["callback_disabled_at"] is not None
-        and row["status"] in OPEN_STATUSES
-    ):
-        await pool.fetchval(
-            Q["settle_delivery"], row["id"], "failed", None, "the callback is disabled", 0
-        )
-        row = None
-    if row is None or row["status"] not in OPEN_STATUSES or row["callback_deleted_at"] is not None:
-        await outbox.mark_done(pool, outbox_id)
-        return None
-    return Delivery.from_row(row)
+    nothing left to do."""
+    return (await deliverables(pool, [outbox_id])).get(outbox_id)
+
+
+async def deliverables(pool: asyncpg.Pool, outbox_ids: list[str]) -> dict[str, Delivery]:
+    """The deliveries of `outbox_ids` to attempt now, by job id, in one round trip. A job
+    with nothing left to do is marked done; a delivery whose callback was disabled
+    meanwhile fails here without an attempt."""
+    rows = {row["job_id"]: row for row in await pool.fetch(Q["deliveries_of_jobs"], outbox_ids)}
+    found: dict[str, Delivery] = {}
+    for job_id, row in rows.items():
+        if row["callback_disabled_at"] is not None and row["status"] in OPEN_STATUSES:
+            await pool.fetchval(
+                Q["settle_delivery"], row["id"], "failed", None, "the callback is disabled", 0
+            )
+        elif row["status"] in OPEN_STATUSES and row["callback_deleted_at"] is None:
+            found[job_id] = Delivery.from_row(row)
+    await outbox.mark_done_many(pool, [job_id for job_id in outbox_ids if job_id not in found])
+    return found
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """A delivery that got through: its job, what was attempted, what came back."""
+
+    outbox_id: str
+    delivery: Delivery
+    result: AttemptResult
+    logged_headers: dict[str, str]
+
+
+async def record_delivered(pool: asyncpg.Pool, delivered: list[Delivered]) -> None:
+    """Log the attempts that got through and close their deliveries and jobs, in one
+    statement (the common case of `record_attempt`, for a batch)."""
+    assert all(d.result.succeeded for d in delivered), [d.outbox_id for d in delivered]
+    if not delivered:
+        return
+    await pool.execute(
+        Q["record_delivered"],
+        [d.delivery.id for d in delivered],
+        [d.logged_headers for d in delivered],
+        [d.result.status_code for d in delivered],
+        [d.result.latency_ms for d in delivered],
+        [d.result.response_excerpt for d in delivered],
+        [d.delivery.callback_id for d in delivered],
+        [d.outbox_id for d in delivered],
+    )
 
 
 async def _judge(
@@ -115,16 +146,7 @@ async def record_attempt(
     assert retry_delay_ms is None or retry_delay_ms >= 0, retry_delay_ms
     if result.succeeded:
         # The common case in one round trip (the same writes as below).
-        await pool.execute(
-            Q["record_delivered"],
-            delivery.id,
-            logged_headers,
-            result.status_code,
-            result.latency_ms,
-            result.response_excerpt,
-            delivery.callback_id,
-            outbox_id,
-        )
+        await record_delivered(pool, [Delivered(outbox_id, delivery, result, logged_headers)])
         return Settled(DeliveryStatus.SUCCEEDED, None, [])
     async with pool.acquire() as connection, connection.transaction():
         settled = await _judge(connection, delivery, result, retry_delay_ms, disable_after)

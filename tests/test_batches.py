@@ -6,10 +6,12 @@ holds up none of the others."""
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from standardwebhooks.webhooks import Webhook
 
 from api.views.rail import NOTIFICATION_BATCH_MAX
@@ -17,6 +19,7 @@ from ledger import audit, protocol
 from tests.conftest import Marketplace
 from tests.support import flows
 from tests.support.pipeline import Pipeline, eventually
+from tests.support.receiver import Receiver
 
 NOTIFICATIONS_PATH = "/_rail/notifications"
 
@@ -168,3 +171,39 @@ async def test_one_batch_mixing_settlements_returns_and_late_returns_counts_mone
     events = await marketplace.api.get(f"/credits/{late['id']}/events")
     types = [event["type"] for event in events.body["events"]]
     assert types == ["credit.created", "credit.succeeded", "credit.failed"]
+
+
+async def test_a_batch_of_deliveries_to_one_slow_receiver_queues_instead_of_parking(
+    pipeline: Pipeline, marketplace: Marketplace, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Many deliveries due at once to one receiver that takes its time (but answers well
+    within the timeout) go through its lane a lane's width at a time: none is parked as if
+    the receiver were stuck, none is attempted twice."""
+    caplog.set_level(logging.INFO, logger="workers.deliveries")
+    slow = Receiver(delay_s=0.1)
+    callback = await flows.subscribe(pipeline, marketplace.api, slow)
+    await pipeline.stop_worker()
+    funded = await flows.funded_order(marketplace.api, 100 * 40)
+    credits = [await flows.credit_order(marketplace.api, funded, 100) for _ in range(40)]
+    await pipeline.start_worker()
+    for credit in credits:
+        await slow.wait_for("credit.succeeded", credit["id"], timeout_s=30)
+
+    async def all_delivered() -> bool:
+        open_count = await pipeline.pool.fetchval(
+            "SELECT count(*) FROM callback_deliveries WHERE callback_id = $1 "
+            "AND status <> 'succeeded'",
+            callback["id"],
+        )
+        return bool(open_count == 0)
+
+    await eventually(all_delivered)
+    row = await pipeline.pool.fetchrow(
+        "SELECT c.stalled_until, max(d.attempts) AS attempts FROM callbacks c "
+        "JOIN callback_deliveries d ON d.callback_id = c.id WHERE c.id = $1 "
+        "GROUP BY c.stalled_until",
+        callback["id"],
+    )
+    assert row["stalled_until"] is None
+    assert row["attempts"] == 1
+    assert not [r for r in caplog.records if r.getMessage().startswith("parked")]

@@ -17,6 +17,7 @@ receiver cannot starve the others."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from datetime import timedelta
 
@@ -30,6 +31,8 @@ from ledger.records import Delivery
 from workers import batches
 from workers.context import WorkerContext
 
+log = logging.getLogger(__name__)
+
 # Answers that mean "you are going too fast" (Standard Webhooks): back off harder.
 SLOW_DOWN = frozenset({429, 502, 504})
 SLOW_DOWN_FACTOR = 2
@@ -41,8 +44,10 @@ DELIVERY_BATCH_MAX = 100
 # A claimed delivery is leased for one attempt's timeout and this much more: a live batch
 # never loses it, a dead one's comes back soon after.
 DELIVERY_LEASE_MARGIN_MS = 5_000
-# A delivery in flight this long means the receiver is stuck rather than busy; a healthy
-# one answers a local POST in milliseconds.
+# A full lane whose oldest delivery has been in flight this long is stuck rather than busy:
+# half the delivery timeout, so that a receiver slowed by load (hundreds of milliseconds) is
+# not mistaken for a hung one, and never less than this floor.
+STUCK_AFTER_SHARE_OF_TIMEOUT = 0.5
 STUCK_AFTER_S = 0.25
 
 
@@ -51,23 +56,24 @@ class Lane:
     the moment each started, so that a full lane can tell a busy receiver (wait a moment
     for a slot) from a stuck one (park the delivery and free the job slot)."""
 
-    def __init__(self, concurrency_max: int) -> None:
-        assert concurrency_max >= 1
+    def __init__(self, concurrency_max: int, stuck_after_s: float = STUCK_AFTER_S) -> None:
+        assert concurrency_max >= 1 and stuck_after_s > 0
         self.slots = asyncio.Semaphore(concurrency_max)
+        self.stuck_after_s = stuck_after_s
         self.started: dict[str, float] = {}
 
     def full_and_stuck(self) -> bool:
         if not self.slots.locked():
             return False
         oldest = min(self.started.values(), default=time.monotonic())
-        return time.monotonic() - oldest > STUCK_AFTER_S
+        return time.monotonic() - oldest > self.stuck_after_s
 
     async def enter(self, outbox_id: str) -> bool:
         """Take a slot; False when the receiver looks stuck or no slot frees up in time."""
         if self.full_and_stuck():
             return False
         try:
-            await asyncio.wait_for(self.slots.acquire(), STUCK_AFTER_S)
+            await asyncio.wait_for(self.slots.acquire(), self.stuck_after_s)
         except TimeoutError:
             return False
         self.started[outbox_id] = time.monotonic()
@@ -85,7 +91,10 @@ def _lane(ctx: WorkerContext, callback_id: str) -> Lane:
         for idle in [key for key, lane in lanes.items() if not lane.started]:
             del lanes[idle]
     if callback_id not in lanes:
-        lanes[callback_id] = Lane(ctx["settings"].callback_concurrency_max)
+        settings = ctx["settings"]
+        timeout_s = settings.callback_timeout_ms / 1000
+        stuck_after_s = max(STUCK_AFTER_S, timeout_s * STUCK_AFTER_SHARE_OF_TIMEOUT)
+        lanes[callback_id] = Lane(settings.callback_concurrency_max, stuck_after_s)
     lane: Lane = lanes[callback_id]
     return lane
 
@@ -119,24 +128,18 @@ def _retry_delay_ms(ctx: WorkerContext, target: Delivery, result: delivery.Attem
     )
 
 
-async def _record(
-    ctx: WorkerContext,
-    outbox_id: str,
-    target: Delivery,
-    result: delivery.Attempt,
-    headers: dict[str, str],
-) -> int | None:
-    """Log the attempt and move the delivery on; returns the delay before the next
+async def _record(ctx: WorkerContext, attempt: deliveries.Delivered) -> int | None:
+    """Log a failed attempt and move the delivery on; returns the delay before the next
     attempt, if there is one."""
     settings = ctx["settings"]
-    logged = {key: headers[key] for key in ("webhook-id", "webhook-timestamp")}
+    assert isinstance(attempt.result, delivery.Attempt)  # What `_attempt` makes.
     settled = await deliveries.record_attempt(
         ctx["pool"],
-        outbox_id,
-        target,
-        result,
-        logged,
-        retry_delay_ms=None if result.succeeded else _retry_delay_ms(ctx, target, result),
+        attempt.outbox_id,
+        attempt.delivery,
+        attempt.result,
+        attempt.logged_headers,
+        retry_delay_ms=_retry_delay_ms(ctx, attempt.delivery, attempt.result),
         disable_after=timedelta(milliseconds=settings.callback_disable_after_ms),
     )
     await jobqueue.enqueue(ctx["redis"], settled.jobs, settings.queue_name)
@@ -147,6 +150,7 @@ async def _park(ctx: WorkerContext, outbox_id: str) -> int:
     """Wait one delivery timeout, and stall the callback's next deliveries as long;
     returns that wait in milliseconds."""
     wait_ms: int = ctx["settings"].callback_timeout_ms
+    log.info("parked %s for %d ms: its receiver looks stuck", outbox_id, wait_ms)
     await deliveries.park(ctx["pool"], outbox_id, timedelta(milliseconds=wait_ms))
     return wait_ms
 
@@ -159,40 +163,96 @@ async def deliver_batch(ctx: WorkerContext) -> None:
 
 
 async def _deliver(ctx: WorkerContext, claimed: list[Claimed]) -> None:
-    delays_ms = await asyncio.gather(*(_deliver_one(ctx, job.id) for job in claimed))
     now_ms = int(time.time() * 1000)
-    due_ms = [now_ms + delay_ms for delay_ms in delays_ms if delay_ms is not None]
-    if due_ms:
+    delays_ms = await _deliver_all(ctx, [job.id for job in claimed])
+    if delays_ms:
         # Retries and parked deliveries wait in the outbox; a batch job takes them then.
+        due_ms = [now_ms + delay_ms for delay_ms in delays_ms]
         queue_name = ctx["settings"].queue_name
         await jobqueue.enqueue_due(ctx["redis"], protocol.DELIVER_CALLBACK, due_ms, queue_name)
 
 
 async def deliver_callback(ctx: WorkerContext, outbox_id: str) -> None:
     """Attempt one delivery (a batch of one); a retry is arq's."""
-    delay_ms = await _deliver_one(ctx, outbox_id)
-    if delay_ms is not None:
-        raise Retry(defer=delay_ms / 1000)
+    delays_ms = await _deliver_all(ctx, [outbox_id])
+    if delays_ms:
+        raise Retry(defer=delays_ms[0] / 1000)
 
 
-async def _deliver_one(ctx: WorkerContext, outbox_id: str) -> int | None:
-    """POST the signed event; record the attempt; succeed, retry later, or give up.
-    Returns the milliseconds until the delivery is due again, if it is to be tried again.
+async def _deliver_all(ctx: WorkerContext, outbox_ids: list[str]) -> list[int]:
+    """POST each signed event; record the attempts; succeed, retry later, or give up.
+    Returns, for each delivery to be tried again, the milliseconds until it is due.
 
-    When the callback's lane is full and stuck the delivery is parked (its outbox row waits
+    When a callback's lane is full and stuck its delivery is parked (its outbox row waits
     one delivery timeout) rather than kept waiting or retried: a receiver that hangs would
-    otherwise hold every job slot, or turn its backlog into a stream of retries, and crowd
-    out every other receiver's deliveries."""
-    lane = _lane(ctx, protocol.callback_of(outbox_id))
-    if lane.full_and_stuck():
-        return await _park(ctx, outbox_id)  # Before any read: a stuck backlog is cheap.
-    target = await deliveries.deliverable(ctx["pool"], outbox_id)
-    if target is None:
-        return None
+    otherwise hold every connection, or turn its backlog into a stream of retries, and
+    crowd out every other receiver's deliveries."""
+    delays_ms: list[int] = []
+    loadable = []
+    for outbox_id in outbox_ids:
+        if _lane(ctx, protocol.callback_of(outbox_id)).full_and_stuck():
+            # Before any read: a stuck receiver's backlog is cheap.
+            delays_ms.append(await _park(ctx, outbox_id))
+        else:
+            loadable.append(outbox_id)
+    targets = await deliveries.deliverables(ctx["pool"], loadable)
+    per_callback: dict[str, list[tuple[str, Delivery]]] = {}
+    for outbox_id, target in targets.items():
+        per_callback.setdefault(target.callback_id, []).append((outbox_id, target))
+    tried = [
+        attempt
+        for attempts in await asyncio.gather(
+            *(_through_lane(ctx, callback_id, queue) for callback_id, queue in per_callback.items())
+        )
+        for attempt in attempts
+    ]
+    attempts = [attempt for attempt in tried if isinstance(attempt, deliveries.Delivered)]
+    delays_ms += [attempt for attempt in tried if isinstance(attempt, int)]
+    # Successes are recorded together, in one statement; failures one by one (each may
+    # retry, disable its callback, or give up).
+    await deliveries.record_delivered(ctx["pool"], [a for a in attempts if a.result.succeeded])
+    for attempt in attempts:
+        if not attempt.result.succeeded:
+            delay_ms = await _record(ctx, attempt)
+            if delay_ms is not None:
+                delays_ms.append(delay_ms)
+    return delays_ms
+
+
+async def _through_lane(
+    ctx: WorkerContext, callback_id: str, queue: list[tuple[str, Delivery]]
+) -> list[deliveries.Delivered | int]:
+    """A batch's deliveries to one callback, at most its lane's width at a time (so that
+    they queue here, not for a lane slot, which would look like a stuck receiver); once
+    the receiver does look stuck, the rest are parked."""
+    lane = _lane(ctx, callback_id)
+    pending = list(reversed(queue))
+    tried: list[deliveries.Delivered | int] = []
+
+    async def take_turns() -> None:
+        while pending:
+            outbox_id, target = pending.pop()
+            if lane.full_and_stuck():
+                tried.append(await _park(ctx, outbox_id))
+            else:
+                tried.append(await _attempt_in_lane(ctx, outbox_id, target))
+
+    width = min(len(queue), ctx["settings"].callback_concurrency_max)
+    await asyncio.gather(*(take_turns() for _ in range(width)))
+    return tried
+
+
+async def _attempt_in_lane(
+    ctx: WorkerContext, outbox_id: str, target: Delivery
+) -> deliveries.Delivered | int:
+    """One attempt within its callback's lane (the attempt, successful or not), or the
+    milliseconds it was parked for when the lane has no room."""
+    lane = _lane(ctx, target.callback_id)
     if not await lane.enter(outbox_id):
         return await _park(ctx, outbox_id)
     try:
         result, headers = await _attempt(ctx, target)
     finally:
         lane.leave(outbox_id)
-    return await _record(ctx, outbox_id, target, result, headers)
+    logged = {key: headers[key] for key in ("webhook-id", "webhook-timestamp")}
+    return deliveries.Delivered(outbox_id, target, result, logged)

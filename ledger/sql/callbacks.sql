@@ -34,10 +34,12 @@ JOIN events e ON e.id = d.event_id
 JOIN callbacks c ON c.id = d.callback_id
 WHERE d.id = $1
 
--- name: delivery_of_job
--- `delivery` for the open delivery job $1 (none when the job is done or gone).
-SELECT d.id, d.status, d.attempts, d.event_id, e.type AS event_type, e.entity, e.sequence,
-       e.occurred_at, e.marketplace_id, c.id AS callback_id, c.url, c.method, c.secret,
+-- name: deliveries_of_jobs
+-- `delivery` for each of the open delivery jobs $1 (none for a job done or gone), with
+-- the job's id.
+SELECT o.id AS job_id, d.id, d.status, d.attempts, d.event_id, e.type AS event_type,
+       e.entity, e.sequence, e.occurred_at, e.marketplace_id, c.id AS callback_id, c.url,
+       c.method, c.secret,
        CASE WHEN c.previous_secret_expires_at > now() THEN c.previous_secret END
            AS previous_secret,
        c.deleted_at AS callback_deleted_at, c.disabled_at AS callback_disabled_at
@@ -45,28 +47,40 @@ FROM outbox o
 JOIN callback_deliveries d ON d.id = o.args->>'delivery_id'
 JOIN events e ON e.id = d.event_id
 JOIN callbacks c ON c.id = d.callback_id
-WHERE o.id = $1 AND o.done_at IS NULL
+WHERE o.id = ANY($1::text[]) AND o.done_at IS NULL
 
 -- name: record_delivered
--- A delivery got through, in one statement: the attempt $1..$5 logged (as
--- record_attempt), the delivery succeeded (guarded as settle_delivery), its callback $6
--- healthy again (failing and stalled no more), its job $7 done.
-WITH logged AS (
+-- Deliveries that got through, in one statement: each attempt ($1 delivery ids, $2
+-- request headers, $3 statuses, $4 latencies, $5 excerpts) logged (as record_attempt),
+-- each delivery succeeded (guarded as settle_delivery), their callbacks $6 healthy again
+-- (failing and stalled no more), their jobs $7 done.
+WITH delivered AS (
+    SELECT *
+    FROM unnest($1::text[], $2::jsonb[], $3::int[], $4::int[], $5::text[], $6::text[],
+                $7::text[])
+        AS a (delivery_id, request_headers, response_status, latency_ms, response_excerpt,
+              callback_id, job_id)
+),
+logged AS (
     INSERT INTO callback_attempts (delivery_id, request_headers, response_status, latency_ms,
                                    response_excerpt, error)
-    VALUES ($1, $2, $3, $4, $5, NULL)
+    SELECT delivery_id, request_headers, response_status, latency_ms, response_excerpt, NULL
+    FROM delivered
 ),
 settled AS (
-    UPDATE callback_deliveries
-    SET status = 'succeeded', attempts = attempts + 1, last_status_code = $3, last_error = NULL,
-        updated_at = now()
-    WHERE id = $1 AND status IN ('pending', 'retrying')
+    UPDATE callback_deliveries d
+    SET status = 'succeeded', attempts = d.attempts + 1, last_status_code = a.response_status,
+        last_error = NULL, updated_at = now()
+    FROM delivered a
+    WHERE d.id = a.delivery_id AND d.status IN ('pending', 'retrying')
 ),
 healthy AS (
     UPDATE callbacks SET failing_since = NULL, stalled_until = NULL
-    WHERE id = $6 AND (failing_since IS NOT NULL OR stalled_until IS NOT NULL)
+    WHERE id IN (SELECT callback_id FROM delivered)
+      AND (failing_since IS NOT NULL OR stalled_until IS NOT NULL)
 )
-UPDATE outbox SET done_at = now() WHERE id = $7 AND done_at IS NULL
+UPDATE outbox SET done_at = now()
+WHERE id IN (SELECT job_id FROM delivered) AND done_at IS NULL
 
 -- name: record_attempt
 -- The log of one attempt: what we sent, what came back, how long it took.

@@ -64,10 +64,12 @@ async def test_a_lane_with_a_free_slot_is_never_stuck() -> None:
     assert await lane.enter("OB2")
 
 
-def _ctx(concurrency_max: int) -> Any:
+def _ctx(concurrency_max: int, callback_timeout_ms: int = 10_000) -> Any:
     return {
         "callback_lanes": {},
-        "settings": SimpleNamespace(callback_concurrency_max=concurrency_max),
+        "settings": SimpleNamespace(
+            callback_concurrency_max=concurrency_max, callback_timeout_ms=callback_timeout_ms
+        ),
     }
 
 
@@ -79,6 +81,13 @@ async def test_each_callback_keeps_one_lane_sized_by_the_settings() -> None:
     for n in range(3):
         assert await lane.enter(f"OB{n}")
     assert lane.slots.locked()
+
+
+def test_a_lane_calls_its_receiver_stuck_after_half_the_delivery_timeout() -> None:
+    assert deliveries._lane(_ctx(1, callback_timeout_ms=10_000), "CB1").stuck_after_s == 5.0
+    # Never sooner than the floor, however short the timeout.
+    short = deliveries._lane(_ctx(1, callback_timeout_ms=100), "CB1")
+    assert short.stuck_after_s == STUCK_AFTER_S
 
 
 async def test_past_the_lane_limit_idle_lanes_are_forgotten_and_busy_ones_kept(
