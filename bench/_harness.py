@@ -71,10 +71,12 @@ async def system(
     *,
     database_url: str | None = None,
     memory: Memory | None = None,
+    settings_env: Mapping[str, str] | None = None,
 ) -> AsyncIterator[str]:
     """The API's base URL: `api_url`, or a `ballast up` started for the block with
     `api_processes` API processes sharing its port, on `database_url` when given (else
-    on DATABASE_URL or its embedded PostgreSQL); `memory` samples its processes."""
+    on DATABASE_URL or its embedded PostgreSQL) and `settings_env` (BALLAST_… settings);
+    `memory` samples its processes."""
     if api_url is not None:
         yield api_url
         return
@@ -94,7 +96,9 @@ async def system(
         str(api_processes),
     ]
     url = f"http://127.0.0.1:{port}"
-    env = None if database_url is None else {**os.environ, "DATABASE_URL": database_url}
+    env = {**os.environ, **(settings_env or {})}
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
     async with process(command, url, env=env, quiet=True) as server:
         sampling = None if memory is None else asyncio.create_task(memory.sample(server.pid))
         try:

@@ -73,7 +73,7 @@ async def _leftovers(database_url: str) -> None:
         )
     finally:
         await connection.close()
-    print(f"outbox after the run: {row['rows']:,} rows, {row['open']} open")
+    print(f"outbox after the run: {row['rows']:,} rows kept, {row['open']} open")
 
 
 async def _pipeline(
@@ -91,6 +91,7 @@ async def _pipeline(
             args.api_processes,
             database_url=database_url,
             memory=memory,
+            settings_env={"BALLAST_OUTBOX_DONE_KEPT_MS": str(args.outbox_kept_s * 1000)},
         ) as url,
         aiohttp.ClientSession(connector=connector) as session,
     ):
@@ -146,6 +147,13 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=20)
     parser.add_argument(
         "--pgbench-s", type=int, default=10, help="seconds of pgbench -N first (0: none)"
+    )
+    parser.add_argument(
+        "--outbox-kept-s",
+        type=int,
+        default=60,
+        help="finished jobs are purged after this (ballast's default: 3 days), so that a "
+        "long run shows whether purging keeps up",
     )
     add_system_options(parser)
     args = parser.parse_args()

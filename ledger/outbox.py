@@ -160,16 +160,25 @@ async def submit_jobless(pool: asyncpg.Pool, older_than_ms: int) -> list[Job]:
     return jobs
 
 
-# Finished jobs are kept this long: far beyond any retry of the same job id, so that a late
-# duplicate still finds its row done.
-DONE_JOBS_KEPT_HOURS = 72
 # Idempotency keys are kept at least a day (Stripe's promise).
 IDEMPOTENCY_KEYS_KEPT_HOURS = 24
-# Rows one purge deletes at most: bounds its transaction.
+# Rows one purge statement deletes at most: bounds its transaction.
 PURGE_BATCH_MAX = 5_000
+# Statements one purge runs at most: 100,000 rows, more than a minute of the fastest
+# traffic writes, so that purging keeps up without one pass running for long.
+PURGE_ROUNDS_MAX = 20
 
 
-async def purge(pool: asyncpg.Pool) -> None:
-    """Delete old finished jobs and expired idempotency keys, a bounded batch at a time."""
-    await pool.execute(Q["purge_done"], DONE_JOBS_KEPT_HOURS, PURGE_BATCH_MAX)
+async def purge(pool: asyncpg.Pool, done_kept_ms: int) -> int:
+    """Delete finished jobs done more than `done_kept_ms` ago (a bounded batch at a time,
+    while batches come back full) and expired idempotency keys; returns the jobs deleted."""
+    assert done_kept_ms >= 0
+    deleted = 0
+    for _ in range(PURGE_ROUNDS_MAX):
+        status = await pool.execute(Q["purge_done"], done_kept_ms, PURGE_BATCH_MAX)
+        count = int(status.split()[-1])  # "DELETE <n>"
+        deleted += count
+        if count < PURGE_BATCH_MAX:
+            break
     await idempotency.purge(pool, IDEMPOTENCY_KEYS_KEPT_HOURS)
+    return deleted

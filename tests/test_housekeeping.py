@@ -24,7 +24,7 @@ async def test_old_finished_jobs_and_expired_idempotency_keys_are_purged(
         "($1, 'old', sha256('a'), now() - interval '25 hours'), ($1, 'new', sha256('b'), now())",
         marketplace.id,
     )
-    await outbox.purge(pool)
+    await outbox.purge(pool, pipeline.settings.outbox_done_kept_ms)
     left = {r["id"] for r in await pool.fetch("SELECT id FROM outbox WHERE id LIKE 'test:%'")}
     assert left == {"test:recent-done", "test:old-open"}
     keys = {
@@ -35,3 +35,17 @@ async def test_old_finished_jobs_and_expired_idempotency_keys_are_purged(
     }
     assert keys == {"new"}
     await pool.execute("DELETE FROM outbox WHERE id LIKE 'test:%'")
+
+
+async def test_a_purge_keeps_up_with_more_finished_jobs_than_one_statement_deletes(
+    pipeline: Pipeline, marketplace: Marketplace
+) -> None:
+    pool = pipeline.pool
+    many = outbox.PURGE_BATCH_MAX * 2 + 10
+    await pool.execute(
+        "INSERT INTO outbox (id, job, done_at) SELECT 'test:bulk-' || i, 'submit_transfer', "
+        "now() - interval '4 days' FROM generate_series(1, $1) AS i",
+        many,
+    )
+    assert await outbox.purge(pool, pipeline.settings.outbox_done_kept_ms) >= many
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE id LIKE 'test:bulk-%'") == 0

@@ -190,7 +190,7 @@ async def test_a_transfer_whose_job_was_purged_finishes_when_the_rail_never_rece
         "UPDATE outbox SET done_at = now() - interval '73 hours' WHERE id = $1",
         protocol.submit_job_id(credit_id),
     )
-    await outbox.purge(pipeline.pool)
+    await outbox.purge(pipeline.pool, pipeline.settings.outbox_done_kept_ms)
     assert (
         await pipeline.pool.fetchval(
             "SELECT count(*) FROM outbox WHERE id = $1", protocol.submit_job_id(credit_id)

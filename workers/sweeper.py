@@ -29,10 +29,15 @@ JOBLESS_SCAN_INTERVAL_S = 60
 
 
 async def sweep_forever(
-    redis: ArqRedis, pool: asyncpg.Pool, queue_name: str, interval_ms: int, stale_after_ms: int
+    redis: ArqRedis,
+    pool: asyncpg.Pool,
+    queue_name: str,
+    interval_ms: int,
+    stale_after_ms: int,
+    done_kept_ms: int,
 ) -> None:
     """Runs until cancelled at worker shutdown; an error in one sweep never ends it."""
-    assert interval_ms > 0 and stale_after_ms >= 0
+    assert interval_ms > 0 and stale_after_ms >= 0 and done_kept_ms >= 0
     purged_at = scanned_at = 0.0
     while True:  # Intentionally unbounded: lives exactly as long as the worker process.
         try:
@@ -41,7 +46,7 @@ async def sweep_forever(
             if swept:
                 log.info("sweeper re-enqueued %d job(s)", len(swept))
             if time.monotonic() - purged_at > PURGE_INTERVAL_S:
-                await outbox.purge(pool)
+                await outbox.purge(pool, done_kept_ms)
                 purged_at = time.monotonic()
             if time.monotonic() - scanned_at > JOBLESS_SCAN_INTERVAL_S:
                 jobless = await outbox.submit_jobless(pool, stale_after_ms)

@@ -32,11 +32,11 @@ WHERE id IN (
 RETURNING id, job
 
 -- name: purge_done
--- Forget finished jobs older than $1 hours, at most $2 at a time (the log of what ran is
--- in the tables the jobs changed; these rows only guarded against running twice).
+-- Forget finished jobs done more than $1 ms ago, at most $2 at a time (the log of what ran
+-- is in the tables the jobs changed; these rows only guarded against running twice).
 DELETE FROM outbox WHERE id IN (
     SELECT id FROM outbox
-    WHERE done_at IS NOT NULL AND done_at < now() - make_interval(hours => $1)
+    WHERE done_at IS NOT NULL AND done_at < now() - make_interval(secs => $1 / 1000.0)
     LIMIT $2
 )
 
