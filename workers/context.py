@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, TypedDict
 
 import aiohttp
@@ -23,3 +24,6 @@ class WorkerContext(TypedDict):
     rail: RailClient
     # Per-callback delivery lanes of this worker process (see workers/deliveries.py).
     callback_lanes: dict[str, Any]
+    # Deliveries a batch left to finish on their own (a slow receiver's); cancelled at
+    # shutdown.
+    detached_deliveries: set[asyncio.Task[None]]

@@ -19,9 +19,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from datetime import timedelta
-
-from arq import Retry
 
 import jobqueue
 from callbacks import delivery, signing, ssrf
@@ -38,6 +37,11 @@ SLOW_DOWN = frozenset({429, 502, 504})
 SLOW_DOWN_FACTOR = 2
 # Callbacks whose lanes a worker remembers; past this, idle ones are forgotten.
 CALLBACK_LANES_MAX = 10_000
+# A batch waits this long for its deliveries (a healthy receiver answers in milliseconds,
+# and the wait is what keeps a backlog from being claimed faster than it is delivered);
+# lanes still busy then (a slow or hung receiver) finish on their own, so that they never
+# hold the worker's job slots and the other receivers' deliveries behind them.
+BATCH_PATIENCE_S = 0.2
 # Deliveries one batch claims and attempts side by side: within the worker's HTTP
 # connections (workers/main.py: 100).
 DELIVERY_BATCH_MAX = 100
@@ -163,68 +167,70 @@ async def deliver_batch(ctx: WorkerContext) -> None:
 
 
 async def _deliver(ctx: WorkerContext, claimed: list[Claimed]) -> None:
-    now_ms = int(time.time() * 1000)
-    delays_ms = await _deliver_all(ctx, [job.id for job in claimed])
-    if delays_ms:
-        # Retries and parked deliveries wait in the outbox; a batch job takes them then.
-        due_ms = [now_ms + delay_ms for delay_ms in delays_ms]
-        queue_name = ctx["settings"].queue_name
-        await jobqueue.enqueue_due(ctx["redis"], protocol.DELIVER_CALLBACK, due_ms, queue_name)
+    await _deliver_all(ctx, [job.id for job in claimed], BATCH_PATIENCE_S)
 
 
 async def deliver_callback(ctx: WorkerContext, outbox_id: str) -> None:
-    """Attempt one delivery (a batch of one); a retry is arq's."""
-    delays_ms = await _deliver_all(ctx, [outbox_id])
-    if delays_ms:
-        raise Retry(defer=delays_ms[0] / 1000)
+    """Attempt one delivery (a batch of one, waited for to the end)."""
+    await _deliver_all(ctx, [outbox_id], patience_s=None)
 
 
-async def _deliver_all(ctx: WorkerContext, outbox_ids: list[str]) -> list[int]:
-    """POST each signed event; record the attempts; succeed, retry later, or give up.
-    Returns, for each delivery to be tried again, the milliseconds until it is due.
+async def _deliver_all(ctx: WorkerContext, outbox_ids: list[str], patience_s: float | None) -> None:
+    """POST each signed event and record the attempts: succeed, retry later, or give up.
+    Each callback's deliveries go through its lane; after `patience_s` the lanes still
+    busy (a slow or hung receiver) go on without the caller, so that one receiver never
+    holds the worker's job slots.
 
     When a callback's lane is full and stuck its delivery is parked (its outbox row waits
     one delivery timeout) rather than kept waiting or retried: a receiver that hangs would
     otherwise hold every connection, or turn its backlog into a stream of retries, and
     crowd out every other receiver's deliveries."""
-    delays_ms: list[int] = []
-    loadable = []
+    loadable, parked = [], []
     for outbox_id in outbox_ids:
         if _lane(ctx, protocol.callback_of(outbox_id)).full_and_stuck():
             # Before any read: a stuck receiver's backlog is cheap.
-            delays_ms.append(await _park(ctx, outbox_id))
+            parked.append(await _park(ctx, outbox_id))
         else:
             loadable.append(outbox_id)
+    await _settle(ctx, parked)
     targets = await deliveries.deliverables(ctx["pool"], loadable)
     per_callback: dict[str, list[tuple[str, Delivery]]] = {}
     for outbox_id, target in targets.items():
         per_callback.setdefault(target.callback_id, []).append((outbox_id, target))
-    tried = [
-        attempt
-        for attempts in await asyncio.gather(
-            *(_through_lane(ctx, callback_id, queue) for callback_id, queue in per_callback.items())
-        )
-        for attempt in attempts
+    lanes = [
+        asyncio.create_task(_through_lane(ctx, callback_id, queue))
+        for callback_id, queue in per_callback.items()
     ]
-    attempts = [attempt for attempt in tried if isinstance(attempt, deliveries.Delivered)]
-    delays_ms += [attempt for attempt in tried if isinstance(attempt, int)]
-    # Successes are recorded together, in one statement; failures one by one (each may
-    # retry, disable its callback, or give up).
-    await deliveries.record_delivered(ctx["pool"], [a for a in attempts if a.result.succeeded])
-    for attempt in attempts:
-        if not attempt.result.succeeded:
-            delay_ms = await _record(ctx, attempt)
-            if delay_ms is not None:
-                delays_ms.append(delay_ms)
-    return delays_ms
+    if not lanes:
+        return
+    done, still_busy = await asyncio.wait(lanes, timeout=patience_s)
+    for task in still_busy:
+        _detach(ctx, task)
+    for task in done:
+        task.result()  # An error of a lane is the batch's.
+
+
+def _detach(ctx: WorkerContext, task: asyncio.Task[None]) -> None:
+    """Let a lane's deliveries finish on their own; the worker cancels what is left of them
+    when it stops (their rows are leased, so they are delivered again after the lease)."""
+    detached = ctx["detached_deliveries"]
+    detached.add(task)
+    task.add_done_callback(detached.discard)
+    task.add_done_callback(_log_failure)
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("deliveries left to finish on their own failed", exc_info=task.exception())
 
 
 async def _through_lane(
     ctx: WorkerContext, callback_id: str, queue: list[tuple[str, Delivery]]
-) -> list[deliveries.Delivered | int]:
+) -> None:
     """A batch's deliveries to one callback, at most its lane's width at a time (so that
     they queue here, not for a lane slot, which would look like a stuck receiver); once
-    the receiver does look stuck, the rest are parked."""
+    the receiver does look stuck, the rest are parked. The attempts are recorded when the
+    lane is done, even if it is cut short."""
     lane = _lane(ctx, callback_id)
     pending = list(reversed(queue))
     tried: list[deliveries.Delivered | int] = []
@@ -238,8 +244,30 @@ async def _through_lane(
                 tried.append(await _attempt_in_lane(ctx, outbox_id, target))
 
     width = min(len(queue), ctx["settings"].callback_concurrency_max)
-    await asyncio.gather(*(take_turns() for _ in range(width)))
-    return tried
+    try:
+        await asyncio.gather(*(take_turns() for _ in range(width)))
+    finally:
+        await _settle(ctx, tried)
+
+
+async def _settle(ctx: WorkerContext, tried: Sequence[deliveries.Delivered | int]) -> None:
+    """Record what was tried: successes together, in one statement; failures one by one
+    (each may retry, disable its callback, or give up). Deliveries to try again (retries,
+    parked ones: given as the milliseconds until they are due) wait in the outbox, with a
+    batch job queued for when they fall due."""
+    now_ms = int(time.time() * 1000)
+    attempts = [attempt for attempt in tried if isinstance(attempt, deliveries.Delivered)]
+    delays_ms = [attempt for attempt in tried if isinstance(attempt, int)]
+    await deliveries.record_delivered(ctx["pool"], [a for a in attempts if a.result.succeeded])
+    for attempt in attempts:
+        if not attempt.result.succeeded:
+            delay_ms = await _record(ctx, attempt)
+            if delay_ms is not None:
+                delays_ms.append(delay_ms)
+    if delays_ms:
+        due_ms = [now_ms + delay_ms for delay_ms in delays_ms]
+        queue_name = ctx["settings"].queue_name
+        await jobqueue.enqueue_due(ctx["redis"], protocol.DELIVER_CALLBACK, due_ms, queue_name)
 
 
 async def _attempt_in_lane(

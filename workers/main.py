@@ -124,6 +124,7 @@ def _startup(settings: Settings) -> Any:
             allow_private=settings.callbacks_allow_private, connections_max=HTTP_CONNECTIONS_MAX
         )
         ctx["callback_lanes"] = {}
+        ctx["detached_deliveries"] = set()
         ctx["sweeper"] = asyncio.create_task(
             sweep_forever(
                 ctx["redis"],
@@ -149,12 +150,13 @@ def _startup(settings: Settings) -> Any:
 
 
 async def _shutdown(ctx: dict[str, Any]) -> None:
-    for name in ("sweeper", "reconciler"):
-        task = ctx.get(name)
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    tasks = [ctx[name] for name in ("sweeper", "reconciler") if name in ctx]
+    tasks += list(ctx.get("detached_deliveries", ()))
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
     if "http" in ctx:
         await ctx["http"].close()
     if "callback_http" in ctx:
