@@ -42,6 +42,8 @@ CALLBACK_LANES_MAX = 10_000
 # lanes still busy then (a slow or hung receiver) finish on their own, so that they never
 # hold the worker's job slots and the other receivers' deliveries behind them.
 BATCH_PATIENCE_S = 0.2
+# Lanes left to finish on their own, at most, per worker: beyond, batches wait.
+DETACHED_LANES_MAX = 32
 # Deliveries one batch claims and attempts side by side: within the worker's HTTP
 # connections (workers/main.py: 100).
 DELIVERY_BATCH_MAX = 100
@@ -208,6 +210,7 @@ async def _deliver_all(ctx: WorkerContext, outbox_ids: list[str], patience_s: fl
         _detach(ctx, task)
     for task in done:
         task.result()  # An error of a lane is the batch's.
+    await _within_detached_bound(ctx)
 
 
 def _detach(ctx: WorkerContext, task: asyncio.Task[None]) -> None:
@@ -217,6 +220,15 @@ def _detach(ctx: WorkerContext, task: asyncio.Task[None]) -> None:
     detached.add(task)
     task.add_done_callback(detached.discard)
     task.add_done_callback(_log_failure)
+
+
+async def _within_detached_bound(ctx: WorkerContext) -> None:
+    """Backpressure: while more lanes than DETACHED_LANES_MAX finish on their own, the
+    batch waits for some to end before it claims more, so that a backlog is never claimed
+    faster than it is delivered (memory, and the claims' lease, stay bounded)."""
+    detached = ctx["detached_deliveries"]
+    while len(detached) > DETACHED_LANES_MAX:
+        await asyncio.wait(list(detached), return_when=asyncio.FIRST_COMPLETED)
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:
