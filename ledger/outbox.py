@@ -86,12 +86,15 @@ class Claimed:
     created_at: datetime | None
 
 
-async def claim_due(pool: asyncpg.Pool, job: str, limit: int, lease_ms: int) -> list[Claimed]:
-    """Up to `limit` due jobs named `job`, oldest first, leased for `lease_ms`: until then
-    no other batch and no sweep takes them. The caller marks them done, or releases them.
+async def claim_due(
+    pool: asyncpg.Pool, job: str, limit: int, lease_ms: int, busy_prefixes: list[str]
+) -> list[Claimed]:
+    """Up to `limit` due jobs named `job`, oldest first, none whose id starts with one of
+    `busy_prefixes`, leased for `lease_ms`: until then no other batch and no sweep takes
+    them. The caller marks them done, or releases them.
     In the order they were written (the rail's notifications of one entry come in order)."""
     assert limit >= 1 and lease_ms > 0
-    rows = await pool.fetch(Q["claim_due"], job, limit, lease_ms)
+    rows = await pool.fetch(Q["claim_due"], job, limit, lease_ms, busy_prefixes)
     claimed = [Claimed(row["id"], row["args"], row["created_at"]) for row in rows]
     return sorted(claimed, key=_written_order)
 

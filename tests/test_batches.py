@@ -15,7 +15,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from api.views.rail import NOTIFICATION_BATCH_MAX
-from ledger import audit, protocol
+from ledger import audit, outbox, protocol
 from tests.conftest import Marketplace
 from tests.support import flows
 from tests.support.pipeline import Pipeline, eventually
@@ -207,3 +207,25 @@ async def test_a_batch_of_deliveries_to_one_slow_receiver_queues_instead_of_park
     assert row["stalled_until"] is None
     assert row["attempts"] == 1
     assert not [r for r in caplog.records if r.getMessage().startswith("parked")]
+
+
+async def test_a_claim_leaves_the_deliveries_of_a_busy_callback_for_later(
+    pipeline: Pipeline,
+) -> None:
+    """A worker still busy with a callback's earlier deliveries claims none of its new
+    ones: they wait in the outbox, and other callbacks' deliveries are taken meanwhile."""
+    rows = ["CBbusy/DL1", "CBbusy/DL2", "CBfree/DL3"]
+    await pipeline.stop_worker()  # Only this test claims.
+    try:
+        await pipeline.pool.execute(
+            "INSERT INTO outbox (id, job) SELECT unnest($1::text[]), 'deliver_callback'", rows
+        )
+        claimed = await outbox.claim_due(
+            pipeline.pool, protocol.DELIVER_CALLBACK, 10, 60_000, ["CBbusy/"]
+        )
+        assert [job.id for job in claimed] == ["CBfree/DL3"]
+        left = await outbox.claim_due(pipeline.pool, protocol.DELIVER_CALLBACK, 10, 60_000, [])
+        assert sorted(job.id for job in left) == ["CBbusy/DL1", "CBbusy/DL2"]
+    finally:
+        await pipeline.pool.execute("DELETE FROM outbox WHERE id = ANY($1)", rows)
+        await pipeline.start_worker()

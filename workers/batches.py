@@ -20,13 +20,26 @@ FAILED_BATCH_RETRY_DELAY_MS_BASE = 1_000
 FAILED_BATCH_RETRY_DELAY_MS_MAX = 300_000
 
 Work = Callable[[WorkerContext, list[Claimed]], Awaitable[None]]
+Busy = Callable[[WorkerContext], list[str]]
 
 
-async def run(ctx: WorkerContext, job_name: str, limit: int, lease_ms: int, work: Work) -> None:
+def _none_busy(ctx: WorkerContext) -> list[str]:
+    return []
+
+
+async def run(
+    ctx: WorkerContext,
+    job_name: str,
+    limit: int,
+    lease_ms: int,
+    work: Work,
+    busy: Busy = _none_busy,
+) -> None:
     """Claim due rows named `job_name`, `limit` at a time, and hand each batch to `work`,
-    until a batch comes back short (rows written later have batch jobs of their own)."""
+    until a batch comes back short (rows written later have batch jobs of their own).
+    Rows whose ids start with a prefix `busy` names are left for later."""
     while True:
-        claimed = await outbox.claim_due(ctx["pool"], job_name, limit, lease_ms)
+        claimed = await outbox.claim_due(ctx["pool"], job_name, limit, lease_ms, busy(ctx))
         if claimed:
             async with _handed_back_unless_done(ctx, job_name, claimed):
                 await work(ctx, claimed)

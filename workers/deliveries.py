@@ -17,6 +17,7 @@ receiver cannot starve the others."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 from collections.abc import Sequence
@@ -42,8 +43,9 @@ CALLBACK_LANES_MAX = 10_000
 # lanes still busy then (a slow or hung receiver) finish on their own, so that they never
 # hold the worker's job slots and the other receivers' deliveries behind them.
 BATCH_PATIENCE_S = 0.2
-# Lanes left to finish on their own, at most, per worker: beyond, batches wait.
-DETACHED_LANES_MAX = 32
+# Lanes of one callback left to finish on their own, at most, per worker: beyond, its
+# deliveries wait in the outbox (see _busy_callbacks).
+DETACHED_LANES_PER_CALLBACK_MAX = 2
 # Deliveries one batch claims and attempts side by side: within the worker's HTTP
 # connections (workers/main.py: 100).
 DELIVERY_BATCH_MAX = 100
@@ -165,7 +167,22 @@ async def deliver_batch(ctx: WorkerContext) -> None:
     """Attempt every due delivery, a batch at a time, side by side (each callback's lane
     still bounds its deliveries in flight)."""
     lease_ms = ctx["settings"].callback_timeout_ms + DELIVERY_LEASE_MARGIN_MS
-    await batches.run(ctx, protocol.DELIVER_CALLBACK, DELIVERY_BATCH_MAX, lease_ms, _deliver)
+    await batches.run(
+        ctx, protocol.DELIVER_CALLBACK, DELIVERY_BATCH_MAX, lease_ms, _deliver, _busy_callbacks
+    )
+
+
+def _busy_callbacks(ctx: WorkerContext) -> list[str]:
+    """The job-id prefixes of callbacks with DETACHED_LANES_PER_CALLBACK_MAX lanes still
+    finishing on their own in this worker: their deliveries wait in the outbox until one
+    ends (backpressure per receiver: a backlog is never claimed faster than it is
+    delivered, and a slow receiver holds up nobody else)."""
+    lanes = collections.Counter(task.get_name() for task in ctx["detached_deliveries"])
+    return [
+        protocol.redelivery_job_prefix(callback_id)
+        for callback_id, count in lanes.items()
+        if count >= DETACHED_LANES_PER_CALLBACK_MAX
+    ]
 
 
 async def _deliver(ctx: WorkerContext, claimed: list[Claimed]) -> None:
@@ -200,7 +217,7 @@ async def _deliver_all(ctx: WorkerContext, outbox_ids: list[str], patience_s: fl
     for outbox_id, target in targets.items():
         per_callback.setdefault(target.callback_id, []).append((outbox_id, target))
     lanes = [
-        asyncio.create_task(_through_lane(ctx, callback_id, queue))
+        asyncio.create_task(_through_lane(ctx, callback_id, queue), name=callback_id)
         for callback_id, queue in per_callback.items()
     ]
     if not lanes:
@@ -210,7 +227,6 @@ async def _deliver_all(ctx: WorkerContext, outbox_ids: list[str], patience_s: fl
         _detach(ctx, task)
     for task in done:
         task.result()  # An error of a lane is the batch's.
-    await _within_detached_bound(ctx)
 
 
 def _detach(ctx: WorkerContext, task: asyncio.Task[None]) -> None:
@@ -220,15 +236,6 @@ def _detach(ctx: WorkerContext, task: asyncio.Task[None]) -> None:
     detached.add(task)
     task.add_done_callback(detached.discard)
     task.add_done_callback(_log_failure)
-
-
-async def _within_detached_bound(ctx: WorkerContext) -> None:
-    """Backpressure: while more lanes than DETACHED_LANES_MAX finish on their own, the
-    batch waits for some to end before it claims more, so that a backlog is never claimed
-    faster than it is delivered (memory, and the claims' lease, stay bounded)."""
-    detached = ctx["detached_deliveries"]
-    while len(detached) > DETACHED_LANES_MAX:
-        await asyncio.wait(list(detached), return_when=asyncio.FIRST_COMPLETED)
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:
@@ -260,6 +267,10 @@ async def _through_lane(
         await asyncio.gather(*(take_turns() for _ in range(width)))
     finally:
         await _settle(ctx, tried)
+    # The callback's deliveries left waiting while it was busy (see _busy_callbacks).
+    await jobqueue.enqueue(
+        ctx["redis"], [(protocol.DELIVER_CALLBACK, callback_id)], ctx["settings"].queue_name
+    )
 
 
 async def _settle(ctx: WorkerContext, tried: Sequence[deliveries.Delivered | int]) -> None:

@@ -104,7 +104,8 @@ ON CONFLICT (id) DO NOTHING
 RETURNING id, job
 
 -- name: claim_due
--- A batch: up to $2 open jobs named $1 that are due, oldest first, leased for $3 ms (their
+-- A batch: up to $2 open jobs named $1 that are due, oldest first, but none whose id starts
+-- with one of the prefixes $4 (a callback the worker is still busy with), leased for $3 ms (their
 -- not_before moves past the lease, so no other batch and no sweep takes them meanwhile; a
 -- batch that dies leaves them to whoever comes after the lease). SKIP LOCKED lets batches
 -- run side by side.
@@ -113,6 +114,8 @@ SET not_before = now() + make_interval(secs => $3 / 1000.0), enqueued_at = now()
 FROM (
     SELECT id FROM outbox
     WHERE job = $1 AND done_at IS NULL AND not_before <= now()
+      AND NOT EXISTS (SELECT 1 FROM unnest($4::text[]) AS busy (prefix)
+                      WHERE starts_with(outbox.id, busy.prefix))
     ORDER BY not_before
     LIMIT $2
     FOR UPDATE SKIP LOCKED
