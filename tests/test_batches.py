@@ -8,11 +8,9 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from standardwebhooks.webhooks import Webhook
 
 from api.views.rail import NOTIFICATION_BATCH_MAX
 from ledger import audit, outbox, protocol
@@ -21,23 +19,12 @@ from tests.support import flows
 from tests.support.pipeline import Pipeline, eventually
 from tests.support.receiver import Receiver
 
-NOTIFICATIONS_PATH = "/_rail/notifications"
-
 
 async def _post_batch(pipeline: Pipeline, notifications: Any) -> Any:
     """POST a batch signed with the real rail secret, as the rail sends one."""
     batch_id = f"NTB-{secrets.token_hex(6)}"
     body = json.dumps({"id": batch_id, "type": "batch", "notifications": notifications})
-    now = datetime.now(UTC)
-    headers = {
-        "webhook-id": batch_id,
-        "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": Webhook(pipeline.rail_secret).sign(batch_id, now, body),
-        "Content-Type": "application/json",
-    }
-    return await pipeline.api.request(
-        "POST", NOTIFICATIONS_PATH, data=body.encode(), headers=headers
-    )
+    return await flows.post_signed_notification(pipeline, batch_id, body)
 
 
 def _settled(credit: dict[str, Any]) -> dict[str, Any]:

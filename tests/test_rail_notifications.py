@@ -6,38 +6,19 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import UTC, datetime
 from typing import Any
-
-from standardwebhooks.webhooks import Webhook
 
 from ledger import protocol
 from tests.conftest import Marketplace
 from tests.support import flows
 from tests.support.pipeline import Pipeline, eventually
 
-NOTIFICATIONS_PATH = "/_rail/notifications"
-
-
-async def _post_signed(pipeline: Pipeline, notification_id: str, body: str) -> Any:
-    """POST `body` signed with the real rail secret, as the rail does."""
-    now = datetime.now(UTC)
-    signed = {
-        "webhook-id": notification_id,
-        "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": Webhook(pipeline.rail_secret).sign(notification_id, now, body),
-        "Content-Type": "application/json",
-    }
-    return await pipeline.api.request(
-        "POST", NOTIFICATIONS_PATH, data=body.encode(), headers=signed
-    )
-
 
 async def _notify(pipeline: Pipeline, kind: str, entry: dict[str, Any]) -> str:
     """Post a signed notification; returns its id once its outbox job has run."""
     notification_id = f"forged-{secrets.token_hex(6)}"
     body = json.dumps({"id": notification_id, "type": kind, "entry": entry})
-    response = await _post_signed(pipeline, notification_id, body)
+    response = await flows.post_signed_notification(pipeline, notification_id, body)
     assert response.status == 204, response.body
 
     async def applied() -> bool:
@@ -115,10 +96,12 @@ async def test_a_malformed_notification_is_refused_where_it_enters(pipeline: Pip
         notification_id = f"malformed-{secrets.token_hex(6)}"
         if isinstance(notification, dict) and isinstance(notification.get("id"), str):
             notification = notification | {"id": notification_id}
-        response = await _post_signed(pipeline, notification_id, json.dumps(notification))
+        response = await flows.post_signed_notification(
+            pipeline, notification_id, json.dumps(notification)
+        )
         assert response.status == 400, (index, response.body)
         query = "SELECT count(*) FROM outbox WHERE id = $1"
         outcome_job = protocol.outcome_job_id(notification_id)
         assert await pipeline.pool.fetchval(query, outcome_job) == 0, index
-    response = await _post_signed(pipeline, "not-json", "{not json")
+    response = await flows.post_signed_notification(pipeline, "not-json", "{not json")
     assert response.status == 400, response.body

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+
+from standardwebhooks.webhooks import Webhook
 
 from tests.support.pipeline import Api, Pipeline, eventually
 from tests.support.receiver import Receiver
@@ -157,3 +160,21 @@ async def status(api: Api, path: str, wanted: str) -> dict[str, Any]:
 
     result: dict[str, Any] = await eventually(reached)
     return result
+
+
+RAIL_NOTIFICATIONS_PATH = "/_rail/notifications"
+
+
+async def post_signed_notification(pipeline: Pipeline, message_id: str, body: str) -> Any:
+    """POST `body` to the API's rail endpoint signed with the real rail secret, as the
+    rail does."""
+    now = datetime.now(UTC)
+    signed = {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(pipeline.rail_secret).sign(message_id, now, body),
+        "Content-Type": "application/json",
+    }
+    return await pipeline.api.request(
+        "POST", RAIL_NOTIFICATIONS_PATH, data=body.encode(), headers=signed
+    )
