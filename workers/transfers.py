@@ -83,7 +83,8 @@ async def _submit(ctx: WorkerContext, claimed: list[Claimed]) -> None:
             await _back_off(ctx, [rows[entry.id] for entry in entries])
             return
         late += conflicts
-    await submissions.record_submitted_many(pool, [rows[t] for t in traces], traces)
+    if traces:
+        await submissions.record_submitted_many(pool, [rows[t] for t in traces], traces)
     for transaction_id in late:
         await _late_trace_number(ctx, rows[transaction_id], transaction_id)
 
