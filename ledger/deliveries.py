@@ -52,12 +52,6 @@ class Settled:
     jobs: list[Job]
 
 
-async def deliverable(pool: asyncpg.Pool, outbox_id: str) -> Delivery | None:
-    """The delivery to attempt now (with its event and callback), or None when there is
-    nothing left to do."""
-    return (await deliverables(pool, [outbox_id])).get(outbox_id)
-
-
 async def deliverables(pool: asyncpg.Pool, outbox_ids: list[str]) -> dict[str, Delivery]:
     """The deliveries of `outbox_ids` to attempt now, by job id, in one round trip. A job
     with nothing left to do is marked done; a delivery whose callback was disabled

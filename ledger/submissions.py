@@ -19,23 +19,14 @@ from ledger.sql import QUERIES
 Q = QUERIES["submissions"]
 
 
-async def get(pool: asyncpg.Pool, transaction_id: str) -> Submission:
-    """The transfer with what the rail needs to move it at its bank account."""
-    row = await pool.fetchrow(Q["get"], transaction_id)
-    assert row is not None, transaction_id  # Only a transfer's own submit job asks.
-    return Submission.from_row(row)
-
-
 async def record_submitted(
     pool: asyncpg.Pool, outbox_id: str, transaction_id: str, trace_number: str | None
 ) -> None:
     """The rail holds the entry: keep its trace number (once; a second submission changes
     nothing) and mark the submit job done, in one transaction. Without a trace number
     (the rail no longer has the entry) only the job is marked done."""
-    async with pool.acquire() as connection, connection.transaction():
-        if trace_number is not None:
-            await connection.fetchval(Q["mark_submitted"], transaction_id, trace_number)
-        await outbox.mark_done(connection, outbox_id)
+    traces = {} if trace_number is None else {transaction_id: trace_number}
+    await record_submitted_many(pool, [outbox_id], traces)
 
 
 async def get_many(pool: asyncpg.Pool, transaction_ids: list[str]) -> dict[str, Submission]:
