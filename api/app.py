@@ -9,8 +9,17 @@ from aiohttp import web
 from arq import create_pool
 from arq.connections import RedisSettings
 
-from api.appkeys import KEY_CACHE, NEW_KEY_BUCKETS, POOL, RATE_WINDOWS, REDIS, SETTINGS
+from api.appkeys import (
+    CREDIT_BATCHER,
+    KEY_CACHE,
+    NEW_KEY_BUCKETS,
+    POOL,
+    RATE_WINDOWS,
+    REDIS,
+    SETTINGS,
+)
 from api.auth import auth_middleware
+from api.credit_batches import CreditBatcher
 from api.errors import error_middleware
 from api.idempotency import idempotency_middleware
 from api.keycache import KeyCache
@@ -46,6 +55,13 @@ async def _queue(app: web.Application) -> AsyncIterator[None]:
     await app[REDIS].aclose()
 
 
+async def _credit_batcher(app: web.Application) -> AsyncIterator[None]:
+    """After the pool and the queue, so that it closes (letting its batches finish) first."""
+    app[CREDIT_BATCHER] = CreditBatcher(app[POOL], app[REDIS], app[SETTINGS].queue_name)
+    yield
+    await app[CREDIT_BATCHER].close()
+
+
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         middlewares=[
@@ -65,6 +81,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_queue)
     app.cleanup_ctx.append(queue_watch)
+    app.cleanup_ctx.append(_credit_batcher)
     app.add_routes(routes())
     return app
 

@@ -6,6 +6,7 @@ import asyncpg
 from aiohttp import web
 from arq.connections import ArqRedis
 
+from api.credit_batches import CreditBatcher
 from api.keycache import KeyCache
 from config import Settings
 
@@ -26,3 +27,5 @@ RATE_WINDOWS = web.AppKey("rate_windows", dict)
 NEW_KEY_BUCKETS = web.AppKey("new_key_buckets", dict)
 # Whether Redis answered the last health check (a one-item list: shared and mutable).
 QUEUE_UP = web.AppKey("queue_up", list)
+# Credits to bank accounts made together (api.credit_batches.CreditBatcher).
+CREDIT_BATCHER = web.AppKey("credit_batcher", CreditBatcher)

@@ -3,13 +3,14 @@ accounts, and reversals that pull a credit back into the escrow it came from."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import asyncpg
 
-from ledger import accounts, instruments, marketplaces, postings, transfers
+from ledger import accounts, events, instruments, marketplaces, postings, submissions, transfers
 from ledger.errors import BalancedError, Conflict
+from ledger.outbox import Job
 from ledger.records import DestinationKind, Transfer, TransferKind
 from ledger.status import Status
 from ledger.transfers import Parties, TransferRequest, TransferResult
@@ -94,20 +95,14 @@ async def _take_from_escrow(
     return None
 
 
-async def credit_bank_account(
-    connection: asyncpg.Connection,
+def _bank_account_credit(
     marketplace_id: str,
     bank_account_id: str,
     request: TransferRequest,
-) -> TransferResult:
-    """Pay escrow out to a bank account over ACH: `pending` now, decided by the rail later.
-    A pending credit consumes the escrow at once."""
-    request, parties = await _prepare_bank_account_credit(
-        connection, marketplace_id, bank_account_id, request
-    )
+    parties: transfers.CreditParties,
+) -> transfers.NewTransfer:
     statement = request.appears_on_statement_as or parties.marketplace["domain_url"]
-    row = await transfers.insert(
-        connection,
+    return transfers.NewTransfer(
         marketplace_id,
         TransferKind.CREDIT,
         request,
@@ -120,6 +115,21 @@ async def credit_bank_account(
             rail_entry_kind="credit",
         ),
     )
+
+
+async def credit_bank_account(
+    connection: asyncpg.Connection,
+    marketplace_id: str,
+    bank_account_id: str,
+    request: TransferRequest,
+) -> TransferResult:
+    """Pay escrow out to a bank account over ACH: `pending` now, decided by the rail later.
+    A pending credit consumes the escrow at once."""
+    request, parties = await _prepare_bank_account_credit(
+        connection, marketplace_id, bank_account_id, request
+    )
+    new = _bank_account_credit(marketplace_id, bank_account_id, request, parties)
+    row = await transfers.insert(connection, new.marketplace_id, new.kind, new.request, new.parties)
     in_flight = postings.system_account(marketplace_id, "ach_in_flight")
     refused = await _take_from_escrow(connection, row, parties.order, in_flight)
     if refused is not None:
@@ -127,6 +137,107 @@ async def credit_bank_account(
     jobs = await transfers.record_event(connection, row, "credit.created")
     jobs += await transfers.submit_later(connection, row)
     return TransferResult(Transfer.from_row(row), jobs)
+
+
+@dataclass(frozen=True)
+class BankAccountCredit:
+    """A credit to a bank account, as asked of `credit_bank_account`."""
+
+    marketplace_id: str
+    bank_account_id: str
+    request: TransferRequest
+
+
+# What credit_bank_accounts answers for each credit: its result, the error refusing it, or
+# None when it is to be made alone (see there).
+BatchedCredit = TransferResult | BalancedError | None
+
+
+async def credit_bank_accounts(
+    connection: asyncpg.Connection, wanted: list[BankAccountCredit]
+) -> tuple[list[BatchedCredit], list[Job]]:
+    """`credit_bank_account` for many credits in the caller's one transaction, with a
+    statement per step for them all instead of per credit (the API makes concurrent
+    requests together: issue 11). For each credit, in order: its result; the error that
+    refuses it (a bank account, order or payee `credit_bank_account` would refuse); or
+    None when its escrow, after the credits before it here, cannot cover it — the caller
+    makes that one alone with `credit_bank_account`, which keeps it as `failed` (or makes
+    it, if money came in meanwhile). Also returns the jobs of them all."""
+    answers: list[BatchedCredit] = [None] * len(wanted)
+    found = await transfers.bank_account_credit_parties_many(
+        connection, [(c.marketplace_id, c.bank_account_id, c.request.order_id) for c in wanted]
+    )
+    accepted: list[tuple[int, transfers.NewTransfer]] = []
+    for index, (credit, parties) in enumerate(zip(wanted, found, strict=True)):
+        if isinstance(parties, BalancedError):
+            answers[index] = parties
+            continue
+        try:
+            _check_payee(
+                parties.marketplace,
+                parties.order,
+                parties.bank_account["customer_id"],
+                credit.bank_account_id,
+            )
+        except BalancedError as error:
+            answers[index] = error
+            continue
+        request = transfers.inherit_description(credit.request, parties.order)
+        accepted.append(
+            (
+                index,
+                _bank_account_credit(
+                    credit.marketplace_id, credit.bank_account_id, request, parties
+                ),
+            )
+        )
+    # Read without a lock, to leave out what cannot be covered; the posting, last, locks
+    # the escrows (so they stay locked only for it and the commit) and PostgreSQL's CHECK
+    # refuses the whole batch if one was spent meanwhile: then each credit is made alone.
+    escrows = {
+        index: postings.escrow_of(new.marketplace_id, new.request.order_id)
+        for index, new in accepted
+    }
+    left_cents = await postings.balances_cents(
+        connection, sorted(set(escrows.values())), lock=False
+    )
+    covered: list[tuple[int, transfers.NewTransfer]] = []
+    for index, new in accepted:
+        amount_cents = new.request.amount_cents
+        assert amount_cents is not None
+        if left_cents[escrows[index]] >= amount_cents:
+            left_cents[escrows[index]] -= amount_cents
+            covered.append((index, new))
+    if not covered:
+        return answers, []
+    rows = await transfers.insert_many(connection, [new for _, new in covered])
+    jobs = await events.record_many(
+        connection,
+        [
+            events.NewEvent(
+                row["marketplace_id"], "credit.created", row["id"], transfers.resource(row)
+            )
+            for row in rows
+        ],
+    )
+    jobs += await submissions.submit_jobs(connection, [row["id"] for row in rows])
+    await postings.post_many(
+        connection,
+        [
+            postings.Move(
+                row["marketplace_id"],
+                row["id"],
+                "credit.created",
+                escrows[index],
+                postings.system_account(row["marketplace_id"], "ach_in_flight"),
+                row["amount_cents"],
+            )
+            for (index, _), row in zip(covered, rows, strict=True)
+        ],
+    )
+    for (index, _), row in zip(covered, rows, strict=True):
+        answers[index] = TransferResult(Transfer.from_row(row))
+    return answers, jobs
 
 
 async def credit_account(

@@ -54,9 +54,19 @@ async def open_account(
 
 async def locked_balance_cents(connection: asyncpg.Connection, account_id: str) -> int:
     """A tracked balance, locked until the end of the transaction."""
-    balance_cents: int | None = await connection.fetchval(Q["lock_balance"], account_id)
-    assert balance_cents is not None, account_id
-    return balance_cents
+    return (await balances_cents(connection, [account_id], lock=True))[account_id]
+
+
+async def balances_cents(
+    connection: asyncpg.Connection, account_ids: list[str], *, lock: bool
+) -> dict[str, int]:
+    """Tracked balances by account id, locked (in id order) until the end of the
+    transaction; or, with `lock` False, as the snapshot sees them, for a decision that a
+    posting's CHECK makes again."""
+    rows = await connection.fetch(Q["lock_balances" if lock else "balances"], account_ids)
+    found = {row["id"]: row["balance_cents"] for row in rows}
+    assert found.keys() == set(account_ids), (account_ids, found)
+    return found
 
 
 async def post(

@@ -73,11 +73,15 @@ async def forget(pool: asyncpg.Pool, transaction_id: str) -> list[Job]:
 
 async def submit_job(connection: asyncpg.Connection, transaction_id: str) -> list[Job]:
     """The job that hands a new rail transfer to the rail, written with the transfer."""
-    return await outbox.add(
+    return await submit_jobs(connection, [transaction_id])
+
+
+async def submit_jobs(connection: asyncpg.Connection, transaction_ids: list[str]) -> list[Job]:
+    """`submit_job` of many transfers, in one statement."""
+    return await outbox.add_many(
         connection,
-        protocol.submit_job_id(transaction_id),
         protocol.SUBMIT_TRANSFER,
-        {"transaction_id": transaction_id},
+        [(protocol.submit_job_id(t), {"transaction_id": t}) for t in transaction_ids],
     )
 
 

@@ -83,6 +83,16 @@ async def record_event(
     )
 
 
+@dataclass(frozen=True)
+class NewTransfer:
+    """A transfer to insert: what was asked and who it involves."""
+
+    marketplace_id: str
+    kind: TransferKind
+    request: TransferRequest
+    parties: Parties
+
+
 async def insert(
     connection: asyncpg.Connection,
     marketplace_id: str,
@@ -91,31 +101,46 @@ async def insert(
     parties: Parties,
 ) -> dict[str, Any]:
     """A new `pending` transfer; its status moves only through `transition`."""
-    assert request.amount_cents is not None and request.amount_cents > 0
-    prefix = parties.number_prefix or NUMBER_PREFIXES[kind]
-    row = await connection.fetchrow(
-        Q["insert"],
-        ids.new_id(kind),
-        marketplace_id,
-        kind,
-        request.amount_cents,
-        request.description,
-        request.meta,
-        parties.statement,
-        ids.new_transaction_number(prefix),
-        request.order_id,
-        parties.customer_id,
-        parties.source_id,
-        parties.destination_id,
-        parties.parent_id,
-        parties.bank_account_id,
-        parties.rail_entry_kind,
-        parties.card_hold_id,
-        parties.compensates_id,
-        parties.destination_kind,
+    (row,) = await insert_many(connection, [NewTransfer(marketplace_id, kind, request, parties)])
+    return row
+
+
+async def insert_many(
+    connection: asyncpg.Connection, new: list[NewTransfer]
+) -> list[dict[str, Any]]:
+    """New `pending` transfers in one statement; their rows, in the order of `new`."""
+    if not new:
+        return []
+    assert all(t.request.amount_cents is not None and t.request.amount_cents > 0 for t in new)
+    columns: list[tuple[Any, ...]] = [
+        (
+            ids.new_id(t.kind),
+            t.marketplace_id,
+            t.kind,
+            t.request.amount_cents,
+            t.request.description,
+            t.request.meta,
+            t.parties.statement,
+            ids.new_transaction_number(t.parties.number_prefix or NUMBER_PREFIXES[t.kind]),
+            t.request.order_id,
+            t.parties.customer_id,
+            t.parties.source_id,
+            t.parties.destination_id,
+            t.parties.parent_id,
+            t.parties.bank_account_id,
+            t.parties.rail_entry_kind,
+            t.parties.card_hold_id,
+            t.parties.compensates_id,
+            t.parties.destination_kind,
+        )
+        for t in new
+    ]
+    rows = await connection.fetch(
+        Q["insert"], *(list(column) for column in zip(*columns, strict=True))
     )
-    assert row is not None and row["status"] == Status.PENDING
-    return dict(row)
+    by_id = {row["id"]: dict(row) for row in rows}
+    assert len(by_id) == len(new) and all(r["status"] == Status.PENDING for r in by_id.values())
+    return [by_id[values[0]] for values in columns]
 
 
 async def transition(
@@ -216,15 +241,35 @@ async def bank_account_credit_parties(
 ) -> CreditParties:
     """The marketplace, bank account and order of a credit, in one round trip (the hot
     path); 404 for a bank account, then an order, that is not the marketplace's."""
-    row = await connection.fetchrow(
-        Q["bank_account_credit_parties"], marketplace_id, bank_account_id, order_id
+    (found,) = await bank_account_credit_parties_many(
+        connection, [(marketplace_id, bank_account_id, order_id)]
     )
-    if row is None:
-        raise NotFound(f"Marketplace {marketplace_id} could not be found.")
+    if isinstance(found, BalancedError):
+        raise found
+    return found
+
+
+async def bank_account_credit_parties_many(
+    connection: asyncpg.Connection, wanted: list[tuple[str, str, str | None]]
+) -> list[CreditParties | NotFound]:
+    """`bank_account_credit_parties` of many (marketplace id, bank account id, order id)
+    in one round trip: each one's parties, or the 404 that refuses it."""
+    rows = await connection.fetch(
+        Q["bank_account_credit_parties"], *(list(column) for column in zip(*wanted, strict=True))
+    )
+    assert len(rows) == len(wanted)
+    return [_credit_parties(row, *asked) for row, asked in zip(rows, wanted, strict=True)]
+
+
+def _credit_parties(
+    row: asyncpg.Record, marketplace_id: str, bank_account_id: str, order_id: str | None
+) -> CreditParties | NotFound:
+    if row["marketplace_id"] is None:
+        return NotFound(f"Marketplace {marketplace_id} could not be found.")
     if row["bank_account_id"] is None:
-        raise NotFound(f"Bank account {bank_account_id} could not be found.")
+        return NotFound(f"Bank account {bank_account_id} could not be found.")
     if order_id is not None and row["order_id"] is None:
-        raise NotFound(f"Order {order_id} could not be found.")
+        return NotFound(f"Order {order_id} could not be found.")
     order = None
     if order_id is not None:
         order = {

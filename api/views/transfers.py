@@ -9,13 +9,14 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from api.appkeys import POOL
+from api.appkeys import CREDIT_BATCHER, IDEMPOTENCY, POOL
 from api.auth import marketplace_id
 from api.errors import Handler
 from api.parsing import list_filters, page, parse
 from api.request_models import DetailsUpdate, ReturnCreate, SettlementCreate, TransferCreate
 from api.views.common import after_commit, many, one, transaction
 from ledger import credits, debits, resources, settlements, transfers, wire
+from ledger.errors import BalancedError
 from ledger.records import TransferKind
 
 
@@ -47,18 +48,39 @@ def mover(model: type[TransferCreate | ReturnCreate], plural: str, move: Move) -
     or to the resource `{id}` in one transaction, answer 201 (or the failed transfer)."""
 
     async def create(request: web.Request) -> web.Response:
-        fields = await parse(request, model, plural)
-        async with transaction(request) as connection:
-            result = await move(
-                connection, marketplace_id(request), request.match_info["id"], _request(fields)
-            )
-        return await respond(request, result)
+        return await _move_alone(request, await parse(request, model, plural), move)
 
     return create
 
 
+async def _move_alone(
+    request: web.Request, fields: TransferCreate | ReturnCreate, move: Move
+) -> web.Response:
+    async with transaction(request) as connection:
+        result = await move(
+            connection, marketplace_id(request), request.match_info["id"], _request(fields)
+        )
+    return await respond(request, result)
+
+
+async def credit_bank_account(request: web.Request) -> web.Response:
+    """`POST /bank_accounts/{id}/credits`, the hot path: made together with the credits
+    other requests ask for at the same time (api.credit_batches), except under an
+    Idempotency-Key or when the batch hands it back."""
+    fields = await parse(request, TransferCreate, "credits")
+    if request.get(IDEMPOTENCY) is None:
+        wanted = credits.BankAccountCredit(
+            marketplace_id(request), request.match_info["id"], _request(fields)
+        )
+        answer = await request.app[CREDIT_BATCHER].credit(wanted)
+        if isinstance(answer, BalancedError):
+            raise answer
+        if answer is not None:  # Its jobs were enqueued with its batch's.
+            return one("credits", wire.transaction(answer.row), 201)
+    return await _move_alone(request, fields, credits.credit_bank_account)
+
+
 debit_card = mover(TransferCreate, "debits", debits.debit_card)
-credit_bank_account = mover(TransferCreate, "credits", credits.credit_bank_account)
 credit_account = mover(TransferCreate, "credits", credits.credit_account)
 credit_card = mover(TransferCreate, "credits", credits.credit_card)
 refund_debit = mover(ReturnCreate, "refunds", debits.refund)

@@ -12,10 +12,17 @@ SELECT ledger_try_post($1, $2, $3, $4::text[], $5::bigint[])
 -- The tracked balance of one account.
 SELECT balance_cents FROM ledger_accounts WHERE id = $1
 
--- name: lock_balance
--- The tracked balance of one account, locked as ledger_post locks it (a decision that
--- depends on the balance holds it until its posting is written).
-SELECT balance_cents FROM ledger_accounts WHERE id = $1 FOR NO KEY UPDATE
+-- name: balances
+-- The tracked balances of accounts $1 as this snapshot sees them, unlocked: what a batch
+-- leaves out before it posts (the posting locks, and the CHECK decides).
+SELECT id, balance_cents FROM ledger_accounts WHERE id = ANY ($1::text[]) AND tracks_balance
+
+-- name: lock_balances
+-- The tracked balances of accounts $1, locked as ledger_post locks them, in id order (a
+-- decision that depends on a balance holds it until its posting is written).
+SELECT id, balance_cents FROM ledger_accounts
+WHERE id = ANY ($1::text[]) AND tracks_balance
+ORDER BY id FOR NO KEY UPDATE
 
 -- name: audit_unbalanced_postings
 -- Postings whose lines do not sum to zero (must be none).

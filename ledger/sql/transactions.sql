@@ -1,25 +1,37 @@
 -- name: insert
--- A transfer of any kind.
+-- Transfers of any kind, $1 ids, $2… their columns, in one statement (one request's
+-- transfer, or many credits the API made together).
 INSERT INTO transactions (id, marketplace_id, kind, status, amount_cents, description, meta,
                           appears_on_statement_as, transaction_number, order_id, customer_id,
                           source_id, destination_id, parent_id, bank_account_id, rail_entry_kind,
                           card_hold_id, compensates_id, destination_kind)
-VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-        $18)
+SELECT t.id, t.marketplace_id, t.kind, 'pending', t.amount_cents, t.description, t.meta,
+       t.appears_on_statement_as, t.transaction_number, t.order_id, t.customer_id,
+       t.source_id, t.destination_id, t.parent_id, t.bank_account_id, t.rail_entry_kind,
+       t.card_hold_id, t.compensates_id, t.destination_kind
+FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::jsonb[],
+            $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+            $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[])
+    AS t (id, marketplace_id, kind, amount_cents, description, meta, appears_on_statement_as,
+          transaction_number, order_id, customer_id, source_id, destination_id, parent_id,
+          bank_account_id, rail_entry_kind, card_hold_id, compensates_id, destination_kind)
 RETURNING *
 
 -- name: bank_account_credit_parties
--- What a credit to bank account $2 out of order $3 (the marketplace's escrow when $3 is
--- null) checks first, read in one round trip: the marketplace $1, and the bank account and
--- the order when they are its own (NULL ids when not).
-SELECT m.domain_url, m.owner_customer_id,
+-- What credits to bank accounts $2 out of orders $3 (the marketplace's escrow where null)
+-- check first, read in one round trip: per credit, in the order given, its marketplace $1,
+-- and the bank account and the order when they are that marketplace's own (NULL ids when
+-- not; a NULL marketplace_id when the marketplace is unknown).
+SELECT m.id AS marketplace_id, m.domain_url, m.owner_customer_id,
        b.id AS bank_account_id, b.customer_id AS bank_account_customer_id,
        o.id AS order_id, o.merchant_customer_id AS order_merchant_customer_id,
        o.description AS order_description
-FROM marketplaces m
-LEFT JOIN bank_accounts b ON b.marketplace_id = m.id AND b.id = $2
-LEFT JOIN orders o ON o.marketplace_id = m.id AND o.id = $3
-WHERE m.id = $1
+FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY
+    AS w (marketplace_id, bank_account_id, order_id, position)
+LEFT JOIN marketplaces m ON m.id = w.marketplace_id
+LEFT JOIN bank_accounts b ON b.marketplace_id = m.id AND b.id = w.bank_account_id
+LEFT JOIN orders o ON o.marketplace_id = m.id AND o.id = w.order_id
+ORDER BY w.position
 
 -- name: get
 -- One transfer of kind $3, visible only to its marketplace.
