@@ -28,6 +28,7 @@ __all__ = [
     "DRAIN_TIMEOUT_S",
     "STARTUP_TIMEOUT_S",
     "Client",
+    "Cpu",
     "Memory",
     "add_system_options",
     "free_port",
@@ -146,6 +147,56 @@ class Memory:
             f"(peak {self.peak[role]:.0f})"
             for role in ROLES
             if self.first
+        )
+
+
+class Cpu:
+    """CPU seconds spent by each part of the system over a window of a run: the API,
+    worker and rail processes of `ballast up`, the PostgreSQL backends serving
+    `database` (walwriter and checkpointer are left out: the server's, not a query's),
+    and this process (load generator and receiver). Per unit of work, it is a figure that
+    other load on the machine hardly moves, unlike throughput."""
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self.start: dict[int, tuple[str, float]] = {}
+
+    def _roles(self) -> dict[int, tuple[str, float]]:
+        seen: dict[int, tuple[str, float]] = {}
+        me = psutil.Process()
+        candidates = [me, *psutil.process_iter()]
+        for candidate in candidates:
+            with contextlib.suppress(psutil.Error):
+                command = " ".join(candidate.cmdline())
+                if candidate.pid == me.pid:
+                    role = "load generator"
+                elif command.startswith("postgres:") and f" {self.database} " in command:
+                    role = "postgres"
+                else:
+                    role = next((r.split()[1] for r in ROLES if r in command), "")
+                if role:
+                    times = candidate.cpu_times()
+                    seen[candidate.pid] = (role, times.user + times.system)
+        return seen
+
+    def begin(self) -> None:
+        self.start = self._roles()
+
+    def report(self, units: int, unit: str) -> str:
+        """Milliseconds of CPU per `unit` by role since begin(), and the total."""
+        spent: dict[str, float] = {}
+        for pid, (role, seconds) in self._roles().items():
+            before = self.start.get(pid, (role, 0.0))[1]
+            spent[role] = spent.get(role, 0.0) + seconds - before
+        total_ms = 1000 * sum(spent.values()) / units
+        parts = ", ".join(
+            f"{role} {1000 * seconds / units:.2f}"
+            for role, seconds in sorted(spent.items(), key=lambda item: -item[1])
+        )
+        cores = psutil.cpu_count() or 1
+        return (
+            f"{parts}; total {total_ms:.2f} ms per {unit}: at most "
+            f"{1000 * cores / total_ms:,.0f} {unit}s/s on {cores} cores"
         )
 
 

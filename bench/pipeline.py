@@ -23,11 +23,21 @@ import asyncio
 import json
 import os
 import time
+from urllib.parse import urlsplit
 
 import aiohttp
 import asyncpg
 from _database import Pgbench, database, pgbench
-from _harness import DRAIN_TIMEOUT_S, Client, Memory, add_system_options, p50_p99, serve, system
+from _harness import (
+    DRAIN_TIMEOUT_S,
+    Client,
+    Cpu,
+    Memory,
+    add_system_options,
+    p50_p99,
+    serve,
+    system,
+)
 from aiohttp import web
 
 from ballast.load.config import ACCOUNT_SUCCEEDS
@@ -80,6 +90,8 @@ async def _pipeline(
     args: argparse.Namespace, database_url: str | None, memory: Memory, baseline: Pgbench | None
 ) -> None:
     receiver = Receiver(args.credits)
+    database = urlsplit(database_url).path.lstrip("/") if database_url else ""
+    cpu = Cpu(database)
     app = web.Application()
     app.router.add_post("/hooks", receiver.handle)
     connector = aiohttp.TCPConnector(limit=args.concurrency)
@@ -114,11 +126,13 @@ async def _pipeline(
                 )
                 latencies_ms.append((time.monotonic() - started) * 1000)
 
+        cpu.begin()
         started = time.monotonic()
         await asyncio.gather(*(credit(i) for i in range(args.credits)))
         submitted_s = time.monotonic() - started
         await asyncio.wait_for(receiver.done.wait(), DRAIN_TIMEOUT_S)
         total_s = receiver.last_at - started
+        cpu_report = cpu.report(args.credits, "credit")
     print(
         f"credits: {args.credits} over {args.orders} orders, concurrency {args.concurrency}, "
         f"workers {args.workers if args.api is None else 'external'}, "
@@ -136,6 +150,7 @@ async def _pipeline(
             f"{baseline.seconds} s, before the run): {baseline.tps:,.0f} tps; "
             f"API {baseline.ratio(api_per_s)}, end to end {baseline.ratio(end_to_end_per_s)}"
         )
+    print(f"CPU ms per credit (POST to callback): {cpu_report}")
     if memory.first:
         print(f"memory: {memory.report()}")
 
