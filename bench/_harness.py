@@ -164,16 +164,19 @@ class Cpu:
     def _roles(self) -> dict[int, tuple[str, float]]:
         seen: dict[int, tuple[str, float]] = {}
         me = psutil.Process()
-        candidates = [me, *psutil.process_iter()]
-        for candidate in candidates:
+        # The system's processes are this one's (ballast up's); backends are the server's.
+        mine = {child.pid for child in me.children(recursive=True)}
+        for candidate in [me, *psutil.process_iter()]:
             with contextlib.suppress(psutil.Error):
                 command = " ".join(candidate.cmdline())
                 if candidate.pid == me.pid:
                     role = "load generator"
                 elif command.startswith("postgres:") and f" {self.database} " in command:
                     role = "postgres"
-                else:
+                elif candidate.pid in mine:
                     role = next((r.split()[1] for r in ROLES if r in command), "")
+                else:
+                    role = ""
                 if role:
                     times = candidate.cpu_times()
                     seen[candidate.pid] = (role, times.user + times.system)

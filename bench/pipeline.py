@@ -3,6 +3,7 @@
     python bench/pipeline.py [--credits 2000] [--concurrency 32] [--orders 20] [--workers 2]
                              [--api-processes 1]
     python bench/pipeline.py --api http://127.0.0.1:8090   # against a running `ballast up`
+    python bench/pipeline.py --workers 0 --api-processes 2  # the API alone, at saturation
 
 Without `--api` it starts `ballast up --rail-day-ms 0` itself (embedded PostgreSQL and
 Valkey unless DATABASE_URL / REDIS_URL are set) and stops it afterwards. Each credit goes
@@ -130,7 +131,9 @@ async def _pipeline(
         started = time.monotonic()
         await asyncio.gather(*(credit(i) for i in range(args.credits)))
         submitted_s = time.monotonic() - started
-        await asyncio.wait_for(receiver.done.wait(), DRAIN_TIMEOUT_S)
+        api_only = args.api is None and args.workers == 0
+        if not api_only:
+            await asyncio.wait_for(receiver.done.wait(), DRAIN_TIMEOUT_S)
         total_s = receiver.last_at - started
         cpu_report = cpu.report(args.credits, "credit")
     print(
@@ -138,19 +141,25 @@ async def _pipeline(
         f"workers {args.workers if args.api is None else 'external'}, "
         f"API processes {args.api_processes if args.api is None else 'external'}"
     )
-    api_per_s, end_to_end_per_s = args.credits / submitted_s, args.credits / total_s
+    api_per_s = args.credits / submitted_s
     print(f"API accepted: {api_per_s:,.0f} credits/s ({p50_p99(latencies_ms, 1)})")
-    print(
-        f"end to end (POST → credit.succeeded callback): {end_to_end_per_s:,.0f} credits/s "
-        f"({total_s:.1f} s)"
-    )
+    ratios = f"API {baseline.ratio(api_per_s)}" if baseline is not None else ""
+    if api_only:
+        print("end to end: not measured (no workers: the API alone)")
+    else:
+        end_to_end_per_s = args.credits / total_s
+        print(
+            f"end to end (POST → credit.succeeded callback): {end_to_end_per_s:,.0f} credits/s "
+            f"({total_s:.1f} s)"
+        )
+        ratios += f", end to end {baseline.ratio(end_to_end_per_s)}" if baseline else ""
     if baseline is not None:
         print(
             f"pgbench -N on the same PostgreSQL ({baseline.clients} clients, "
-            f"{baseline.seconds} s, before the run): {baseline.tps:,.0f} tps; "
-            f"API {baseline.ratio(api_per_s)}, end to end {baseline.ratio(end_to_end_per_s)}"
+            f"{baseline.seconds} s, before the run): {baseline.tps:,.0f} tps; {ratios}"
         )
-    print(f"CPU ms per credit (POST to callback): {cpu_report}")
+    scope = "POST to 201" if api_only else "POST to callback"
+    print(f"CPU ms per credit ({scope}): {cpu_report}")
     if memory.first:
         print(f"memory: {memory.report()}")
 
