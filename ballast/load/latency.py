@@ -1,0 +1,94 @@
+"""Latency in HDR histograms: bounded memory whatever the sample count, percentiles to
+three significant digits, and histograms that add up (per time bucket, per worker).
+
+Values are recorded in microseconds and reported in milliseconds."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+from hdrh.histogram import HdrHistogram
+
+LATENCY_US_MIN = 1
+# Longer than any run may last (DURATION_S_MAX + DRAIN_TIMEOUT_S_MAX): every sample fits.
+LATENCY_US_MAX = 2 * 3600 * 1_000_000
+SIGNIFICANT_DIGITS = 3  # 0.1 % resolution: finer than any network's jitter.
+PERCENTILES = (50, 90, 95, 99)
+# The live view's percentiles cover the last few seconds: recent enough to show a change,
+# long enough to hold a few hundred samples at modest rates.
+LIVE_WINDOW_S = 5
+
+
+def new_histogram() -> HdrHistogram:
+    return HdrHistogram(LATENCY_US_MIN, LATENCY_US_MAX, SIGNIFICANT_DIGITS)
+
+
+def record_ms(histogram: HdrHistogram, latency_ms: float) -> None:
+    """Record one latency; anything under a microsecond counts as one (clocks tick)."""
+    assert latency_ms >= 0 or math.isclose(latency_ms, 0, abs_tol=1e-6), latency_ms
+    value_us = min(max(LATENCY_US_MIN, round(latency_ms * 1000)), LATENCY_US_MAX)
+    histogram.record_value(value_us)
+
+
+def figures_ms(histogram: HdrHistogram) -> dict[str, float]:
+    """count, p50 … p99, max and mean in ms (rounded to 0.01); only the count when empty."""
+    count = histogram.get_total_count()
+    if count == 0:
+        return {"count": 0}
+    figures: dict[str, float] = {"count": count}
+    for percent in PERCENTILES:
+        figures[f"p{percent}"] = _ms(histogram.get_value_at_percentile(percent))
+    figures["max"] = _ms(histogram.get_max_value())
+    figures["mean"] = _ms(histogram.get_mean_value())
+    return figures
+
+
+def _ms(value_us: float) -> float:
+    return round(value_us / 1000, 2)
+
+
+@dataclass
+class _Second:
+    at_s: int
+    histogram: HdrHistogram
+    accepted: int = 0
+    errors: int = 0
+
+
+class LiveWindow:
+    """The last LIVE_WINDOW_S whole seconds of answers, for the live view: one small
+    histogram per second, the oldest dropped as time moves on."""
+
+    def __init__(self) -> None:
+        self._seconds: deque[_Second] = deque(maxlen=LIVE_WINDOW_S + 1)
+
+    def _current(self, at_s: float) -> _Second:
+        second = int(at_s)
+        if not self._seconds or self._seconds[-1].at_s != second:
+            self._seconds.append(_Second(second, new_histogram()))
+        return self._seconds[-1]
+
+    def answered(self, at_s: float, latency_ms: float, accepted: bool) -> None:
+        current = self._current(at_s)
+        if accepted:
+            current.accepted += 1
+            record_ms(current.histogram, latency_ms)
+        else:
+            current.errors += 1
+
+    def snapshot(self, now_s: float) -> dict[str, float]:
+        """rate_per_s, p50_ms, p99_ms and errors over the window ending at `now_s`."""
+        recent = [s for s in self._seconds if now_s - LIVE_WINDOW_S <= s.at_s <= now_s]
+        merged = new_histogram()
+        for second in recent:
+            merged.add(second.histogram)
+        span_s = max(1.0, min(LIVE_WINDOW_S, now_s - recent[0].at_s)) if recent else 1.0
+        figures = figures_ms(merged)
+        return {
+            "rate_per_s": sum(s.accepted for s in recent) / span_s,
+            "p50_ms": figures.get("p50", math.nan),
+            "p99_ms": figures.get("p99", math.nan),
+            "errors": sum(s.errors for s in recent),
+        }
