@@ -163,6 +163,9 @@ def _add_load_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
         "$BALLAST_RAIL_CONTROL_TOKEN; default: the rail target, or :8091)",
     )
     load.add_argument("--no-progress", action="store_true", help="no live progress bar")
+    load.add_argument(
+        "--no-figures", action="store_true", help="a report without figures (quicker, for CI)"
+    )
     load.set_defaults(run=_run_load, load_command=None)
     actions = load.add_subparsers(dest="load_command", metavar="[compare]")
     compare = actions.add_parser("compare", help="compare two runs' reports side by side")

@@ -67,7 +67,10 @@ def config_from_args(args: argparse.Namespace) -> LoadConfig:
         concurrency=args.concurrency if args.concurrency is not None else shape.concurrency,
         returns_percent=args.returns,
         scenario=scenario,
-        thresholds=parse_thresholds([*shape.thresholds, *(args.threshold or [])]),
+        # The scenario's thresholds and the command line's, each once.
+        thresholds=parse_thresholds(
+            list(dict.fromkeys([*shape.thresholds, *(args.threshold or [])]))
+        ),
         orders=args.orders,
         drain_timeout_s=args.drain_timeout,
         out_dir=args.out or report_dir(target, scenario.name if scenario else "credits"),
@@ -77,6 +80,7 @@ def config_from_args(args: argparse.Namespace) -> LoadConfig:
         rail_url=rail_url.rstrip("/"),
         rail_control_token=os.environ.get(CONTROL_TOKEN_ENV),
         progress=not args.no_progress,
+        figures=not args.no_figures,
         command_line=shlex.join(["ballast", *sys.argv[1:]]),
     )
 

@@ -47,6 +47,11 @@ class Run:
             and (deadline_s is None or time.monotonic() < deadline_s)
         )
 
+    def follow_up(self, transfer: Transfer) -> bool:
+        """Whether a second outcome is due: the rail notifies a late return or a
+        correction after the settlement (the pipeline's callbacks may not tell)."""
+        return self.config.target == "rail" and transfer.variant in ("late_return", "correction")
+
     async def one(self, index: int, transfer: Transfer) -> None:
         """Submit transfer `index` (already started in the recorder) and record the answer."""
         recorder = self.recorder
@@ -102,7 +107,7 @@ async def run(config: LoadConfig, stopped: asyncio.Event | None = None) -> dict[
     summary["run"] = metadata
     summary["thresholds"] = check_all(config.thresholds, summary)
     assert config.out_dir is not None, "main() or the caller chooses the folder"
-    write_report(config.out_dir, summary, recorder, mix, started_s)
+    write_report(config.out_dir, summary, recorder, mix, started_s, figures=config.figures)
     return summary
 
 
@@ -118,7 +123,9 @@ async def _generate(load: Run) -> None:
         while load.more(deadline_s):
             now_s = time.monotonic()
             transfer = load.mix.transfer(len(load.recorder))
-            index = load.recorder.start(now_s, now_s, transfer.step_index)
+            index = load.recorder.start(
+                now_s, now_s, transfer.step_index, follow_up=load.follow_up(transfer)
+            )
             await load.one(index, transfer)
             if transfer.think_time_ms:
                 await asyncio.sleep(transfer.think_time_ms / 1000)
@@ -151,7 +158,9 @@ async def _open_loop(load: Run, offsets_s: Iterator[float]) -> None:
             in_flight.release()
             break
         transfer = load.mix.transfer(len(recorder))
-        index = recorder.start(due_s, time.monotonic(), transfer.step_index)
+        index = recorder.start(
+            due_s, time.monotonic(), transfer.step_index, follow_up=load.follow_up(transfer)
+        )
         task = asyncio.create_task(load.one(index, transfer))
         tasks.add(task)
         task.add_done_callback(done)
@@ -165,7 +174,7 @@ async def _drain(load: Run) -> None:
     while not load.stopped.is_set():
         recorder.changed.clear()
         remaining_s = deadline_s - time.monotonic()
-        if recorder.outcomes >= recorder.accepted_count or remaining_s <= 0:
+        if recorder.settled or remaining_s <= 0:
             return
         waits = [
             asyncio.create_task(recorder.changed.wait()),

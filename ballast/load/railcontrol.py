@@ -76,10 +76,12 @@ def _rule_line(rule: dict[str, Any]) -> str:
 async def install_load_rules(
     session: aiohttp.ClientSession, rail_url: str, token: str | None
 ) -> None:
-    """Put LOAD_RULES first in the rail's rules (once: a second run finds them there)."""
+    """Put LOAD_RULES first in the rail's rules, in place of any earlier copy of them (the
+    rail gives them back with its defaults filled in, so they are known by their match)."""
+    ours = [rule["match"] for rule in LOAD_RULES]
     try:
         rules = await _get(session, f"{rail_url}/rules", token)
-        others = [rule for rule in rules if rule not in LOAD_RULES]
+        others = [rule for rule in rules if rule.get("match") not in ours]
         timeout = aiohttp.ClientTimeout(total=CONTROL_TIMEOUT_S)
         async with session.put(
             f"{rail_url}/rules", json=LOAD_RULES + others, headers=_headers(token), timeout=timeout

@@ -41,6 +41,9 @@ class Recorder:
         self.status = array("H")
         self.outcome = bytearray()
         self.step = bytearray()
+        # 1 while a transfer awaits a second outcome (a late return, a correction).
+        self.follow_up = bytearray()
+        self.follow_ups_due = 0
         self.accepted_count = 0
         self.errors = 0
         self.outcomes = 0
@@ -50,7 +53,9 @@ class Recorder:
     def __len__(self) -> int:
         return len(self.scheduled)
 
-    def start(self, scheduled_s: float, sent_s: float, step: int = 0) -> int:
+    def start(
+        self, scheduled_s: float, sent_s: float, step: int = 0, *, follow_up: bool = False
+    ) -> int:
         self.scheduled.append(scheduled_s)
         self.sent.append(sent_s)
         self.answered.append(math.nan)
@@ -58,12 +63,14 @@ class Recorder:
         self.status.append(STATUS_NO_ANSWER)
         self.outcome.append(PENDING)
         self.step.append(step)
+        self.follow_up.append(follow_up)
         return len(self.scheduled) - 1
 
     def accept(self, index: int, at_s: float, status: int, *, completed: bool = False) -> None:
         """The target took it; `completed` when the answer is the outcome (synchronous)."""
         self._answer(index, at_s, status, accepted=True)
         self.accepted_count += 1
+        self.follow_ups_due += self.follow_up[index]
         if completed:
             self.outcome[index] = COMPLETED
             self.outcomes += 1
@@ -94,9 +101,22 @@ class Recorder:
             self.finished[index] = at_s
         elif outcome == RETURNED and current in (SUCCEEDED, CORRECTED):
             self.outcome[index] = LATE_RETURNED
+            self._followed_up(index)
         elif outcome == CORRECTED and current == SUCCEEDED:
             self.outcome[index] = CORRECTED
+            self._followed_up(index)
         self.changed.set()
+
+    def _followed_up(self, index: int) -> None:
+        if self.follow_up[index]:
+            self.follow_up[index] = 0
+            self.follow_ups_due -= 1
+            assert self.follow_ups_due >= 0
+
+    @property
+    def settled(self) -> bool:
+        """Every accepted transfer has its outcome, and every awaited late one too."""
+        return self.outcomes >= self.accepted_count and self.follow_ups_due == 0
 
 
 class Outcomes:

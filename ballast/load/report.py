@@ -40,10 +40,16 @@ STYLE = (
 
 
 def write_report(
-    out_dir: Path, summary: dict[str, Any], recorder: Recorder, mix: Mix, origin_s: float
+    out_dir: Path,
+    summary: dict[str, Any],
+    recorder: Recorder,
+    mix: Mix,
+    origin_s: float,
+    *,
+    figures: bool = True,
 ) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    pngs = render_figures(summary)
+    pngs = render_figures(summary) if figures else {}
     written = {}
     for name, data in pngs.items():
         written[name] = out_dir / f"{name}.png"
@@ -229,9 +235,13 @@ def render_html(summary: dict[str, Any], pngs: dict[str, bytes]) -> str:
         for key, value in run.items()
         if key not in ("rail", "interrupted")
     ]
-    images = "".join(
-        f"<h3>{html.escape(title)}</h3>{image(pngs[name], name)}"
-        for name, (title, _) in FIGURES.items()
+    images = (
+        "".join(
+            f"<h3>{html.escape(title)}</h3>{image(pngs[name], name)}"
+            for name, (title, _) in FIGURES.items()
+            if name in pngs
+        )
+        or "<p>Figures were not drawn (--no-figures).</p>"
     )
     target = html.escape(config["target"])
     return (

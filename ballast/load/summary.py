@@ -14,7 +14,7 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from ballast.load.config import DRAIN_TIMEOUT_S_MAX, DURATION_S_MAX, LoadConfig
-from ballast.load.latency import figures_ms, new_histogram, record_ms
+from ballast.load.latency import figures_ms, new_histogram, percentiles_ms, record_ms
 from ballast.load.recorder import ERROR, OUTCOME_NAMES, STATUS_NO_ANSWER, Outcomes, Recorder
 
 # Round bucket widths; the narrowest that draws the run in at most TIMELINE_BUCKETS_MAX
@@ -48,10 +48,12 @@ def _reached(values: Any) -> list[float]:
     return sorted(value for value in values if not math.isnan(value))
 
 
-def _latencies(recorder: Recorder) -> tuple[HdrHistogram, HdrHistogram, HdrHistogram]:
-    """Submission (scheduled → answer, accepted only), end-to-end (scheduled → first
-    outcome) and send delay (scheduled → sent: how far the sender fell behind)."""
+def _latencies(recorder: Recorder) -> dict[str, Any]:
+    """The figures of submission (scheduled → answer, accepted only), end-to-end
+    (scheduled → first outcome) and send delay (scheduled → sent: how far the sender fell
+    behind) latencies, and their distributions."""
     submit, end_to_end, behind = new_histogram(), new_histogram(), new_histogram()
+    sums_ms = [0.0, 0.0, 0.0]
     rows = zip(
         recorder.scheduled,
         recorder.sent,
@@ -61,22 +63,23 @@ def _latencies(recorder: Recorder) -> tuple[HdrHistogram, HdrHistogram, HdrHisto
         strict=True,
     )
     for scheduled, sent, answered, finished, outcome in rows:
-        record_ms(behind, (sent - scheduled) * 1000)
+        sums_ms[2] += record_ms(behind, (sent - scheduled) * 1000)
         if outcome != ERROR and not math.isnan(answered):
-            record_ms(submit, (answered - scheduled) * 1000)
+            sums_ms[0] += record_ms(submit, (answered - scheduled) * 1000)
         if not math.isnan(finished):
-            record_ms(end_to_end, (finished - scheduled) * 1000)
-    return submit, end_to_end, behind
+            sums_ms[1] += record_ms(end_to_end, (finished - scheduled) * 1000)
+    return {
+        "submit_latency_ms": figures_ms(submit, sums_ms[0]),
+        "outcome_latency_ms": figures_ms(end_to_end, sums_ms[1]),
+        "send_delay_ms": figures_ms(behind, sums_ms[2]),
+        "distribution": {"submit_ms": distribution(submit), "outcome_ms": distribution(end_to_end)},
+    }
 
 
 def distribution(histogram: HdrHistogram) -> list[list[float]]:
     """[percentile, ms] pairs for the percentile plot; empty when there is no sample."""
-    if histogram.get_total_count() == 0:
-        return []
-    return [
-        [percent, round(histogram.get_value_at_percentile(percent) / 1000, 2)]
-        for percent in DISTRIBUTION_PERCENTILES
-    ]
+    found = percentiles_ms(histogram, DISTRIBUTION_PERCENTILES)
+    return [[percent, value_ms] for percent, value_ms in found.items()]
 
 
 def _bucket_of(at_s: float, timing: Timing, width_s: float, buckets: int) -> int:
@@ -128,8 +131,8 @@ def timeline(recorder: Recorder, timing: Timing) -> dict[str, Any]:
 
 
 def _bucket_figures(histogram: HdrHistogram) -> dict[str, float]:
-    figures = figures_ms(histogram)
-    return {key: figures[key] for key in ("p50", "p90", "p99") if key in figures}
+    found = percentiles_ms(histogram, (50, 90, 99))
+    return {f"p{percent}": value_ms for percent, value_ms in found.items()}
 
 
 def settings(config: LoadConfig) -> dict[str, Any]:
@@ -179,7 +182,7 @@ def by_step(config: LoadConfig, recorder: Recorder) -> list[dict[str, Any]]:
 def summarize(
     config: LoadConfig, recorder: Recorder, outcomes: Outcomes, timing: Timing
 ) -> dict[str, Any]:
-    submit, end_to_end, behind = _latencies(recorder)
+    latencies = _latencies(recorder)
     load_s = max(timing.load_ended_s - timing.started_s, 1e-9)
     finished = _reached(recorder.finished)
     outcome_span_s = (finished[-1] - timing.started_s) if finished else math.nan
@@ -206,10 +209,7 @@ def summarize(
             "accepted": round(recorder.accepted_count / load_s, 1),
             "outcomes": round(len(finished) / outcome_span_s, 1) if finished else 0.0,
         },
-        "submit_latency_ms": figures_ms(submit),
-        "outcome_latency_ms": figures_ms(end_to_end),
-        "send_delay_ms": figures_ms(behind),
-        "distribution": {"submit_ms": distribution(submit), "outcome_ms": distribution(end_to_end)},
+        **latencies,
         "timeline": timeline(recorder, timing),
         "notifications": {"duplicates": outcomes.duplicates, "rejected": outcomes.rejected},
     }
