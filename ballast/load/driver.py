@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -188,7 +189,10 @@ async def _drain(load: Run) -> None:
 
 
 def stop_on_interrupt(stopped: asyncio.Event) -> None:
-    """The first Ctrl-C sets `stopped`; the next one interrupts as usual."""
+    """The first Ctrl-C sets `stopped`; the next one interrupts as usual. Signals reach
+    only the main thread: elsewhere (a run inside another program) this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        return
     loop = asyncio.get_running_loop()
 
     def interrupted() -> None:

@@ -230,11 +230,7 @@ def render_html(summary: dict[str, Any], pngs: dict[str, bytes]) -> str:
         verdict = said if passed else "<p class=fail>Thresholds: FAILED</p>"
     if run.get("interrupted"):
         verdict += "<p class=fail>Interrupted (Ctrl-C): the load and the drain ended early.</p>"
-    meta = [
-        (key.replace("_", " "), value)
-        for key, value in run.items()
-        if key not in ("rail", "interrupted")
-    ]
+    meta = [(key.replace("_", " "), value) for key, value in run.items() if key != "rail"]
     images = (
         "".join(
             f"<h3>{html.escape(title)}</h3>{image(pngs[name], name)}"
