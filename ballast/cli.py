@@ -167,11 +167,14 @@ def _add_load_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
         "--no-figures", action="store_true", help="a report without figures (quicker, for CI)"
     )
     load.set_defaults(run=_run_load, load_command=None)
-    actions = load.add_subparsers(dest="load_command", metavar="[compare]")
+    actions = load.add_subparsers(dest="load_command", metavar="[compare | locustfile]")
     compare = actions.add_parser("compare", help="compare two runs' reports side by side")
     compare.add_argument("run_a", type=Path, help="a run's report folder (the baseline)")
     compare.add_argument("run_b", type=Path, help="another run's report folder")
     compare.add_argument("--out", type=Path, default=None, help="HTML file (default: beside RUN_B)")
+    actions.add_parser(
+        "locustfile", help='print the locustfile\'s path: locust -f "$(ballast load locustfile)"'
+    )
 
 
 def _run_up(args: argparse.Namespace) -> int:

@@ -61,11 +61,11 @@ async def rail_facts(
         "clock_mode": "instant" if clock["day_ms"] == 0 and not clock["frozen"] else clock["mode"],
         "same_day_ach": clock["same_day_ach"],
         "rules_count": len(rules),
-        "rules": [_rule_line(rule) for rule in rules[:RULES_SHOWN_MAX]],
+        "rules": [rule_line(rule) for rule in rules[:RULES_SHOWN_MAX]],
     }
 
 
-def _rule_line(rule: dict[str, Any]) -> str:
+def rule_line(rule: dict[str, Any]) -> str:
     match = " ".join(f"{key}={value}" for key, value in rule.get("match", {}).items())
     extra = " ".join(
         f"{key}={value}" for key, value in rule.items() if key not in ("match", "action")
