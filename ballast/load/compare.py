@@ -111,6 +111,10 @@ def _change_cell(row: dict[str, Any]) -> str:
     return f"<td class=n{css}>{row['change']:+g}</td><td class=n{css}>{percent}</td>"
 
 
+def _differs(a: dict[str, Any], b: dict[str, Any], key: str) -> str:
+    return "≠" if a.get(key) != b.get(key) else ""
+
+
 def _side_by_side(names: tuple[str, str], pngs: tuple[dict[str, bytes], ...]) -> str:
     sections = []
     for name, (title, _) in FIGURES.items():
@@ -134,7 +138,15 @@ def render_compare(a: dict[str, Any], b: dict[str, Any], names: tuple[str, str])
         for text in ("metric", f"A: {names[0]}", f"B: {names[1]}", "B - A", "%")
     )
     settings = sorted(set(a["config"]) | set(b["config"]))
-    setting_rows = [[key, a["config"].get(key, ""), b["config"].get(key, "")] for key in settings]
+    setting_rows = [
+        [
+            key,
+            a["config"].get(key, ""),
+            b["config"].get(key, ""),
+            _differs(a["config"], b["config"], key),
+        ]
+        for key in settings
+    ]
     run_keys = ("started_at", "ballast_version", "ballast_commit", "host", "command_line")
     run_rows = [[key, a["run"].get(key, ""), b["run"].get(key, "")] for key in run_keys]
     overlay = png(lambda figure: _draw_overlay(figure, a, b, names), FIGURE_SIZE_INCHES)
@@ -145,7 +157,7 @@ def render_compare(a: dict[str, Any], b: dict[str, Any], names: tuple[str, str])
         f"<title>{title}</title><style>{STYLE}body{{max-width:90em}}</style></head><body>"
         f"<h1>{title}</h1><h2>Differences</h2><table><tr>{head}</tr>{body}</table>"
         f"<h2>Runs</h2>{grid(['', 'A', 'B'], run_rows)}"
-        f"<h2>Settings</h2>{grid(['', 'A', 'B'], setting_rows)}"
+        f"<h2>Settings</h2>{grid(['', 'A', 'B', 'differs'], setting_rows)}"
         f"<h2>Overlaid</h2>{image(overlay, 'overlaid')}"
         f"<h2>Side by side</h2>{side_by_side}</body></html>\n"
     )
