@@ -203,3 +203,11 @@ def test_timeline_buckets_stay_readable_for_any_duration() -> None:
     assert load.bucket_width_s(60.0) == 1.0
     assert load.bucket_width_s(300.0) == 5.0
     assert load.bucket_width_s(load.DURATION_S_MAX) == 60.0
+
+
+def test_rail_help_says_day_ms_0_is_instant(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli_main(["rails", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "0 (the default) is instant: every outcome falls due at once" in help_text
+    assert "Not a manual clock" in help_text
