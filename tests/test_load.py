@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestServer
 from ballast import load
 from ballast.cli import main as cli_main
 from ballast.load import LoadConfig, LoadError
-from ballast.load.scenario import Mix, default_scenario
+from ballast.load.scenario import Mix, default_scenario, load_scenario
 from rails.app import RailConfig, create_app
 from tests.support.pipeline import Pipeline
 
@@ -211,3 +211,33 @@ def test_rail_help_says_day_ms_0_is_instant(capsys: pytest.CaptureFixture[str]) 
     help_text = " ".join(capsys.readouterr().out.split())
     assert "0 (the default) is instant: every outcome falls due at once" in help_text
     assert "Not a manual clock" in help_text
+
+
+async def test_a_marketplace_scenario_runs_through_the_pipeline(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    """Credits, refunds, reversals and settlements: the synchronous ones are complete on
+    their answer, the credits on their signed callbacks."""
+    scenario = load_scenario("marketplace-day")
+    config = LoadConfig(
+        target="pipeline",
+        url=pipeline.api.base_url,
+        count=24,
+        rate=100.0,
+        scenario=scenario,
+        orders=2,
+        drain_timeout_s=15.0,
+        out_dir=tmp_path,
+        progress=False,
+        figures=False,
+    )
+    summary = await load.run(config)
+    assert_consistent(summary, tmp_path)
+    assert summary["transfers"]["errors"] == 0, summary["status_codes"]
+    by_kind = {step["kind"]: step for step in summary["by_step"]}
+    assert set(by_kind) == {"credit", "refund", "reversal", "settlement"}
+    for kind in ("refund", "reversal", "settlement"):
+        assert by_kind[kind]["outcomes"]["completed"] == by_kind[kind]["started"] > 0, kind
+    credits = by_kind["credit"]["outcomes"]
+    assert credits["succeeded"] + credits["returned"] == by_kind["credit"]["started"]
+    assert summary["outcome_latency_ms"]["count"] == by_kind["credit"]["started"]

@@ -15,6 +15,7 @@ from ballast import load
 from ballast.load import LoadConfig, LoadError
 from ballast.load.arrival import Stage, arrival_offsets_s, parse_stages, stages_count
 from ballast.load.client import serve
+from ballast.load.latency import LiveWindow
 
 SLOW_TARGET_DELAY_S = 0.05
 
@@ -138,3 +139,15 @@ async def test_stopping_ends_the_load_early_and_still_writes_the_report(
     assert summary["run"]["interrupted"] is True
     assert 10 <= summary["transfers"]["started"] <= 60
     assert "Interrupted" in (tmp_path / "report.html").read_text()
+
+
+def test_the_live_view_shows_the_rate_and_latency_of_the_last_seconds() -> None:
+    window = LiveWindow()
+    for tick in range(300):  # 100 answers a second for 3 s, from 10.5 s; every 10th refused.
+        window.answered(10.5 + tick / 100, latency_ms=5.0 + tick % 10, accepted=tick % 10 != 9)
+    snapshot = window.snapshot(13.5)
+    assert snapshot["rate_per_s"] == pytest.approx(90, rel=0.05)
+    assert snapshot["errors"] == 30
+    assert snapshot["p50_ms"] == pytest.approx(9.0, abs=0.05)  # HDR: 3 significant digits.
+    assert snapshot["p99_ms"] == pytest.approx(13.0, abs=0.05)
+    assert window.snapshot(30.0)["rate_per_s"] == 0  # Long after: nothing recent.

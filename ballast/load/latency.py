@@ -78,6 +78,7 @@ class LiveWindow:
 
     def __init__(self) -> None:
         self._seconds: deque[_Second] = deque(maxlen=LIVE_WINDOW_S + 1)
+        self._first_s: float | None = None  # The first answer: the window starts no sooner.
 
     def _current(self, at_s: float) -> _Second:
         second = int(at_s)
@@ -86,6 +87,8 @@ class LiveWindow:
         return self._seconds[-1]
 
     def answered(self, at_s: float, latency_ms: float, accepted: bool) -> None:
+        if self._first_s is None:
+            self._first_s = at_s
         current = self._current(at_s)
         if accepted:
             current.accepted += 1
@@ -99,7 +102,8 @@ class LiveWindow:
         merged = new_histogram()
         for second in recent:
             merged.add(second.histogram)
-        span_s = max(1.0, min(LIVE_WINDOW_S, now_s - recent[0].at_s)) if recent else 1.0
+        began_s = max(recent[0].at_s, self._first_s or 0.0) if recent else now_s
+        span_s = max(0.5, now_s - began_s)  # Over half a second at least: no wild start.
         figures = figures_ms(merged)
         return {
             "rate_per_s": sum(s.accepted for s in recent) / span_s,

@@ -55,7 +55,9 @@ class LiveProgress:
             TimeElapsedColumn(),
         )
         self._bar.start()
-        total = self._config.transfers_max if self._config.duration_s is None else None
+        config = self._config
+        # A closed run for a duration has no known total; every other run has.
+        total = None if config.duration_s and not config.is_open else config.transfers_max
         self._sent = self._bar.add_task("submitted", total=total, detail="")
         self._done = self._bar.add_task("outcomes", total=0, detail="")
         self._task = asyncio.create_task(self._refresh())
