@@ -136,6 +136,9 @@ async def test_compare_sets_two_runs_side_by_side(
     first, second = tmp_path / "first", tmp_path / "second"
     await run_mixed(rail_url, first, figures=False, rate=200.0)
     await run_mixed(rail_url, second, figures=False, rate=400.0)
+    for run in (first, second):  # The runs' own figures, as a run with figures writes them.
+        for name in FIGURES:
+            (run / f"{name}.png").write_bytes(b"\x89PNG\r\n\x1a\n" + name.encode())
     out = tmp_path / "compare.html"
     code = cli_main(["load", "compare", str(first), str(second), "--out", str(out)])
     assert code == 0
@@ -145,7 +148,7 @@ async def test_compare_sets_two_runs_side_by_side(
     assert "A: first" in page and "B: second" in page and "B - A" in page
     a = json.loads((first / "summary.json").read_text())
     assert str(a["submit_latency_ms"]["p99"]) in page
-    assert page.count("data:image/png;base64,") == 1 + 2 * len(FIGURES)
+    assert page.count("data:image/png;base64,") == 1 + 2 * len(FIGURES)  # Overlaid, and each.
 
 
 def test_compare_refuses_what_is_not_a_run(

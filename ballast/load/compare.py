@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ballast.load.config import LoadError
-from ballast.load.figures import FIGURE_SIZE_INCHES, FIGURES, png, render_figures
+from ballast.load.figures import FIGURES, TALL_FIGURE_SIZE_INCHES, png
 from ballast.load.report import STYLE, grid, image
 
 # (label, path into summary.json, True when more is better)
@@ -76,27 +76,46 @@ def differences(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _series(summary: dict[str, Any], pick: Any) -> tuple[list[float], list[float]]:
+    rows = summary["timeline"]["rows"]
+    return [row["start_s"] for row in rows], [
+        pick(row, summary["timeline"]["bucket_s"]) for row in rows
+    ]
+
+
+# The overlaid panels: (y label, the value of a timeline row, given the bucket width).
+OVERLAID = (
+    ("submission p99 (ms)", lambda row, _: row["submit_ms"].get("p99", float("nan"))),
+    ("end to end p99 (ms)", lambda row, _: row["e2e_ms"].get("p99", float("nan"))),
+    ("accepted/s", lambda row, width_s: row["accepted"] / width_s),
+    ("errors/s", lambda row, width_s: row["errors"] / width_s),
+)
+
+
 def _draw_overlay(
     figure: Any, a: dict[str, Any], b: dict[str, Any], names: tuple[str, str]
 ) -> None:
-    panels = figure.subplots(1, 2)
-    for summary, name in zip((a, b), names, strict=True):
-        rows = summary["timeline"]["rows"]
-        starts = [row["start_s"] for row in rows]
-        p99 = [row["submit_ms"].get("p99", float("nan")) for row in rows]
-        width_s = summary["timeline"]["bucket_s"]
-        panels[0].plot(starts, p99, drawstyle="steps-post", label=name)
-        panels[1].plot(
-            starts, [row["accepted"] / width_s for row in rows], drawstyle="steps-post", label=name
-        )
-    panels[0].set_ylabel("submission p99 (ms)")
-    panels[1].set_ylabel("accepted/s")
-    for axes in panels:
-        axes.set_xlabel("seconds since the start")
+    panels = figure.subplots(2, 2, sharex=True).flatten()
+    for axes, (label, pick) in zip(panels, OVERLAID, strict=True):
+        for summary, name in zip((a, b), names, strict=True):
+            axes.plot(*_series(summary, pick), drawstyle="steps-post", label=name)
+        axes.set_ylabel(label)
         axes.set_ylim(bottom=0)
+    for axes in panels[2:]:
+        axes.set_xlabel("seconds since the start")
     panels[1].legend(
         loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, fontsize="small"
     )
+
+
+def _figures_of(run: Path) -> dict[str, bytes]:
+    """The figures the run wrote (none for a run with --no-figures): not drawn again."""
+    folder = run if run.is_dir() else run.parent
+    return {
+        name: (folder / f"{name}.png").read_bytes()
+        for name in FIGURES
+        if (folder / f"{name}.png").is_file()
+    }
 
 
 def _change_cell(row: dict[str, Any]) -> str:
@@ -118,16 +137,23 @@ def _differs(a: dict[str, Any], b: dict[str, Any], key: str) -> str:
 def _side_by_side(names: tuple[str, str], pngs: tuple[dict[str, bytes], ...]) -> str:
     sections = []
     for name, (title, _) in FIGURES.items():
+        if not all(name in drawn for drawn in pngs):
+            continue
         cells = "".join(
             f"<figure style='margin:0;flex:1 1 28em'><figcaption>{html.escape(run)}"
             f"</figcaption>{image(drawn[name], name)}</figure>"
             for run, drawn in zip(names, pngs, strict=True)
         )
         sections.append(f"<h3>{html.escape(title)}</h3><div class=grid>{cells}</div>")
-    return "".join(sections)
+    return "".join(sections) or "<p>The runs' folders hold no figures (--no-figures).</p>"
 
 
-def render_compare(a: dict[str, Any], b: dict[str, Any], names: tuple[str, str]) -> str:
+def render_compare(
+    a: dict[str, Any],
+    b: dict[str, Any],
+    names: tuple[str, str],
+    pngs: tuple[dict[str, bytes], dict[str, bytes]] = ({}, {}),
+) -> str:
     body = "".join(
         f"<tr><th>{html.escape(r['metric'])}</th><td class=n>{r['a']}</td>"
         f"<td class=n>{r['b']}</td>{_change_cell(r)}</tr>"
@@ -149,8 +175,8 @@ def render_compare(a: dict[str, Any], b: dict[str, Any], names: tuple[str, str])
     ]
     run_keys = ("started_at", "ballast_version", "ballast_commit", "host", "command_line")
     run_rows = [[key, a["run"].get(key, ""), b["run"].get(key, "")] for key in run_keys]
-    overlay = png(lambda figure: _draw_overlay(figure, a, b, names), FIGURE_SIZE_INCHES)
-    side_by_side = _side_by_side(names, (render_figures(a), render_figures(b)))
+    overlay = png(lambda figure: _draw_overlay(figure, a, b, names), TALL_FIGURE_SIZE_INCHES)
+    side_by_side = _side_by_side(names, pngs)
     title = f"ballast load: {html.escape(names[0])} (A) against {html.escape(names[1])} (B)"
     return (
         "<!doctype html><html lang=en><head><meta charset='utf-8'>"
@@ -181,7 +207,8 @@ def main(args: argparse.Namespace) -> int:
     names = (args.run_a.name or str(args.run_a), args.run_b.name or str(args.run_b))
     out: Path = args.out or args.run_b.parent / f"compare-{names[0]}-vs-{names[1]}.html"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_compare(a, b, names), encoding="utf-8")
+    pngs = (_figures_of(args.run_a), _figures_of(args.run_b))
+    out.write_text(render_compare(a, b, names, pngs), encoding="utf-8")
     print(render_text(a, b))
     print(f"comparison: {out}")
     return 0

@@ -34,13 +34,13 @@ class Batch:
     id, outcome, at, message id]. Users (greenlets) and the receiver add; a flusher takes."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
         self.answers: list[list[Any]] = []
         self.outcomes: list[list[Any]] = []
         self.rejected = 0
 
     def take(self) -> dict[str, Any] | None:
-        with self._lock:
+        with self.lock:
             if not (self.answers or self.outcomes or self.rejected):
                 return None
             taken = {"answers": self.answers, "outcomes": self.outcomes, "rejected": self.rejected}
@@ -60,7 +60,7 @@ class Collector:
         self.workers.add(worker)
         recorder = self.recorder
         for (
-            local,
+            _local,
             step,
             scheduled,
             sent,
@@ -72,7 +72,6 @@ class Collector:
             follow,
         ) in data["answers"]:
             index = recorder.start(scheduled, sent, step, follow_up=bool(follow))
-            assert local >= 0
             if accepted:
                 recorder.accept(index, answered, status, completed=completed)
                 if not completed:
@@ -106,11 +105,11 @@ class Receiver:
         try:
             found = self._outcomes(raw, headers)
         except WebhookVerificationError:
-            with self.batch._lock:
+            with self.batch.lock:
                 self.batch.rejected += 1
             start_response("400 Bad Request", [("Content-Length", "0")])
             return [b""]
-        with self.batch._lock:
+        with self.batch.lock:
             self.batch.outcomes.extend([tid, outcome, at_s, mid] for mid, tid, outcome in found)
         start_response("204 No Content", [])
         return [b""]

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from ballast.load.arrival import arrival_offsets_s
 from ballast.load.client import RequestFailed, serve
-from ballast.load.config import LoadConfig, check_loopback
+from ballast.load.config import LoadConfig, LoadError, check_loopback
 from ballast.load.live import LiveProgress
 from ballast.load.metadata import run_metadata
 from ballast.load.railcontrol import install_load_rules, rail_facts
@@ -33,13 +33,21 @@ from ballast.load.thresholds import check_all
 class Run:
     """One run's moving parts, shared by the generators and the drain."""
 
-    def __init__(self, config: LoadConfig, driver: Driver, recorder: Recorder, outcomes: Outcomes):
+    def __init__(
+        self,
+        config: LoadConfig,
+        driver: Driver,
+        recorder: Recorder,
+        outcomes: Outcomes,
+        mix: Mix,
+        stopped: asyncio.Event,
+    ):
         self.config = config
         self.driver = driver
         self.recorder = recorder
         self.outcomes = outcomes
-        self.mix = Mix(config.effective_scenario)
-        self.stopped = asyncio.Event()  # Set by Ctrl-C (or a test): end the load early.
+        self.mix = mix
+        self.stopped = stopped  # Set by Ctrl-C (or a test): end the load early.
 
     def more(self, deadline_s: float | None) -> bool:
         return (
@@ -73,12 +81,14 @@ async def run(config: LoadConfig, stopped: asyncio.Event | None = None) -> dict[
         for url in (config.url, config.rail_url):
             if url:
                 check_loopback(url)
+    mix = Mix(config.effective_scenario)
+    if mix.needs_rail_rules and not config.rail_url:
+        raise LoadError("late returns and corrections need the rail's control API: --rail-url")
     metadata = run_metadata(config)
     recorder = Recorder()
     outcomes = Outcomes(recorder)
     connector = aiohttp.TCPConnector(limit=config.in_flight_max)
     async with aiohttp.ClientSession(connector=connector) as session:
-        mix = Mix(config.effective_scenario)
         if config.rail_url:
             if mix.needs_rail_rules:
                 await install_load_rules(session, config.rail_url, config.rail_control_token)
@@ -88,9 +98,7 @@ async def run(config: LoadConfig, stopped: asyncio.Event | None = None) -> dict[
             driver = RailDriver(config, session, outcomes)
         else:
             driver = PipelineDriver(config, session, outcomes, mix)
-        load = Run(config, driver, recorder, outcomes)
-        if stopped is not None:
-            load.stopped = stopped
+        load = Run(config, driver, recorder, outcomes, mix, stopped or asyncio.Event())
         receiver = web.Application()
         receiver.router.add_post("/outcomes", driver.receive)
         async with serve(receiver, config.receiver_host) as receiver_url:

@@ -321,7 +321,7 @@ class BallastUser(HttpUser):
             transfer_id,
             follow_up,
         ]
-        with side.batch._lock:
+        with side.batch.lock:
             side.batch.answers.append(row)
 
     def _send(self, side: WorkerSide, index: int, transfer: Transfer) -> tuple[str, int, bool]:

@@ -22,7 +22,6 @@ from ballast.load.config import (
     ACCOUNT_SUCCEEDS,
     ROUTING_NUMBER,
     LoadConfig,
-    LoadError,
 )
 from ballast.load.railcontrol import ACCOUNT_CORRECTED, ACCOUNT_LATE_RETURN
 from ballast.load.recorder import CORRECTED, RETURNED, SUCCEEDED, Outcomes
@@ -189,8 +188,7 @@ class PipelineDriver:
         if transfer.kind == "reversal":
             status, reversal = await self._api.send(f"/credits/{credit_id}/reversals", {})
             return Submitted(str(reversal["reversals"][0]["id"]), status, completed=True)
-        if transfer.kind != "settlement":
-            raise LoadError(f"the pipeline cannot run {transfer.kind!r} steps")
+        assert transfer.kind == "settlement", "LoadConfig checks the scenario's kinds"
         path = f"/accounts/{order.payable_account_id}/settlements"
         status, settled = await self._api.send(path, {"funding_instrument": order.bank_ids[0]})
         return Submitted(str(settled["settlements"][0]["id"]), status, completed=True)
