@@ -174,6 +174,7 @@ async def test_a_failed_threshold_fails_the_run_with_exit_code_1(
         (["--duration", "soon"], "not a duration"),
         (["--scenario", "no-such-scenario"], "shipped: "),
         (["--scenario", "marketplace-day", "--target", "rail"], "cannot run against the rail"),
+        (["--scenario", "payday", "--returns", "5"], "failing_percent"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(

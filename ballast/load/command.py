@@ -56,6 +56,8 @@ def _shape(args: argparse.Namespace, shape: LoadShape) -> dict[str, Any]:
 
 def config_from_args(args: argparse.Namespace) -> LoadConfig:
     scenario = load_scenario(args.scenario) if args.scenario else None
+    if scenario is not None and args.returns:
+        raise LoadError("--returns is for the plain run; a scenario sets failing_percent per step")
     shape = scenario.load if scenario is not None else LoadShape()
     target = args.target or shape.target or "rail"
     url = (args.url or DEFAULT_URLS[target]).rstrip("/")
