@@ -112,6 +112,7 @@ async def test_a_master_and_two_workers_write_the_report(rail_url: str, tmp_path
     master_log = (tmp_path / "master.log").read_text()
     assert codes == [0, 0, 0], master_log[-3000:]
     assert "✓ e2e_p99<5s" in master_log
+    assert "E2E      credit outcome" in master_log  # End to end in Locust's own figures too.
 
     summary = json.loads((tmp_path / "report" / "summary.json").read_text())
     run = summary["run"]

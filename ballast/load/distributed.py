@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -88,10 +89,17 @@ class Collector:
 class Receiver:
     """A worker's WSGI receiver of the rail's notifications or the API's callbacks."""
 
-    def __init__(self, batch: Batch, target: str, rail_secret: str | None) -> None:
+    def __init__(
+        self,
+        batch: Batch,
+        target: str,
+        rail_secret: str | None,
+        observe: Callable[[str, float], None] | None = None,
+    ) -> None:
         self.batch = batch
         self.target = target
         self.webhook = None if rail_secret is None else Webhook(rail_secret)
+        self.observe = observe  # Told (transfer id, when) of each outcome, as it arrives.
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -111,6 +119,10 @@ class Receiver:
             return [b""]
         with self.batch.lock:
             self.batch.outcomes.extend([tid, outcome, at_s, mid] for mid, tid, outcome in found)
+        observe = self.observe
+        if observe is not None:
+            for _, transfer_id, _ in found:
+                observe(transfer_id, at_s)
         start_response("204 No Content", [])
         return [b""]
 

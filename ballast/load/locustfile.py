@@ -104,7 +104,8 @@ class WorkerSide:
         runner = environment.runner
         worker_index = runner.worker_index if isinstance(runner, WorkerRunner) else 0
         self.indexes = itertools.count(worker_index * WORKER_INDEX_STRIDE)
-        self.sent_at: dict[str, tuple[float, str]] = {}  # transfer id → (scheduled, kind)
+        self.sent_at: dict[str, tuple[float, str]] = {}  # transfer id → (sent, kind)
+        self.early: dict[str, float] = {}  # transfer id → its outcome, come before its answer
         self.orders: list[dict[str, Any]] = []
         self.order_locks: list[threading.Lock] = []
         self.auth: tuple[str, str] | None = None
@@ -112,7 +113,7 @@ class WorkerSide:
         # without stopping its workers first, and would otherwise drain under load.
         self.stopped = False
         rail_secret = os.environ.get(RAIL_SECRET_ENV) if self.target == "rail" else None
-        self.receiver = Receiver(self.batch, self.target, rail_secret)
+        self.receiver = Receiver(self.batch, self.target, rail_secret, self._observe)
         self.server = WSGIServer((options.ballast_receiver_host, 0), self.receiver, log=None)
         self.server.start()
         host = options.ballast_receiver_host
@@ -122,6 +123,34 @@ class WorkerSide:
                 environment.host or DEFAULT_URLS["pipeline"], options.ballast_orders
             )
         gevent.spawn(self._flush_forever)
+
+    def sent(self, transfer_id: str, sent_s: float, kind: str) -> None:
+        """A transfer the target took; its outcome may already be here (a fast rail)."""
+        arrived_s = self.early.pop(transfer_id, None)
+        if arrived_s is None:
+            self.sent_at[transfer_id] = (sent_s, kind)
+        else:
+            self._fire(kind, sent_s, arrived_s)
+
+    def _observe(self, transfer_id: str, at_s: float) -> None:
+        """A first outcome shows in Locust's own statistics too, as an `E2E` request timed
+        from the send (a later one, a late return, does not)."""
+        sent = self.sent_at.pop(transfer_id, None)
+        if sent is None:
+            self.early.setdefault(transfer_id, at_s)
+            return
+        self._fire(sent[1], sent[0], at_s)
+
+    def _fire(self, kind: str, sent_s: float, at_s: float) -> None:
+        request: Any = self.environment.events.request  # Locust's events are untyped.
+        request.fire(
+            request_type="E2E",
+            name=f"{kind} outcome",
+            response_time=(at_s - sent_s) * 1000,
+            response_length=0,
+            exception=None,
+            context={},
+        )
 
     def _prepare_pipeline(self, url: str, orders: int) -> None:
         api = SyncApi(url)
@@ -308,6 +337,8 @@ class BallastUser(HttpUser):
         answered_s = time.time()
         accepted = status in (200, 201)
         follow_up = side.target == "rail" and transfer.variant in ("late_return", "correction")
+        if accepted and not completed:
+            side.sent(transfer_id, sent_s, transfer.kind)
         local = index % WORKER_INDEX_STRIDE
         row = [
             local,
