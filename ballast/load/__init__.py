@@ -23,7 +23,7 @@ The package: `config` (bounds and checks), `arrival`, `scenario`, `thresholds`,
 the Balanced API client, the local receiver; bench/ uses it too), `railcontrol` (the
 rail's clock and rules), `targets` (the rail and pipeline drivers), `driver` (the run),
 `live` (the progress bar), `metadata`, `summary`, `figures`, `report`, `compare`,
-`command` (the CLI's glue), `locustfile` and `locust_report`.
+`command` (the CLI's glue), `locustfile` and `distributed` (Locust).
 """
 
 from __future__ import annotations

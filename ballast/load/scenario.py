@@ -79,7 +79,7 @@ class LoadShape(_Strict):
     target: Target | None = None
     rate: Annotated[float, Field(gt=0)] | None = None
     stages: str | None = None
-    duration: str | None = None
+    duration: str | float | None = None  # "90s", "5m", or seconds.
     count: Annotated[int, Field(ge=1)] | None = None
     concurrency: Annotated[int, Field(ge=1)] | None = None
     thresholds: list[str] = []
