@@ -277,6 +277,10 @@ def _on_stop_message(environment: Environment, msg: Any, **_: Any) -> None:
 
 
 def _on_init(environment: Environment, **_: Any) -> None:
+    # gevent's loop keeps a cached "now" that went stale while this module's imports ran
+    # (seconds, on a busy machine); Locust's --run-time timer, set next, would count from
+    # that stale moment and end a single-process run at once. Refresh it.
+    gevent.get_hub().loop.update_now()
     if not isinstance(environment.runner, MasterRunner):
         environment.runner.register_message(STOP_MESSAGE, _on_stop_message)  # type: ignore[union-attr]
     if not isinstance(environment.runner, WorkerRunner):
