@@ -185,3 +185,15 @@ def test_bad_input_is_one_line_and_exit_code_2(
     assert code == 2
     assert error.startswith("ballast load: ") and message in error
     assert error.count("\n") == 1
+
+
+def test_a_rail_that_does_not_answer_is_one_line_and_exit_code_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No run of nothing but errors: the rail is asked for /healthz before any load."""
+    code = cli("http://127.0.0.1:1", tmp_path, "--count", "10")
+    error = capsys.readouterr().err
+    assert code == 2
+    assert error.startswith("ballast load: the rail at http://127.0.0.1:1 does not answer")
+    assert error.count("\n") == 1
+    assert not (tmp_path / "report.html").exists()

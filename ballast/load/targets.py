@@ -22,6 +22,7 @@ from ballast.load.config import (
     ACCOUNT_SUCCEEDS,
     ROUTING_NUMBER,
     LoadConfig,
+    LoadError,
 )
 from ballast.load.railcontrol import ACCOUNT_CORRECTED, ACCOUNT_LATE_RETURN
 from ballast.load.recorder import CORRECTED, RETURNED, SUCCEEDED, Outcomes
@@ -112,6 +113,17 @@ class RailDriver:
         self._webhook = None if config.rail_secret is None else Webhook(config.rail_secret)
 
     async def prepare(self, receiver_url: str) -> None:
+        """Refuse a rail that does not answer at all before sending it any load: a run of
+        nothing but errors tells less than one line saying why. (Any answer will do: what
+        the rail answers to entries is what the run measures.)"""
+        url = f"{self._config.url}/healthz"
+        try:
+            async with self._session.get(url, timeout=aiohttp.ClientTimeout(total=5)):
+                pass
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise LoadError(
+                f"the rail at {self._config.url} does not answer: {error or type(error).__name__}"
+            ) from None
         self._notify_url = receiver_url
 
     async def submit(self, index: int, transfer: Transfer) -> Submitted:
