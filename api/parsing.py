@@ -102,7 +102,11 @@ def _describe(error: pydantic.ValidationError) -> tuple[str, dict[str, str]]:
 
 
 async def parse(request: web.Request, model: type[Model], plural: str) -> Model:
-    body = unwrap(await read_json(request), plural)
+    return validate(model, unwrap(await read_json(request), plural))
+
+
+def validate(model: type[Model], body: Any) -> Model:
+    """`body` as `model`, or a 400 naming every field in error."""
     try:
         return model.model_validate(body)
     except pydantic.ValidationError as error:

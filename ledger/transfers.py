@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg
 
-from ledger import events, ids, orders, submissions, wire
+from ledger import events, ids, instruments, orders, submissions, wire
 from ledger.errors import BalancedError, NotFound, TransactionFailed
 from ledger.outbox import Job
 from ledger.records import DestinationKind, RailEntryKind, Transfer, TransferKind
@@ -223,6 +223,8 @@ async def bank_account_credit_parties(
         raise NotFound(f"Marketplace {marketplace_id} could not be found.")
     if row["bank_account_id"] is None:
         raise NotFound(f"Bank account {bank_account_id} could not be found.")
+    if row["bank_account_deleted_at"] is not None:
+        raise instruments.unusable("bank_account", bank_account_id, "credited")
     if order_id is not None and row["order_id"] is None:
         raise NotFound(f"Order {order_id} could not be found.")
     order = None
@@ -283,6 +285,8 @@ class ListQuery:
     party_id: str | None = None
     settlement_id: str | None = None
     customer_id: str | None = None
+    # The settlement that paid out (or settled) this credit or reversal.
+    settled_id: str | None = None
     statuses: tuple[str, ...] = (Status.PENDING, Status.SUCCEEDED)
     amount_cents_min: int | None = None
     amount_cents_max: int | None = None
@@ -311,6 +315,7 @@ async def list_page(
         limit,
         offset,
         query.customer_id,
+        query.settled_id,
     )
     total = int(rows[0]["total"]) if rows else 0
     return [Transfer.from_row(row) for row in rows], total

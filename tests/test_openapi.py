@@ -57,6 +57,8 @@ REFERENCE_FIELDS = {
     "funding_instrument": "bank_accounts",
     "customer": "customers",
     "event": "events",
+    "source": "cards",
+    "destination": "bank_accounts",
 }
 # Body fields whose valid values a schema cannot describe (a Luhn check digit, an ABA
 # routing number): values that pass, so that creations can succeed too.
