@@ -53,7 +53,10 @@ def _meta(value: Any) -> dict[str, str]:
 
 
 def _digits(value: Any) -> Any:
-    """Card and account numbers may be written with spaces and dashes."""
+    """Card and account numbers may be written with spaces and dashes, or as JSON numbers
+    (Balanced's own scenarios send `"number": 5105105105105100`, `"cvv": 123`)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
     return value.replace(" ", "").replace("-", "") if isinstance(value, str) else value
 
 
@@ -250,7 +253,7 @@ class CardCreate(Body):
     number: Annotated[str, Field(pattern=r"^[0-9]{12,19}$"), BeforeValidator(_digits)]
     expiration_month: Month
     expiration_year: ExpirationYear
-    cvv: Annotated[str | None, Field(pattern=r"^[0-9]{3,4}$")] = None
+    cvv: Annotated[str | None, Field(pattern=r"^[0-9]{3,4}$"), BeforeValidator(_digits)] = None
     name: Name = None
     address: Address = Field(default_factory=Address)
     meta: Meta = Field(default_factory=dict)

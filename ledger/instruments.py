@@ -39,6 +39,7 @@ BANK_NAMES = {
     "021000021": "JPMORGAN CHASE BANK",
     "321174851": "SAN MATEO CREDIT UNION",
     "121000358": "BANK OF AMERICA, N.A.",
+    "322271627": "J.P. MORGAN CHASE BANK, N.A.",
 }
 # Cards the simulated processor declines when debited, and cards refused at tokenization.
 DECLINED_CARD_NUMBERS = frozenset({"4444444444444448"})

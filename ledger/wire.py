@@ -257,11 +257,15 @@ def bank_account(row: Row) -> Resource:
 
 
 # The processor's words for its CVV and postal-code (AVS) answers.
-CVV_RESULTS = {"yes": "Match", "no": "No Match", "unsupported": "Issuer Unsupported"}
+CVV_RESULTS = {
+    "yes": "Match",
+    "no": "No Match",
+    "unsupported": "Card does not support verification",
+}
 AVS_RESULTS = {
     "yes": "Postal code matches, but street address not verified.",
     "no": "Street address and postal code do not match.",
-    "unsupported": "Address verification is not supported by the issuer.",
+    "unsupported": "U.S.-issuing bank does not support AVS.",
 }
 
 
