@@ -123,6 +123,12 @@ SPECS: dict[tuple[str, str], Spec] = {
         "redeliveries", 202, summary="Deliver events to a callback again"
     ),
     ("DELETE", "/card_holds/{id}"): Spec("card_holds", summary="Void a card hold"),
+    ("GET", "/holds/{id}"): Spec(
+        "card_holds", summary="Fetch a card hold (where a debit's `card_hold` link points)"
+    ),
+    ("GET", "/orders/{id}/buyers"): Spec(
+        "customers", listing=True, summary="List the customers who paid into an order"
+    ),
     ("GET", "/marketplaces/{id}/shortfall"): Spec(
         "shortfalls", summary="Fetch what returned reversals left the marketplace short"
     ),

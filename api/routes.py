@@ -77,6 +77,7 @@ TRANSFER_SUBLISTS = [
     ("accounts", "settlements", "party_id"),
     ("settlements", "credits", "settlement_id"),
     ("settlements", "reversals", "settlement_id"),
+    ("card_holds", "debits", "card_hold_id"),
 ]
 
 
@@ -147,6 +148,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/cards/{id}", customers.get_card),
         web.get("/orders", customers.lister("orders")),
         web.get("/orders/{id}", orders.get_order),
+        web.get("/orders/{id}/buyers", orders.list_buyers),
         web.put("/orders/{id}", orders.update_order),
         web.get("/accounts", customers.lister("accounts")),
         web.get("/accounts/{id}", accounts.get_account),
@@ -156,6 +158,8 @@ def routes() -> list[web.RouteDef]:
         web.get("/customers/{id}/card_holds", holds.list_customer_holds),
         web.get("/card_holds", holds.list_holds),
         web.get("/card_holds/{id}", holds.get_hold),
+        # Where debits' `card_hold` link points (Balanced: "/holds/{debits.card_hold}").
+        web.get("/holds/{id}", holds.get_hold),
         web.put("/card_holds/{id}", holds.update_hold),
         web.delete("/card_holds/{id}", holds.void_hold),
         web.post("/card_holds/{id}/debits", holds.capture_hold),

@@ -399,3 +399,10 @@ async def list_cards(
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of a marketplace's cards (or one customer's), and the count of all."""
     return await _page("list_cards", pool, marketplace_id, customer_id, limit, offset)
+
+
+async def list_order_buyers(
+    pool: asyncpg.Pool, marketplace_id: str, order_id: str | None, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of the customers whose debits paid into an order (`orders.buyers`)."""
+    return await _page("list_order_buyers", pool, marketplace_id, order_id, limit, offset)

@@ -287,6 +287,8 @@ class ListQuery:
     customer_id: str | None = None
     # The settlement that paid out (or settled) this credit or reversal.
     settled_id: str | None = None
+    # The hold a debit captured.
+    card_hold_id: str | None = None
     statuses: tuple[str, ...] = (Status.PENDING, Status.SUCCEEDED)
     amount_cents_min: int | None = None
     amount_cents_max: int | None = None
@@ -316,6 +318,7 @@ async def list_page(
         offset,
         query.customer_id,
         query.settled_id,
+        query.card_hold_id,
     )
     total = int(rows[0]["total"]) if rows else 0
     return [Transfer.from_row(row) for row in rows], total

@@ -80,6 +80,7 @@ LINK_TEMPLATES: dict[str, dict[str, str]] = {
     },
     "cards": {
         "cards.card_holds": "/cards/{cards.id}/card_holds",
+        "cards.credits": "/cards/{cards.id}/credits",
         "cards.customer": "/customers/{cards.customer}",
         "cards.debits": "/cards/{cards.id}/debits",
         "cards.disputes": "/cards/{cards.id}/disputes",

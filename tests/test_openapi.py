@@ -66,6 +66,7 @@ VALID_FIELDS = {"number": flows.VISA, "routing_number": flows.ROUTING}
 # What `GET /resources/{id}` finds.
 RESOURCES = {"customers", "bank_accounts", "cards", "orders", "accounts", "debits", "credits"}
 RESOURCES |= {"refunds", "reversals", "settlements", "card_holds"}
+RESOURCES |= {"marketplaces", "events", "callbacks", "api_keys"}
 CHECKS = [
     schemathesis.checks.not_a_server_error,
     schemathesis.checks.status_code_conformance,

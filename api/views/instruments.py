@@ -61,9 +61,15 @@ async def _patch_body(request: web.Request) -> list[PatchOperation] | dict[str, 
     return await read_json(request)
 
 
-def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+def _changes(
+    plural: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    operations: list[PatchOperation],
+) -> dict[str, Any]:
     """What a patch changed of an item, as the body of a PUT: the fields whose value
-    differs (None for one removed), and of `links` those that differ."""
+    differs (None for one removed), and the links that differ or that an operation wrote
+    (naming the implicit default source makes it the named one)."""
     changed = {
         key: after.get(key)
         for key in before.keys() | after.keys()
@@ -72,10 +78,16 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     links_before, links_after = before.get("links") or {}, after.get("links")
     if not isinstance(links_after, dict):
         raise RequestInvalid("`links` must stay an object.", extras={"links": "object"})
+    prefix = f"/{plural}/0/links/"
+    written = {
+        o.path.removeprefix(prefix).split("/")[0]
+        for o in operations
+        if o.op != "test" and o.path.startswith(prefix)
+    }
     changed["links"] = {
         key: links_after.get(key)
         for key in links_before.keys() | links_after.keys()
-        if links_before.get(key) != links_after.get(key)
+        if links_before.get(key) != links_after.get(key) or key in written
     }
     return changed
 
@@ -95,10 +107,10 @@ def updater(plural: str) -> Handler:
             cleared: set[str] = set()
             if isinstance(body, list):
                 before = render(await read(connection, mp, resource_id))
-                after = patch.apply({plural: [before]}, body)[plural]
+                after = patch.apply({plural: [before]}, body).get(plural)
                 if not (isinstance(after, list) and len(after) == 1 and isinstance(after[0], dict)):
                     raise RequestInvalid(f"A patch must leave one item in `{plural}`.")
-                changes = _changes(before, after[0])
+                changes = _changes(plural, before, after[0], body)
                 cleared = {key for key, value in changes["links"].items() if value is None}
                 fields = validate(model, changes)
             else:

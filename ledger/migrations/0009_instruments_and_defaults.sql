@@ -41,3 +41,16 @@ ALTER TABLE cards ADD COLUMN IF NOT EXISTS avs_street_match text
     CHECK (avs_street_match IN ('yes', 'no', 'unsupported'));
 -- Cards made before: a CVV given was shown as matching.
 UPDATE cards SET cvv_match = 'yes' WHERE has_cvv;
+
+-- A customer as the API shows it: with its default funding instruments, those it named,
+-- else its newest stored card (source) and bank account (destination).
+CREATE OR REPLACE VIEW customers_shown AS
+SELECT c.*,
+       coalesce(c.source_card_id, c.source_bank_account_id,
+                (SELECT k.id FROM cards k WHERE k.customer_id = c.id AND k.deleted_at IS NULL
+                 ORDER BY k.created_at DESC, k.id DESC LIMIT 1)) AS source_id,
+       coalesce(c.destination_bank_account_id,
+                (SELECT b.id FROM bank_accounts b
+                 WHERE b.customer_id = c.id AND b.deleted_at IS NULL
+                 ORDER BY b.created_at DESC, b.id DESC LIMIT 1)) AS destination_id
+FROM customers c;

@@ -6,17 +6,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 RETURNING *
 
 -- name: get_customer
--- One customer, visible only to its marketplace, with its default funding instruments:
--- those it named, else its newest stored card (source) and bank account (destination).
-SELECT c.*,
-       coalesce(c.source_card_id, c.source_bank_account_id,
-                (SELECT k.id FROM cards k WHERE k.customer_id = c.id AND k.deleted_at IS NULL
-                 ORDER BY k.created_at DESC, k.id DESC LIMIT 1)) AS source_id,
-       coalesce(c.destination_bank_account_id,
-                (SELECT b.id FROM bank_accounts b
-                 WHERE b.customer_id = c.id AND b.deleted_at IS NULL
-                 ORDER BY b.created_at DESC, b.id DESC LIMIT 1)) AS destination_id
-FROM customers c WHERE c.marketplace_id = $1 AND c.id = $2
+-- One customer, visible only to its marketplace, with its default instruments.
+SELECT * FROM customers_shown WHERE marketplace_id = $1 AND id = $2
 
 -- name: lock_customer
 -- One customer, locked while its details or default instruments change.
@@ -127,19 +118,20 @@ ORDER BY created_at, id
 LIMIT $3 OFFSET $4
 
 -- name: list_customers
--- Stored customers of a marketplace, oldest first, with their default instruments as
--- get_customer ($2 is unused: every list takes a scope).
-SELECT c.*, count(*) OVER () AS total,
-       coalesce(c.source_card_id, c.source_bank_account_id,
-                (SELECT k.id FROM cards k WHERE k.customer_id = c.id AND k.deleted_at IS NULL
-                 ORDER BY k.created_at DESC, k.id DESC LIMIT 1)) AS source_id,
-       coalesce(c.destination_bank_account_id,
-                (SELECT b.id FROM bank_accounts b
-                 WHERE b.customer_id = c.id AND b.deleted_at IS NULL
-                 ORDER BY b.created_at DESC, b.id DESC LIMIT 1)) AS destination_id
-FROM customers c
-WHERE c.marketplace_id = $1 AND $2::text IS NULL AND c.deleted_at IS NULL
-ORDER BY c.created_at, c.id
+-- Stored customers of a marketplace, oldest first, with their default instruments ($2 is
+-- unused: every list takes a scope).
+SELECT *, count(*) OVER () AS total FROM customers_shown
+WHERE marketplace_id = $1 AND $2::text IS NULL AND deleted_at IS NULL
+ORDER BY created_at, id
+LIMIT $3 OFFSET $4
+
+-- name: list_order_buyers
+-- The customers whose debits (not failed) paid into order $2, oldest first.
+SELECT *, count(*) OVER () AS total FROM customers_shown
+WHERE marketplace_id = $1
+  AND id IN (SELECT customer_id FROM transactions
+             WHERE order_id = $2 AND kind = 'debit' AND status <> 'failed')
+ORDER BY created_at, id
 LIMIT $3 OFFSET $4
 
 -- name: record_notice_of_change

@@ -54,8 +54,8 @@ WHERE parent_id = $1 AND status <> 'failed'
 
 -- name: list
 -- Transfers of kind $2 of a marketplace, narrowed by whichever of the scopes $3..$6 is set
--- (order; parent; party, the source or destination; settlement), $15 (customer) and $16
--- (the settlement of credit or reversal $16), by
+-- (order; parent; party, the source or destination; settlement), $15 (customer), $16
+-- (the settlement of credit or reversal $16) and $17 (the hold a debit captured), by
 -- statuses $7, amount
 -- range $8..$9 and creation range $10..$11; sorted by $12; one page ($13, $14).
 SELECT *, count(*) OVER () AS total
@@ -67,6 +67,7 @@ WHERE marketplace_id = $1 AND kind = $2
   AND ($6::text IS NULL OR settlement_id = $6)
   AND ($15::text IS NULL OR customer_id = $15)
   AND ($16::text IS NULL OR id = (SELECT settlement_id FROM transactions WHERE id = $16))
+  AND ($17::text IS NULL OR card_hold_id = $17)
   AND status = ANY ($7::text[])
   AND ($8::bigint IS NULL OR amount_cents >= $8)
   AND ($9::bigint IS NULL OR amount_cents <= $9)
