@@ -39,7 +39,7 @@ async def read_json(request: web.Request) -> dict[str, Any]:
         raise RequestInvalid("The request body is nested too deeply.") from error
     if not isinstance(body, dict):
         raise RequestInvalid("The request body must be a JSON object.")
-    _refuse_unstorable_text(body)
+    refuse_unstorable_text(body)
     return body
 
 
@@ -55,7 +55,7 @@ def storable(text: str) -> bool:
     return True
 
 
-def _refuse_unstorable_text(body: dict[str, Any]) -> None:
+def refuse_unstorable_text(body: Any) -> None:
     """Refuse, with a 400, a body holding a string (key or value) that the database would
     reject later with an error of its own."""
     pending: list[Any] = [body]

@@ -129,11 +129,8 @@ async def _source(
         return None, None
     if wanted is None:
         return customer["source_card_id"], customer["source_bank_account_id"]
-    if wanted.startswith("CC"):
-        await _adopt(connection, customer, wanted, "source")
-        return wanted, None
     await _adopt(connection, customer, wanted, "source")
-    return None, wanted
+    return (wanted, None) if wanted.startswith("CC") else (None, wanted)
 
 
 async def _destination(
@@ -182,6 +179,8 @@ async def delete_customer(
     """Unstore a customer: hidden from `GET /customers`, still readable, and no longer
     given instruments, defaults or transfers through its own routes."""
     row = await instruments.get_customer(connection, marketplace_id, customer_id)
+    if row["deleted_at"] is not None:
+        return []  # Deleted already: DELETE is idempotent, and said so once.
     deleted = await connection.fetchval(Q["delete_customer"], marketplace_id, customer_id)
     assert deleted == customer_id
     entity = wire.envelope("customers", [wire.customer(row)])
@@ -217,14 +216,18 @@ async def attach_card(
 async def unstore(
     connection: asyncpg.Connection, marketplace_id: str, instrument_id: str
 ) -> list[Job]:
-    """DELETE a card or a bank account: `card.invalidated` / `bank_account.invalidated`."""
+    """DELETE a card or a bank account: `card.invalidated` / `bank_account.invalidated`,
+    once (unstoring it again changes nothing)."""
     if instrument_id.startswith("CC"):
+        current = await instruments.get_card(connection, marketplace_id, instrument_id)
         query, plural, render = "unstore_card", "cards", wire.card
     else:
+        current = await instruments.get_bank_account(connection, marketplace_id, instrument_id)
         query, plural, render = "unstore_bank_account", "bank_accounts", wire.bank_account
+    if current["deleted_at"] is not None:
+        return []
     row = await connection.fetchrow(Q[query], marketplace_id, instrument_id)
-    if row is None:
-        raise NotFound(f"Resource {instrument_id} could not be found.")
+    assert row is not None, instrument_id
     entity = wire.envelope(plural, [render(row)])
     event_type = f"{plural.removesuffix('s')}.invalidated"
     return await events.record(connection, marketplace_id, event_type, instrument_id, entity)

@@ -134,3 +134,18 @@ async def test_a_method_not_allowed_names_the_allowed_ones(marketplace: Marketpl
     response = await marketplace.api.post(customer["href"], {})
     steps.error(response, 405, "method-not-allowed")
     assert response.headers["Allow"] == "DELETE, GET, HEAD, PATCH, PUT"
+
+
+async def test_unstoring_twice_is_one_unstoring(marketplace: Marketplace) -> None:
+    card = await steps.tokenized_card(marketplace.api)
+    for _ in range(2):
+        assert (await marketplace.api.delete(card["href"])).status == 204
+    listed = await marketplace.api.get(f"/cards/{card['id']}/events")
+    types = [event["type"] for event in listed.body["events"]]
+    assert types.count("card.invalidated") == 1, types
+
+
+async def test_a_patch_holding_a_nul_character_is_refused(marketplace: Marketplace) -> None:
+    card = await steps.tokenized_card(marketplace.api)
+    patch = [{"op": "add", "path": "/cards/0/meta/a", "value": "b\u0000"}]
+    steps.error(await marketplace.api.request("PATCH", card["href"], patch), 400, "request")

@@ -14,7 +14,7 @@ from api import patch
 from api.appkeys import SETTINGS
 from api.auth import marketplace_id
 from api.errors import Handler
-from api.parsing import parse, read_json, storable, unwrap, validate
+from api.parsing import parse, read_json, refuse_unstorable_text, unwrap, validate
 from api.request_models import (
     BankAccountCreate,
     BankAccountUpdate,
@@ -50,8 +50,7 @@ async def _patch_body(request: web.Request) -> list[PatchOperation] | dict[str, 
             operations = json.loads(raw)
         except (ValueError, UnicodeDecodeError, RecursionError) as error:
             raise RequestInvalid("The request body is not valid JSON.") from error
-        if not storable(json.dumps(operations)):
-            raise RequestInvalid("The request body holds a NUL character or a lone surrogate.")
+        refuse_unstorable_text(operations)
         try:
             return JsonPatch.model_validate(operations).root
         except pydantic.ValidationError as error:
