@@ -80,10 +80,12 @@ async def create_customer(
 ) -> tuple[dict[str, Any], list[Job]]:
     """A customer (`instruments.insert_customer`) that may name its default instruments at
     once; one `account.created` event (Balanced calls customers "accounts" there)."""
-    inserted = await instruments.insert_customer(
+    row = await instruments.insert_customer(
         connection, marketplace_id, ids.new_id("customer"), fields
     )
-    row = await _write(connection, inserted, {}, defaults)
+    if defaults.source_id is not None or defaults.destination_id is not None:
+        row = await _write(connection, row, {}, defaults)
+    # Otherwise it has no instruments yet, so no default: `wire.customer` shows none.
     entity = wire.envelope("customers", [wire.customer(row)])
     jobs = await events.record(connection, marketplace_id, "account.created", row["id"], entity)
     return row, jobs
