@@ -24,6 +24,10 @@ ANY_RESOURCE_KINDS = (
     "reversal",
     "settlement",
     "card_hold",
+    "marketplace",
+    "event",
+    "callback",
+    "api_key",
 )
 
 

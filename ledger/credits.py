@@ -272,7 +272,7 @@ async def credit_card(
 ) -> TransferResult:
     """Push escrow to a debit card through the card network: `succeeded` at once (or
     `pending` for Balanced's test card that stays pending)."""
-    card = await instruments.get_card(connection, marketplace_id, card_id)
+    card = await instruments.usable_card(connection, marketplace_id, card_id, "credited")
     if card["card_type"] != "debit":
         raise Conflict(
             "The given funding destination cannot have a credit created against it.",
