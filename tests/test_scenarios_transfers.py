@@ -1,8 +1,8 @@
-"""Balanced's debits.feature and credits.feature, the push-to-card scenarios that credit
-at the root (`POST /credits`), the checkout flows and "Refund after changed source": one
-test per scenario (REFERENCE.md §E), each named after it, responses checked against
-Balanced's own schemas. "Debit a verified bank account" and "Debits to unverified bank
-accounts fail" wait for ACH debits (README, Balanced's scenarios)."""
+"""Balanced's debits.feature and credits.feature and the push-to-card scenarios that
+credit at the root (`POST /credits`): one test per scenario (REFERENCE.md §E), each named
+after it, responses checked against Balanced's own schemas. "Debit a verified bank
+account" and "Debits to unverified bank accounts fail" wait for ACH debits (README,
+Balanced's scenarios)."""
 
 from __future__ import annotations
 

@@ -117,3 +117,91 @@ def link(body: dict[str, Any], rel: str) -> str:
             template = template.replace(f"{{{plural}.{key}}}", value)
     assert "{" not in template, template
     return template
+
+
+async def associated_bank_account(
+    api: Api, customer_id: str, account_number: str = ACCOUNT_SUCCEEDS
+) -> str:
+    """ "I have tokenized a (failing) bank account associated with the merchant": tokenized,
+    then attached by PUT."""
+    bank_account = await tokenized_bank_account(api, account_number=account_number)
+    attached = await api.put(bank_account["href"], {"links": {"customer": customer_id}})
+    item(attached, "bank_accounts")
+    return str(bank_account["id"])
+
+
+@dataclass(frozen=True)
+class OrderWithDebit:
+    merchant: Customer
+    order_id: str
+    debit_id: str
+
+
+async def order_with_debit(api: Api, amount_cents: int = 12345) -> OrderWithDebit:
+    """ "I have an order with a debit": a customer's order, paid by a debit of the same
+    customer's card."""
+    merchant = await created_customer(api)
+    order = item(await api.post(f"/customers/{merchant.id}/orders", {}), "orders", 201)
+    body = {"amount": amount_cents, "order": order["id"]}
+    debit = item(await api.post(f"/cards/{merchant.card_id}/debits", body), "debits", 201)
+    return OrderWithDebit(merchant, order["id"], debit["id"])
+
+
+@dataclass(frozen=True)
+class FundedAccount:
+    merchant: Customer
+    bank_account_id: str
+    order_ids: tuple[str, ...]
+    debit_ids: tuple[str, ...]
+    credit_ids: tuple[str, ...]
+
+
+async def funded_account(api: Api, orders: int = 3) -> FundedAccount:
+    """ "I have an Account with sufficient funds" (3 orders) or "I have an Account with a
+    credit" (1): a merchant with a bank account and orders, each paid 10000 by a debit of
+    its card and credited 10000 into its payable account."""
+    merchant = await created_customer(api)
+    bank_account_id = await associated_bank_account(api, merchant.id)
+    order_ids, debit_ids, credit_ids = [], [], []
+    for _ in range(orders):
+        order = item(await api.post(f"/customers/{merchant.id}/orders", {}), "orders", 201)
+        body = {"amount": 10000, "order": order["id"]}
+        debit = item(await api.post(f"/cards/{merchant.card_id}/debits", body), "debits", 201)
+        path = f"/accounts/{merchant.payable_account_id}/credits"
+        body = {"amount": 10000, "order": f"/orders/{order['id']}"}
+        credit = item(await api.post(path, body), "credits", 201)
+        order_ids.append(order["id"])
+        debit_ids.append(debit["id"])
+        credit_ids.append(credit["id"])
+    return FundedAccount(
+        merchant, bank_account_id, tuple(order_ids), tuple(debit_ids), tuple(credit_ids)
+    )
+
+
+async def settle(api: Api, account_id: str, bank_account_id: str, **fields: Any) -> Response:
+    """POST a settlement of the payable account to the bank account (by its href)."""
+    body = {"funding_instrument": f"/bank_accounts/{bank_account_id}"} | fields
+    return await api.post(f"/accounts/{account_id}/settlements", {"settlements": [body]})
+
+
+@dataclass(frozen=True)
+class Settled:
+    merchant: Customer
+    bank_account_id: str
+    order_id: str
+    credit_id: str
+    settlement: dict[str, Any]
+
+
+async def bank_account_with_a_settlement(api: Api) -> Settled:
+    """ "I have a bank account with a settlement": an order with a debit, 12345 of it
+    credited into the merchant's payable account, settled to its bank account."""
+    ordered = await order_with_debit(api)
+    merchant = ordered.merchant
+    bank_account_id = await associated_bank_account(api, merchant.id)
+    path = f"/accounts/{merchant.payable_account_id}/credits"
+    body = {"amount": 12345, "order": ordered.order_id}
+    credit = item(await api.post(path, body), "credits", 201)
+    response = await settle(api, merchant.payable_account_id, bank_account_id)
+    settlement = item(response, "settlements", 201)
+    return Settled(merchant, bank_account_id, ordered.order_id, credit["id"], settlement)
