@@ -23,6 +23,7 @@ from api.credit_batches import CreditBatcher
 from api.errors import error_middleware
 from api.idempotency import idempotency_middleware
 from api.keycache import KeyCache
+from api.openapi import documented_query_middleware
 from api.parsing import text_guard_middleware
 from api.queue_health import queue_health_middleware, queue_watch
 from api.ratelimit import rate_limit_middleware
@@ -70,6 +71,7 @@ def create_app(settings: Settings) -> web.Application:
             auth_middleware,
             rate_limit_middleware,
             text_guard_middleware,
+            documented_query_middleware,
             idempotency_middleware,
         ],
         client_max_size=REQUEST_BODY_BYTES_MAX,

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from api import docs, request_models, response_models
+from api.errors import Handler
 from api.openapi_params import (
     ANY_RESOURCE_KINDS,
     TRANSFER_PLURALS,
@@ -30,6 +31,7 @@ from api.openapi_params import (
 )
 from api.responses import CONTENT_TYPE
 from ledger import wire
+from ledger.errors import RequestInvalid
 
 OPENAPI_VERSION = "3.1.0"
 API_VERSION = "1.1"
@@ -199,7 +201,9 @@ def request_body(model: type[BaseModel], plural: str, method: str = "POST") -> d
     forms: list[dict[str, Any]] = [ref, enveloped]
     if method == "PATCH":
         forms.append({"$ref": REF.format(model=request_models.JsonPatch.__name__)})
-    required = bool(model.model_json_schema().get("required"))
+    schema = model.model_json_schema()
+    # A body with required fields, or one of several sets of them (`anyOf`), must be sent.
+    required = bool(schema.get("required") or schema.get("anyOf"))
     return {
         "required": required,
         "content": {CONTENT_TYPE: {"schema": {"anyOf": forms}}},
@@ -444,6 +448,39 @@ def rendered(app: web.Application) -> Rendered:
             json.dumps(built, separators=(",", ":")).encode(), docs.page(built)
         )
     return _rendered[app]
+
+
+# The query parameters each operation documents, by (method, path template).
+_query_names: dict[tuple[str, str], frozenset[str]] = {}
+
+
+def query_names(method: str, path: str) -> frozenset[str]:
+    if (method, path) not in _query_names:
+        parameters = path_parameters(path)
+        spec = spec_of(method, path)
+        if spec.listing and spec.plural is not None:
+            parameters += query_parameters(spec.plural)
+        names = frozenset(p["name"] for p in parameters if p["in"] == "query")
+        _query_names[(method, path)] = names
+    return _query_names[(method, path)]
+
+
+@web.middleware
+async def documented_query_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """On a list, a query parameter the document does not name is refused (400), as the
+    document says (and as Stripe does): a misspelt filter that was silently ignored would
+    list the wrong things without a word."""
+    resource = request.match_info.route.resource
+    if resource is not None and request.query and request.method in ("GET", "HEAD"):
+        method = "GET" if request.method == "HEAD" else request.method
+        known = query_names(method, resource.canonical)
+        unknown = sorted(set(request.query) - known)
+        if known and unknown:  # Reads of one resource take none, and ignore any.
+            shown = unknown[0][:64]
+            raise RequestInvalid(
+                f"Unknown query parameter [{shown}].", extras={shown: "not a parameter here"}
+            )
+    return await handler(request)
 
 
 async def openapi_json(request: web.Request) -> web.Response:

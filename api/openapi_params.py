@@ -8,6 +8,7 @@ from typing import Any
 
 from api import idempotency, parsing, response_models
 from ledger import ids, wire
+from ledger.money import AMOUNT_CENTS_MAX
 
 MOMENT = {"type": "string", "format": "date-time"}
 TRANSFER_PLURALS = frozenset(wire.TRANSACTION_TYPES.values())
@@ -106,7 +107,7 @@ def _transfer_filters() -> list[dict[str, Any]]:
     names = "|".join(sorted(parsing.STATUSES))
     status = {"type": "string", "enum": sorted(parsing.STATUSES)}
     statuses = {"type": "string", "pattern": f"^({names})(,({names}))*$"}
-    amount = {"type": "integer", "minimum": 0}
+    amount = {"type": "integer", "minimum": 0, "maximum": AMOUNT_CENTS_MAX}
     return [
         _query(
             "status",

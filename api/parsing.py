@@ -12,6 +12,7 @@ from aiohttp import web
 
 from api.errors import Handler
 from ledger.errors import NotFound, RequestInvalid
+from ledger.money import AMOUNT_CENTS_MAX
 
 Model = TypeVar("Model", bound=pydantic.BaseModel)
 
@@ -178,7 +179,11 @@ def _amount_bounds(request: web.Request) -> tuple[int | None, int | None]:
         if not key.startswith("amount"):
             continue
         operator = key.removeprefix("amount").strip("[]")
-        if not decimal(value) or operator not in _LOWER_OPERATORS | _UPPER_OPERATORS:
+        if (
+            not decimal(value)
+            or int(value) > AMOUNT_CENTS_MAX
+            or operator not in _LOWER_OPERATORS | _UPPER_OPERATORS
+        ):
             raise RequestInvalid(f"Invalid filter [{key}].", extras={key: value[:64]})
         if operator in _LOWER_OPERATORS:
             low = int(value) + _LOWER_OPERATORS[operator]

@@ -12,6 +12,15 @@ from typing import Any
 from api.request_models import PatchOperation
 from ledger.errors import Conflict, RequestInvalid
 
+# RFC 5789: a well-formed patch that the resource's state cannot take is a conflict (409),
+# unlike a malformed one (400), which the document describes. Balanced's error codes have
+# none for it, so its category is the generic `request`.
+NOT_APPLICABLE = "request"
+
+
+def not_applicable(description: str, pointer: str) -> Conflict:
+    return Conflict(description, category_code=NOT_APPLICABLE, extras={"path": pointer[:64]})
+
 
 def _tokens(pointer: str) -> list[str]:
     """The reference tokens of a JSON Pointer (RFC 6901): `/a~1b/c~0d` is `a/b`, `c~d`."""
@@ -26,7 +35,7 @@ def _parent(document: Any, pointer: str) -> tuple[Any, str]:
     """The container the pointer's last token is in, and that token."""
     tokens = _tokens(pointer)
     if not tokens:
-        raise RequestInvalid("A patch may not replace the whole resource.", extras={"path": ""})
+        raise not_applicable("A patch may not replace the whole resource.", "")
     node = document
     for token in tokens[:-1]:
         node = _child(node, token, pointer)
@@ -38,7 +47,7 @@ def _child(node: Any, token: str, pointer: str) -> Any:
         return node[token]
     if isinstance(node, list) and token.isdigit() and int(token) < len(node):
         return node[int(token)]
-    raise RequestInvalid(f"Nothing at {pointer[:64]!r}.", extras={"path": pointer[:64]})
+    raise not_applicable(f"Nothing at {pointer[:64]!r}.", pointer)
 
 
 def _get(document: Any, pointer: str) -> Any:
@@ -67,18 +76,19 @@ def _add(document: Any, pointer: str, value: Any, *, replace: bool) -> None:
     elif isinstance(container, list) and (token == "-" or token.isdigit()):
         index = len(container) if token == "-" else int(token)
         if index > len(container) or (replace and index >= len(container)):
-            raise RequestInvalid(f"Nothing at {pointer[:64]!r}.", extras={"path": pointer[:64]})
+            raise not_applicable(f"Nothing at {pointer[:64]!r}.", pointer)
         if replace:
             container[index] = value
         else:
             container.insert(index, value)
     else:
-        raise RequestInvalid(f"Nothing at {pointer[:64]!r}.", extras={"path": pointer[:64]})
+        raise not_applicable(f"Nothing at {pointer[:64]!r}.", pointer)
 
 
 def apply(document: dict[str, Any], operations: list[PatchOperation]) -> dict[str, Any]:
     """`document` patched by `operations`, all or nothing (the argument stays unchanged).
-    A failed `test` is 409 `patch-test-failed`; anything else that cannot apply is 400."""
+    A failed `test` is 409 `patch-test-failed`; a path the resource does not have is 409
+    (`request`); a malformed operation is 400."""
     patched = copy.deepcopy(document)
     for operation in operations:
         op, path = operation.op, operation.path

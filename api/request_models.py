@@ -16,6 +16,7 @@ from pydantic import (
     ConfigDict,
     Field,
     RootModel,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic.fields import FieldInfo
@@ -72,7 +73,31 @@ MetaMap = dict[
     Annotated[str, Field(max_length=META_KEY_LENGTH_MAX)],
     Annotated[str, Field(max_length=META_VALUE_LENGTH_MAX)],
 ]
-Meta = Annotated[MetaMap, Field(max_length=META_KEYS_MAX), BeforeValidator(_meta)]
+# What `_meta` takes, stated whole: null (no meta), and values that are strings, or numbers
+# and booleans (kept as their text).
+META_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {
+            "type": "object",
+            "maxProperties": META_KEYS_MAX,
+            "propertyNames": {"maxLength": META_KEY_LENGTH_MAX},
+            "additionalProperties": {
+                "anyOf": [
+                    {"type": "string", "maxLength": META_VALUE_LENGTH_MAX},
+                    {"type": "number", "minimum": -1e15, "maximum": 1e15},
+                    {"type": "boolean"},
+                ]
+            },
+        },
+        {"type": "null"},
+    ]
+}
+Meta = Annotated[
+    MetaMap,
+    Field(max_length=META_KEYS_MAX),
+    BeforeValidator(_meta),
+    WithJsonSchema(META_SCHEMA),
+]
 AmountCents = Annotated[
     int, Field(ge=AMOUNT_CENTS_MIN, le=AMOUNT_CENTS_MAX), BeforeValidator(parse_amount_cents)
 ]
@@ -121,10 +146,10 @@ def _instrument_reference(prefixes: dict[str, str]) -> AfterValidator:
 
 
 def _instrument_field(prefixes: dict[str, str]) -> FieldInfo:
-    collections, ids = "|".join(prefixes), "|".join(prefixes.values())
+    """Each collection with its own prefix: `/cards/CC…`, never `/cards/BA…`."""
+    kinds = "|".join(f"(/{collection}/)?{prefix}" for collection, prefix in prefixes.items())
     shape: FieldInfo = Field(
-        max_length=128,
-        json_schema_extra={"pattern": f"^(/({collections})/)?({ids})[a-zA-Z0-9]{{16,32}}$"},
+        max_length=128, json_schema_extra={"pattern": f"^({kinds})[a-zA-Z0-9]{{16,32}}$"}
     )
     return shape
 
@@ -273,8 +298,21 @@ class TransferCreate(Body):
     meta: Meta = Field(default_factory=dict)
 
 
+# A TCP port, 0 to 65535, as a regular expression.
+PORT = "([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+
+
 class CallbackCreate(Body):
-    url: Annotated[str, Field(min_length=1, max_length=URL_LENGTH_MAX)]
+    # What the server takes: an absolute http(s) URL with a host (callbacks.ssrf decides
+    # which hosts it may then reach).
+    url: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=URL_LENGTH_MAX,
+            json_schema_extra={"pattern": f"^https?://[A-Za-z0-9.-]+(:{PORT})?(/[!-~]*)?$"},
+        ),
+    ]
     method: Literal["post", "put", "get"] = "post"
     revision: Literal["1.0", "1.1"] = "1.1"
 
@@ -316,6 +354,18 @@ ROTATION_OVERLAP_MS_MAX = 7 * 24 * 3600 * 1000
 
 class RedeliveryCreate(Body):
     """One event (`event`), or every event that occurred from `since` to `until`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["event"], "properties": {"event": {"type": "string"}}},
+                {
+                    "required": ["since", "until"],
+                    "properties": {"since": {"type": "string"}, "until": {"type": "string"}},
+                },
+            ],
+        }
+    )
 
     event: EventRef | None = None
     since: AwareDatetime | None = None
@@ -361,12 +411,29 @@ PATCH_OPERATIONS_MAX = 32
 POINTER_LENGTH_MAX = 256
 
 
+# A JSON Pointer into the resource's envelope: `/cards/0/meta/key` (never the whole of it).
+POINTER = Field(max_length=POINTER_LENGTH_MAX, json_schema_extra={"pattern": "^/"})
+
+
 class PatchOperation(Body):
     """One operation of a JSON Patch, on the resource's envelope (`/cards/0/meta/key`)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            # RFC 6902: `move` and `copy` take the value at `from`.
+            "anyOf": [
+                {"properties": {"op": {"enum": ["add", "remove", "replace", "test"]}}},
+                {
+                    "properties": {"op": {"enum": ["move", "copy"]}, "from": {"type": "string"}},
+                    "required": ["from"],
+                },
+            ]
+        }
+    )
+
     op: Literal["add", "remove", "replace", "move", "copy", "test"]
-    path: Annotated[str, Field(max_length=POINTER_LENGTH_MAX)]
-    from_: Annotated[str | None, Field(alias="from", max_length=POINTER_LENGTH_MAX)] = None
+    path: Annotated[str, POINTER]
+    from_: Annotated[str | None, Field(alias="from"), POINTER] = None
     value: Any = None
 
 

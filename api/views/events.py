@@ -8,7 +8,7 @@ from api.appkeys import POOL
 from api.auth import marketplace_id
 from api.parsing import page, time_bounds
 from api.views.common import many, one, total_of
-from ledger import events, resources, wire
+from ledger import callbacks, events, resources, wire
 from ledger.errors import RequestInvalid
 
 # Event types a list may be narrowed to at once (`type[in]=a,b,…`).
@@ -48,6 +48,7 @@ async def list_event_callbacks(request: web.Request) -> web.Response:
     """Where one event went: a delivery per callback, like Balanced's `event_callbacks`."""
     mp, event_id = marketplace_id(request), request.match_info["id"]
     limit, offset = page(request)
+    await events.get(request.app[POOL], mp, event_id)  # 404 for another's or none.
     rows = await events.deliveries(request.app[POOL], mp, event_id, limit, offset)
     items = [wire.event_callback(row) for row in rows]
     return many(request, "event_callbacks", items, total_of(rows))
@@ -58,6 +59,8 @@ async def list_event_callback_logs(request: web.Request) -> web.Response:
     mp = marketplace_id(request)
     event_id, callback_id = request.match_info["id"], request.match_info["callback_id"]
     limit, offset = page(request)
+    await events.get(request.app[POOL], mp, event_id)  # 404 for another's or none.
+    await callbacks.get(request.app[POOL], mp, callback_id)
     rows = await events.attempts(request.app[POOL], mp, event_id, callback_id, limit, offset)
     items = [wire.event_callback_log(row) for row in rows]
     return many(request, "event_callback_logs", items, total_of(rows))

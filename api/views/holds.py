@@ -11,6 +11,7 @@ from api.request_models import CaptureCreate, HoldUpdate, TransferCreate
 from api.views.common import after_commit, many, one, transaction
 from api.views.transfers import respond
 from ledger import holds, instruments, transfers, wire
+from ledger.errors import RequestInvalid
 from ledger.outbox import Job
 
 
@@ -34,6 +35,16 @@ async def get_hold(request: web.Request) -> web.Response:
     return one("card_holds", wire.card_hold(row))
 
 
+def is_void(request: web.Request) -> bool:
+    """The `is_void` filter: `true` or `false` (the document's enum), nothing else."""
+    values = request.query.getall("is_void", [])
+    if any(value not in ("true", "false") for value in values) or len(set(values)) > 1:
+        raise RequestInvalid(
+            "Invalid filter [is_void]: true or false.", extras={"is_void": ",".join(values)[:64]}
+        )
+    return set(values) == {"true"}
+
+
 async def list_holds(request: web.Request) -> web.Response:
     """All holds, or (under `/cards/{id}/card_holds`) one card's; voided ones are hidden
     unless `is_void=true` is asked for (Balanced)."""
@@ -41,7 +52,7 @@ async def list_holds(request: web.Request) -> web.Response:
     if card_id is not None:
         await instruments.get_card(request.app[POOL], mp, card_id)
     limit, offset = page(request)
-    include_voided = request.query.get("is_void") == "true"
+    include_voided = is_void(request)
     rows, total = await holds.list_page(
         request.app[POOL], mp, card_id, include_voided, limit, offset
     )
@@ -53,7 +64,7 @@ async def list_customer_holds(request: web.Request) -> web.Response:
     mp, customer_id = marketplace_id(request), request.match_info["id"]
     await instruments.get_customer(request.app[POOL], mp, customer_id)
     limit, offset = page(request)
-    include_voided = request.query.get("is_void") == "true"
+    include_voided = is_void(request)
     rows, total = await holds.list_page_for_customer(
         request.app[POOL], mp, customer_id, include_voided, limit, offset
     )

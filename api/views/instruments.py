@@ -26,7 +26,7 @@ from api.request_models import (
 )
 from api.views.common import after_commit, one, transaction
 from ledger import customers, instruments, wire
-from ledger.errors import RequestInvalid
+from ledger.errors import Conflict, RequestInvalid
 from ledger.outbox import Job
 
 # Per collection: how the API shows one row, and how it reads one.
@@ -108,10 +108,17 @@ def updater(plural: str) -> Handler:
                 before = render(await read(connection, mp, resource_id))
                 after = patch.apply({plural: [before]}, body).get(plural)
                 if not (isinstance(after, list) and len(after) == 1 and isinstance(after[0], dict)):
-                    raise RequestInvalid(f"A patch must leave one item in `{plural}`.")
-                changes = _changes(plural, before, after[0], body)
+                    raise patch.not_applicable(f"A patch must leave one item in `{plural}`.", "")
+                try:
+                    changes = _changes(plural, before, after[0], body)
+                    fields = validate(model, changes)
+                except RequestInvalid as refused:  # Well-formed, but it breaks the resource.
+                    raise Conflict(
+                        refused.description,
+                        category_code=patch.NOT_APPLICABLE,
+                        extras=refused.extras,
+                    ) from refused
                 cleared = {key for key, value in changes["links"].items() if value is None}
-                fields = validate(model, changes)
             else:
                 fields = validate(model, unwrap(body, plural))
             row, jobs = await _write(connection, plural, mp, resource_id, fields, cleared)
