@@ -53,6 +53,7 @@ CallbackId = Annotated[str, id_of("callback")]
 CardHoldId = Annotated[str, id_of("card_hold")]
 OrderId = Annotated[str, id_of("order")]
 SettlementId = Annotated[str, id_of("settlement")]
+VerificationId = Annotated[str, id_of("bank_account_verification")]
 # The party at the other end of a transfer: a card, a bank account or a payable account.
 PartyId = Annotated[str, Field(pattern=r"^(CC|BA|AT)[a-zA-Z0-9]{16,32}$")]
 
@@ -124,7 +125,7 @@ class Customer(Resource):
 
 class BankAccountResourceLinks(Shape):
     customer: CustomerId | None
-    bank_account_verification: None
+    bank_account_verification: VerificationId | None
 
 
 class BankAccount(Resource):
@@ -374,6 +375,25 @@ class Shortfall(Shape):
     links: ShortfallLinks
 
 
+class VerificationLinks(Shape):
+    bank_account: BankAccountId
+
+
+class BankAccountVerification(Shape):
+    """Two micro-deposits to confirm before a bank account may be debited."""
+
+    id: VerificationId
+    href: str
+    created_at: Timestamp
+    updated_at: Timestamp
+    attempts: Annotated[int, Field(ge=0, le=3)]
+    attempts_remaining: Annotated[int, Field(ge=0, le=3)]
+    deposit_status: Status
+    verification_status: Status
+    meta: Meta
+    links: VerificationLinks
+
+
 class Redelivery(Shape):
     queued: Annotated[int, Field(ge=0)]
 
@@ -400,6 +420,7 @@ ITEMS: dict[str, type[Shape]] = {
     "callback_health": CallbackHealth,
     "redeliveries": Redelivery,
     "shortfalls": Shortfall,
+    "bank_account_verifications": BankAccountVerification,
 }
 
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 from aiohttp import web
 
 from api import openapi
-from api.views import accounts, callbacks, customers, events, holds, marketplaces, orders, rail
+from api.views import (
+    accounts,
+    callbacks,
+    customers,
+    events,
+    holds,
+    marketplaces,
+    orders,
+    rail,
+    verifications,
+)
 from api.views.transfers import (
     credit_account,
     credit_bank_account,
@@ -87,6 +97,16 @@ def _transfer_routes() -> list[web.RouteDef]:
     return table
 
 
+def _verification_routes() -> list[web.RouteDef]:
+    """Bank-account verifications (issue 10, item 4)."""
+    return [
+        web.post("/bank_accounts/{id}/verifications", verifications.create_verification),
+        web.get("/bank_accounts/{id}/verifications", verifications.list_verifications),
+        web.get("/verifications/{id}", verifications.get_verification),
+        web.put("/verifications/{id}", verifications.confirm_verification),
+    ]
+
+
 def routes() -> list[web.RouteDef]:
     return [
         web.post("/api_keys", marketplaces.create_api_key),
@@ -126,6 +146,7 @@ def routes() -> list[web.RouteDef]:
         web.delete("/card_holds/{id}", holds.void_hold),
         web.post("/card_holds/{id}/debits", holds.capture_hold),
         *_transfer_routes(),
+        *_verification_routes(),
         web.get("/events", events.list_events),
         web.get("/events/{id}", events.get_event),
         web.get("/events/{id}/callbacks", events.list_event_callbacks),

@@ -24,6 +24,7 @@ PREFIXES = {
     "reversal": "RV",
     "settlement": "ST",
     "card_hold": "HL",
+    "bank_account_verification": "BZ",
     "event": "EV",
     "callback": "CB",
     "delivery": "DL",

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from ledger import accounts, holds, instruments, orders, transfers, wire
+from ledger import accounts, holds, instruments, orders, transfers, verifications, wire
 from ledger.errors import NotFound
 from ledger.records import TransferKind
 
@@ -50,4 +50,8 @@ async def find(
         )
     if prefix == "AT":
         return "accounts", wire.account(await accounts.get(connection, marketplace_id, resource_id))
+    if prefix == "BZ":
+        return "bank_account_verifications", wire.bank_account_verification(
+            await verifications.get(connection, marketplace_id, resource_id)
+        )
     raise NotFound(f"Resource {resource_id} could not be found.")

@@ -19,6 +19,8 @@ Row = Mapping[str, Any]
 Resource = dict[str, Any]
 
 ADDRESS_KEYS = ("line1", "line2", "city", "state", "postal_code", "country_code")
+# Confirmations a bank-account verification allows (the CHECKs of its table).
+VERIFICATION_ATTEMPTS_MAX = 3
 
 # Response-level link templates per resource type, as Balanced's fixtures require them.
 LINK_TEMPLATES: dict[str, dict[str, str]] = {
@@ -145,6 +147,11 @@ LINK_TEMPLATES: dict[str, dict[str, str]] = {
         "card_holds.order": "/orders/{card_holds.order}",
     },
     "events": {"events.callbacks": "/events/{events.self}/callbacks"},
+    "bank_account_verifications": {
+        "bank_account_verifications.bank_account": (
+            "/bank_accounts/{bank_account_verifications.bank_account}"
+        ),
+    },
     # Deliveries of an event and their attempts (Balanced's EventCallback and
     # EventCallbackLog, which its fixtures do not describe).
     "event_callbacks": {
@@ -248,8 +255,12 @@ def bank_account(row: Row) -> Resource:
         "address": address(row["address"]),
         "fingerprint": row["fingerprint"],
         "can_credit": True,
-        "can_debit": False,
-        "links": {"customer": row["customer_id"], "bank_account_verification": None},
+        # Debitable over ACH once a verification of it succeeded (ledger/verifications.py).
+        "can_debit": row.get("verified_at") is not None,
+        "links": {
+            "customer": row["customer_id"],
+            "bank_account_verification": row.get("verification_id"),
+        },
     }
     return item
 
@@ -389,6 +400,22 @@ def card_hold(row: Row) -> Resource:
         "links": {"card": row["card_id"], "debit": row["debit_id"], "order": row["order_id"]},
     }
     return item
+
+
+def bank_account_verification(row: Row) -> Resource:
+    """A verification of a bank account's micro-deposits (`BZ…`)."""
+    return {
+        "id": row["id"],
+        "href": f"/verifications/{row['id']}",
+        "created_at": timestamp(row["created_at"]),
+        "updated_at": timestamp(row["updated_at"]),
+        "attempts": row["attempts"],
+        "attempts_remaining": VERIFICATION_ATTEMPTS_MAX - row["attempts"],
+        "deposit_status": row["deposit_status"],
+        "verification_status": row["verification_status"],
+        "meta": dict(row["meta"]),
+        "links": {"bank_account": row["bank_account_id"]},
+    }
 
 
 def account(row: Row) -> Resource:

@@ -26,7 +26,7 @@ from schemathesis import GenerationMode
 from api import openapi, parsing
 from api.routes import routes
 from tests.conftest import Marketplace
-from tests.support import flows
+from tests.support import ach, flows
 from tests.support.pipeline import Api, Pipeline, eventually
 from tests.support.receiver import Receiver
 
@@ -168,10 +168,12 @@ async def _seed(pipeline: Pipeline, marketplace: Marketplace) -> dict[str, list[
     # Another key of the marketplace: the fuzzing may revoke it, never its own.
     other_key = await _created(api, "/api_keys", {})
     hold = await _created(api, f"/cards/{debit['links']['source']}/card_holds", {"amount": 100})
+    verified = await ach.verified_bank_account(api)
     return {
         "marketplaces": [marketplace.id],
         "customers": [funded.merchant_id],
-        "bank_accounts": [funded.bank_account_id],
+        "bank_accounts": [funded.bank_account_id, verified["id"]],
+        "verifications": [verified["links"]["bank_account_verification"]],
         "cards": [debit["links"]["source"]],
         "orders": [funded.order_id],
         "accounts": [account["id"]],
