@@ -87,6 +87,7 @@ BODIES: dict[tuple[str, str], tuple[type[BaseModel], str]] = {
         request_models.VerificationConfirm,
         "bank_account_verifications",
     ),
+    ("POST", "/bank_accounts/{id}/debits"): (request_models.TransferCreate, "debits"),
     **{
         ("PUT", f"/{plural}/{{id}}"): (request_models.DetailsUpdate, plural)
         for plural in TRANSFER_PLURALS
@@ -130,7 +131,7 @@ SPECS: dict[tuple[str, str], Spec] = {
         "bank_account_verifications", summary="Confirm a verification's micro-deposits"
     ),
     ("GET", "/marketplaces/{id}/shortfall"): Spec(
-        "shortfalls", summary="Fetch what returned reversals left the marketplace short"
+        "shortfalls", summary="Fetch what returns and disputes left the marketplace short"
     ),
     ("POST", "/_rail/notifications"): Spec(
         None, 204, public=True, summary="Receive an outcome from the ACH rail (signed by it)"

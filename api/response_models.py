@@ -367,10 +367,13 @@ class ShortfallLinks(Shape):
 
 
 class Shortfall(Shape):
-    """Money the marketplace is out: reversals returned after their escrow was paid out."""
+    """Money the marketplace is out: reversals or ACH debits returned, or debits disputed,
+    after their escrow was paid out; and what its ACH debits brought in that their banks
+    may still return (the risk of more)."""
 
     href: str
     amount: Amount
+    ach_debits_returnable: Amount
     currency: Literal["USD"]
     links: ShortfallLinks
 

@@ -65,6 +65,7 @@ TRANSFER_SUBLISTS = [
     ("cards", "debits", "party_id"),
     ("cards", "credits", "party_id"),
     ("bank_accounts", "credits", "party_id"),
+    ("bank_accounts", "debits", "party_id"),
     ("bank_accounts", "settlements", "party_id"),
     ("accounts", "credits", "party_id"),
     ("accounts", "debits", "party_id"),
@@ -98,12 +99,13 @@ def _transfer_routes() -> list[web.RouteDef]:
 
 
 def _verification_routes() -> list[web.RouteDef]:
-    """Bank-account verifications (issue 10, item 4)."""
+    """Bank-account verifications, and the ACH debits they allow (issue 10, item 4)."""
     return [
         web.post("/bank_accounts/{id}/verifications", verifications.create_verification),
         web.get("/bank_accounts/{id}/verifications", verifications.list_verifications),
         web.get("/verifications/{id}", verifications.get_verification),
         web.put("/verifications/{id}", verifications.confirm_verification),
+        web.post("/bank_accounts/{id}/debits", verifications.debit_bank_account),
     ]
 
 

@@ -69,6 +69,12 @@ async def refund(
     """Give a debit's money back to its card, in full or in part, from the escrow it went
     into. A refund that would overdraw the escrow is refused and nothing is recorded."""
     debit = await transfers.lock(connection, marketplace_id, TransferKind.DEBIT, debit_id)
+    if debit.rail_entry_kind is not None:
+        raise Conflict(
+            "The given funding source cannot be refunded: ACH debits are not refunded "
+            "through ballast yet.",
+            category_code="funding-source-not-refundable",
+        )
     if debit.status != Status.SUCCEEDED:
         raise BalancedError(
             "State of debit to refund must be ``succeeded``.",

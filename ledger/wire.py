@@ -201,12 +201,14 @@ def marketplace(row: Row) -> Resource:
     return item
 
 
-def shortfall(marketplace_id: str, amount_cents: int) -> Resource:
-    """A ballast addition: what a marketplace is out because reversals were returned after
-    the escrow they had refilled was paid out again (see README, reversals)."""
+def shortfall(marketplace_id: str, amount_cents: int, returnable_cents: int = 0) -> Resource:
+    """A ballast addition: what a marketplace is out because money came back out of an
+    escrow that had paid it out already — reversals or ACH debits returned late, disputes —
+    and what its ACH debits brought in that banks may still return (see README)."""
     return {
         "href": f"/marketplaces/{marketplace_id}/shortfall",
         "amount": amount_cents,
+        "ach_debits_returnable": returnable_cents,
         "currency": CURRENCY,
         "links": {"marketplace": marketplace_id},
     }

@@ -1,4 +1,4 @@
-"""Bank-account verifications (micro-deposits)."""
+"""Bank-account verifications (micro-deposits) and ACH debits of verified bank accounts."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ from aiohttp import web
 from api.appkeys import POOL
 from api.auth import marketplace_id
 from api.parsing import page, parse
-from api.request_models import VerificationConfirm, VerificationCreate
+from api.request_models import TransferCreate, VerificationConfirm, VerificationCreate
 from api.views.common import after_commit, many, one, transaction
-from ledger import instruments, verifications, wire
+from api.views.transfers import mover
+from ledger import ach_debits, instruments, verifications, wire
 
 PLURAL = "bank_account_verifications"
+
+debit_bank_account = mover(TransferCreate, "debits", ach_debits.debit_bank_account)
 
 
 async def create_verification(request: web.Request) -> web.Response:
