@@ -130,6 +130,7 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("PUT", "/verifications/{id}"): Spec(
         "bank_account_verifications", summary="Confirm a verification's micro-deposits"
     ),
+    ("GET", "/debits/{id}/dispute"): Spec("disputes", summary="Fetch the dispute of a debit"),
     ("GET", "/marketplaces/{id}/shortfall"): Spec(
         "shortfalls", summary="Fetch what returns and disputes left the marketplace short"
     ),

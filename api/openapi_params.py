@@ -25,6 +25,7 @@ ANY_RESOURCE_KINDS = (
     "settlement",
     "card_hold",
     "bank_account_verification",
+    "dispute",
 )
 
 

@@ -54,6 +54,7 @@ CardHoldId = Annotated[str, id_of("card_hold")]
 OrderId = Annotated[str, id_of("order")]
 SettlementId = Annotated[str, id_of("settlement")]
 VerificationId = Annotated[str, id_of("bank_account_verification")]
+DisputeId = Annotated[str, id_of("dispute")]
 # The party at the other end of a transfer: a card, a bank account or a payable account.
 PartyId = Annotated[str, Field(pattern=r"^(CC|BA|AT)[a-zA-Z0-9]{16,32}$")]
 
@@ -201,7 +202,7 @@ class DebitLinks(Shape):
     source: PartyId | None
     customer: CustomerId | None
     order: OrderId | None
-    dispute: None
+    dispute: DisputeId | None
     card_hold: CardHoldId | None
 
 
@@ -227,7 +228,7 @@ class Credit(Transfer, Failure):
 class RefundLinks(Shape):
     debit: DebitId
     order: OrderId | None
-    dispute: None
+    dispute: DisputeId | None
 
 
 class Refund(Transfer):
@@ -397,6 +398,23 @@ class BankAccountVerification(Shape):
     links: VerificationLinks
 
 
+class DisputeLinks(Shape):
+    transaction: Annotated[str, Field(pattern=r"^(WD|RF)[a-zA-Z0-9]{16,32}$")]
+
+
+class Dispute(Resource):
+    """A cardholder's dispute of a debit, opened by the card network (read-only)."""
+
+    id: DisputeId
+    amount: Annotated[int, Field(ge=1)]
+    currency: Literal["USD"]
+    reason: str
+    status: Literal["pending", "won", "lost"]
+    initiated_at: Timestamp
+    respond_by: Timestamp
+    links: DisputeLinks
+
+
 class Redelivery(Shape):
     queued: Annotated[int, Field(ge=0)]
 
@@ -424,6 +442,7 @@ ITEMS: dict[str, type[Shape]] = {
     "redeliveries": Redelivery,
     "shortfalls": Shortfall,
     "bank_account_verifications": BankAccountVerification,
+    "disputes": Dispute,
 }
 
 

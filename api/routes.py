@@ -9,6 +9,7 @@ from api.views import (
     accounts,
     callbacks,
     customers,
+    disputes,
     events,
     holds,
     marketplaces,
@@ -49,6 +50,7 @@ EVENT_PARENTS = (
     "bank_accounts",
     "cards",
     "accounts",
+    "disputes",
 )
 # Sub-lists of transfers: (parent collection, transfer collection, ListQuery scope).
 TRANSFER_SUBLISTS = [
@@ -109,6 +111,16 @@ def _verification_routes() -> list[web.RouteDef]:
     ]
 
 
+def _dispute_routes() -> list[web.RouteDef]:
+    """Disputes of card debits, read-only (issue 10, item 5)."""
+    return [
+        web.get("/disputes", disputes.list_disputes),
+        web.get("/disputes/{id}", disputes.get_dispute),
+        web.get("/debits/{id}/dispute", disputes.get_debit_dispute),
+        web.get("/cards/{id}/disputes", disputes.list_disputes),
+    ]
+
+
 def routes() -> list[web.RouteDef]:
     return [
         web.post("/api_keys", marketplaces.create_api_key),
@@ -149,6 +161,7 @@ def routes() -> list[web.RouteDef]:
         web.post("/card_holds/{id}/debits", holds.capture_hold),
         *_transfer_routes(),
         *_verification_routes(),
+        *_dispute_routes(),
         web.get("/events", events.list_events),
         web.get("/events/{id}", events.get_event),
         web.get("/events/{id}/callbacks", events.list_event_callbacks),

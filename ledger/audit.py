@@ -50,6 +50,8 @@ class Transfer:
     succeeded_at: datetime | None
     failed_at: datetime | None
     compensates_id: str | None
+    #: Set on a debit the card network disputed (and charged back).
+    dispute_id: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> Transfer:
@@ -122,7 +124,7 @@ def _credit_lines(t: Transfer, snapshot: Snapshot) -> Lines:
 
 
 def _taken_back(t: Transfer, actual: Lines) -> Lines:
-    """A debit whose money left its escrow again (returned by the bank late): the
+    """A debit whose money left its escrow again (returned by the bank, or disputed): the
     escrow gave back what it held, the rest is the shortfall, so what remains is the
     shortfall's mirror on the escrow."""
     shortfall_cents = actual.get(t.account("shortfall"), 0)
@@ -133,9 +135,9 @@ def _taken_back(t: Transfer, actual: Lines) -> Lines:
 
 def _debit_lines(t: Transfer, actual: Lines) -> Lines:
     """A card debit arrives at once from the card network; an ACH debit (it has a bank
-    account) when the rail settles it. A late-returned one was taken back."""
+    account) when the rail settles it. A disputed or late-returned one was taken back."""
     a = t.amount_cents
-    if t.returned:
+    if t.dispute_id is not None or t.returned:
         return _taken_back(t, actual)
     if t.status != "succeeded":
         return {}  # Pending at the rail, declined, refused or failed at the rail.
@@ -321,6 +323,8 @@ def main(database_url: str) -> int:
     for line in found:
         print(line, file=sys.stderr)
     for marketplace_id, cents in short:
-        print(f"shortfall: marketplace {marketplace_id} is out {cents} cents (late returns)")
+        print(
+            f"shortfall: marketplace {marketplace_id} is out {cents} cents (late returns, disputes)"
+        )
     print("audit: clean" if not found else f"audit: {len(found)} violation(s)")
     return 0 if not found else 1

@@ -25,6 +25,7 @@ PREFIXES = {
     "settlement": "ST",
     "card_hold": "HL",
     "bank_account_verification": "BZ",
+    "dispute": "DT",
     "event": "EV",
     "callback": "CB",
     "delivery": "DL",

@@ -46,6 +46,8 @@ INVALID_CARD_NUMBERS = frozenset({"4222222222222220"})
 DEBIT_CARD_NUMBERS = frozenset({"4342561111111118", "4210101111111112"})
 # A debit card to which a pushed credit stays pending.
 PENDING_PUSH_CARD_NUMBERS = frozenset({"4210101111111112"})
+# Balanced's card whose debits succeed and are then disputed by the cardholder.
+DISPUTED_CARD_NUMBERS = frozenset({"6500000000000002"})
 
 
 def merchant_status(fields: dict[str, Any]) -> str:
@@ -209,6 +211,8 @@ def _verdict(number: str) -> str:
     Balanced's test numbers (the number itself is not kept)."""
     if number in DECLINED_CARD_NUMBERS:
         return "decline"
+    if number in DISPUTED_CARD_NUMBERS:
+        return "approve_dispute"
     return "approve_credit_pending" if number in PENDING_PUSH_CARD_NUMBERS else "approve"
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from ledger import accounts, holds, instruments, orders, transfers, verifications, wire
+from ledger import accounts, disputes, holds, instruments, orders, transfers, verifications, wire
 from ledger.errors import NotFound
 from ledger.records import TransferKind
 
@@ -54,4 +54,6 @@ async def find(
         return "bank_account_verifications", wire.bank_account_verification(
             await verifications.get(connection, marketplace_id, resource_id)
         )
+    if prefix == "DT":
+        return "disputes", wire.dispute(await disputes.get(connection, marketplace_id, resource_id))
     raise NotFound(f"Resource {resource_id} could not be found.")

@@ -152,6 +152,10 @@ LINK_TEMPLATES: dict[str, dict[str, str]] = {
             "/bank_accounts/{bank_account_verifications.bank_account}"
         ),
     },
+    "disputes": {
+        "disputes.events": "/disputes/{disputes.id}/events",
+        "disputes.transaction": "/resources/{disputes.transaction}",
+    },
     # Deliveries of an event and their attempts (Balanced's EventCallback and
     # EventCallbackLog, which its fixtures do not describe).
     "event_callbacks": {
@@ -330,7 +334,7 @@ def _transaction_links(transfer: Transfer) -> dict[str, Any]:
             "source": transfer.source_id,
             "customer": transfer.customer_id,
             "order": transfer.order_id,
-            "dispute": None,
+            "dispute": transfer.dispute_id,
             "card_hold": transfer.card_hold_id,
         }
     if kind == TransferKind.CREDIT:
@@ -341,7 +345,11 @@ def _transaction_links(transfer: Transfer) -> dict[str, Any]:
             "settlement": transfer.settlement_id,
         }
     if kind == TransferKind.REFUND:
-        return {"debit": transfer.parent_id, "order": transfer.order_id, "dispute": None}
+        return {
+            "debit": transfer.parent_id,
+            "order": transfer.order_id,
+            "dispute": transfer.dispute_id,
+        }
     if kind == TransferKind.REVERSAL:
         return {
             "credit": transfer.parent_id,
@@ -418,6 +426,21 @@ def bank_account_verification(row: Row) -> Resource:
         "meta": dict(row["meta"]),
         "links": {"bank_account": row["bank_account_id"]},
     }
+
+
+def dispute(row: Row) -> Resource:
+    """A dispute of a card debit (`DT…`), read-only."""
+    item = _common(row, "disputes")
+    item |= {
+        "amount": row["amount_cents"],
+        "currency": CURRENCY,
+        "reason": row["reason"],
+        "status": row["status"],
+        "initiated_at": timestamp(row["initiated_at"]),
+        "respond_by": timestamp(row["respond_by"]),
+        "links": {"transaction": row["transaction_id"]},
+    }
+    return item
 
 
 def account(row: Row) -> Resource:

@@ -1,4 +1,4 @@
-"""Steps of Balanced's bank-account scenarios: tokenize, verify."""
+"""Steps of Balanced's bank-account scenarios: tokenize, verify, debit over ACH, dispute."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from tests.support.pipeline import Api
 # pending until told), …03 (settles), …05 (returned, R01 for a debit).
 SCENARIO_ROUTING = "321174851"
 SCENARIO_ACCOUNT = "9900000001"
+# The card Balanced documents as producing a dispute after its debit.
+DISPUTE_CARD = "6500000000000002"
 
 
 async def tokenized_bank_account(
@@ -42,3 +44,20 @@ async def verified_bank_account(
     assert confirmed.status == 200, confirmed.body
     item: dict[str, Any] = (await api.get(bank_account["href"])).body["bank_accounts"][0]
     return item
+
+
+async def disputed_debit(
+    api: Api, amount_cents: int, order_id: str | None = None
+) -> dict[str, Any]:
+    """Balanced's step "I have debited a card that will initiate a dispute"."""
+    card = await flows.created(
+        await api.post(
+            "/cards",
+            {"number": DISPUTE_CARD, "expiration_month": 12, "expiration_year": 2030, "cvv": "123"},
+        ),
+        "cards",
+    )
+    body: dict[str, Any] = {"amount": amount_cents}
+    if order_id is not None:
+        body["order"] = order_id
+    return await flows.created(await api.post(f"/cards/{card['id']}/debits", body), "debits")
