@@ -1,7 +1,8 @@
-"""ACH debits from verified bank accounts: Balanced's debits.feature scenarios about bank
-accounts (one test each), then when their money counts in an order's escrow and what a
-return days later does to an escrow already paid out (the marketplace fixture audits the
-ledger after every test)."""
+"""ACH debits from verified bank accounts: Balanced's scenarios about them (debits.feature
+"Debit a verified bank account" and "Debits to unverified bank accounts fail",
+bank_accounts.feature "Debit a bank account"; one test each), then when their money
+counts in an order's escrow and what a return days later does to an escrow already paid
+out (the marketplace fixture audits the ledger after every test)."""
 
 from __future__ import annotations
 
@@ -62,6 +63,18 @@ async def test_debit_a_verified_bank_account(pipeline: Pipeline, marketplace: Ma
     schemas.validate("debits", (await api.get(debit["href"])).body)
     listed = (await api.get(f"/bank_accounts/{bank_account['id']}/debits")).body["debits"]
     assert [d["id"] for d in listed] == [settled["id"]]
+
+
+async def test_debit_a_bank_account(marketplace: Marketplace) -> None:
+    """bank_accounts.feature's scenario: the same, enveloped body, any amount."""
+    api = marketplace.api
+    bank_account = await ach.verified_bank_account(api)
+    response = await api.post(
+        f"/bank_accounts/{bank_account['id']}/debits", {"debits": [{"amount": 1234}]}
+    )
+    assert response.status == 201, response.body
+    schemas.validate("debits", response.body)
+    assert response.body["debits"][0]["amount"] == 1234
 
 
 async def test_debits_to_unverified_bank_accounts_fail(
