@@ -160,6 +160,8 @@ def ensure_installed() -> None:
     warnings = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), EDITABLE_WARNING_FILTER]))
     env = {**os.environ, "PYTHONWARNINGS": warnings}
     subprocess.run([*pip, "-e", ".[dev]"], cwd=ROOT, env=env, check=True)
+    alone = tomllib.loads(PYPROJECT.read_text())["tool"]["ballast"]["dev-without-dependencies"]
+    subprocess.run([*pip, "--no-deps", *alone], cwd=ROOT, env=env, check=True)
     # Written only after a successful install, so that a failed one is retried next time.
     INSTALL_STAMP.write_text(digest + "\n")
 

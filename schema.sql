@@ -50,7 +50,16 @@ CREATE TABLE IF NOT EXISTS customers (
                         ('need-more-information', 'underwritten', 'rejected', 'no-match')),
     meta            jsonb NOT NULL DEFAULT '{}',
     created_at      timestamptz NOT NULL DEFAULT now(),
-    updated_at      timestamptz NOT NULL DEFAULT now()
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    -- Unstored (DELETE): hidden from lists, still readable, no longer usable (0009).
+    deleted_at      timestamptz,
+    -- The default funding instruments (Balanced's links.source and links.destination),
+    -- always the customer's own (foreign keys added once cards and bank accounts exist).
+    source_card_id              text,
+    source_bank_account_id      text,
+    destination_bank_account_id text,
+    CONSTRAINT customers_one_source
+        CHECK (source_card_id IS NULL OR source_bank_account_id IS NULL)
 );
 CREATE INDEX IF NOT EXISTS customers_marketplace_created
     ON customers (marketplace_id, created_at);
@@ -94,10 +103,16 @@ CREATE TABLE IF NOT EXISTS bank_accounts (
     updated_at     timestamptz NOT NULL DEFAULT now(),
     -- False for a fingerprint made before fingerprints were keyed (0003), until the API
     -- re-keys it at start-up (ledger/instruments.py, key_fingerprints).
-    fingerprint_keyed boolean NOT NULL DEFAULT false
+    fingerprint_keyed boolean NOT NULL DEFAULT false,
+    -- Unstored (DELETE): hidden from lists, still readable, never debited or credited again.
+    deleted_at     timestamptz,
+    -- The target of customers' composite foreign keys (a default is the customer's own).
+    CONSTRAINT bank_accounts_id_customer UNIQUE (id, customer_id)
 );
 CREATE INDEX IF NOT EXISTS bank_accounts_marketplace_created
     ON bank_accounts (marketplace_id, created_at);
+CREATE INDEX IF NOT EXISTS bank_accounts_customer_created
+    ON bank_accounts (customer_id, created_at) WHERE customer_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS bank_accounts_fingerprint_unkeyed
     ON bank_accounts (id) WHERE NOT fingerprint_keyed;
 
@@ -126,9 +141,44 @@ CREATE TABLE IF NOT EXISTS cards (
     created_at          timestamptz NOT NULL DEFAULT now(),
     updated_at          timestamptz NOT NULL DEFAULT now(),
     -- As bank_accounts.fingerprint_keyed.
-    fingerprint_keyed   boolean NOT NULL DEFAULT false
+    fingerprint_keyed   boolean NOT NULL DEFAULT false,
+    -- As bank_accounts.deleted_at.
+    deleted_at          timestamptz,
+    -- What the simulated processor answered to the CVV and the address (AVS) when the card
+    -- was tokenized (NULL: none given); decided from Balanced's test numbers (0009).
+    cvv_match           text CHECK (cvv_match IN ('yes', 'no', 'unsupported')),
+    avs_postal_match    text CHECK (avs_postal_match IN ('yes', 'no', 'unsupported')),
+    avs_street_match    text CHECK (avs_street_match IN ('yes', 'no', 'unsupported')),
+    CONSTRAINT cards_id_customer UNIQUE (id, customer_id)
 );
 CREATE INDEX IF NOT EXISTS cards_fingerprint_unkeyed ON cards (id) WHERE NOT fingerprint_keyed;
+CREATE INDEX IF NOT EXISTS cards_customer_created ON cards (customer_id, created_at)
+    WHERE customer_id IS NOT NULL;
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'customers_source_card_own') THEN
+        ALTER TABLE customers ADD CONSTRAINT customers_source_card_own
+            FOREIGN KEY (source_card_id, id) REFERENCES cards (id, customer_id);
+        ALTER TABLE customers ADD CONSTRAINT customers_source_bank_account_own
+            FOREIGN KEY (source_bank_account_id, id) REFERENCES bank_accounts (id, customer_id);
+        ALTER TABLE customers ADD CONSTRAINT customers_destination_own
+            FOREIGN KEY (destination_bank_account_id, id) REFERENCES bank_accounts (id, customer_id);
+    END IF;
+END $$;
+
+-- A customer as the API shows it: with its default funding instruments, those it named,
+-- else its newest stored card (source) and bank account (destination).
+CREATE OR REPLACE VIEW customers_shown AS
+SELECT c.*,
+       coalesce(c.source_card_id, c.source_bank_account_id,
+                (SELECT k.id FROM cards k WHERE k.customer_id = c.id AND k.deleted_at IS NULL
+                 ORDER BY k.created_at DESC, k.id DESC LIMIT 1)) AS source_id,
+       coalesce(c.destination_bank_account_id,
+                (SELECT b.id FROM bank_accounts b
+                 WHERE b.customer_id = c.id AND b.deleted_at IS NULL
+                 ORDER BY b.created_at DESC, b.id DESC LIMIT 1)) AS destination_id
+FROM customers c;
 
 CREATE TABLE IF NOT EXISTS orders (
     id                   text PRIMARY KEY,

@@ -8,10 +8,11 @@ arriving while the batches run wait for the next. So a batch is as large as the 
 it, and a quiet API answers as fast as before.
 
 A batch is an optimisation, never a different answer: a credit its escrow cannot cover
-after the credits before it, or every credit of a batch whose transaction failed (a
-deadlock, a lost connection), is made alone afterwards, on the same path as a request that
-carries an Idempotency-Key (those never join a batch: their key is held in their own
-transaction)."""
+after the credits before it, or every credit of a batch whose transaction failed before
+its commit (a deadlock, a lost connection), is made alone afterwards, on the same path as
+a request that carries an Idempotency-Key (those never join a batch: their key is held in
+their own transaction). A batch whose COMMIT itself failed is never made again: it may
+have committed, so each of its requests gets the error a lone request would."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from arq.connections import ArqRedis
 
 import jobqueue
 from ledger import credits
+from ledger.outbox import Job
 
 log = logging.getLogger(__name__)
 
@@ -69,28 +71,56 @@ class CreditBatcher:
 
     async def _run(self, batch: list[Waiting]) -> None:
         self.sizes.append(len(batch))
-        answers: list[credits.BatchedCredit] = [None] * len(batch)
+        futures = [future for _, future in batch]
         try:
-            async with (
-                self._pool.acquire(timeout=POOL_ACQUIRE_TIMEOUT_S) as connection,
-                connection.transaction(),
-            ):
-                answers, jobs = await credits.credit_bank_accounts(
+            answers, jobs = await self._make(batch)
+        except _CommitUnknown as unknown:
+            # The commit may have happened: making the credits again could pay twice. Each
+            # request answers as a lone request whose commit failed does (a 503).
+            for future in futures:
+                if not future.done():  # A client that left has its future cancelled.
+                    future.set_exception(unknown.error)
+            return
+        except Exception as error:  # Nothing of the batch committed: each is made alone.
+            if isinstance(error, asyncpg.CheckViolationError):
+                # An escrow spent between the batch's read and its posting.
+                log.info("an escrow changed under a batch of %d credits", len(batch))
+            else:
+                log.warning("a batch of %d credits failed", len(batch), exc_info=True)
+            answers, jobs = [None] * len(batch), []
+        await jobqueue.enqueue(self._redis, jobs, self._queue_name)
+        for future, answer in zip(futures, answers, strict=True):
+            if not future.done():
+                future.set_result(answer)
+
+    async def _make(self, batch: list[Waiting]) -> tuple[list[credits.BatchedCredit], list[Job]]:
+        """The batch in one transaction; raises _CommitUnknown when the commit failed,
+        anything else when nothing was committed."""
+        async with self._pool.acquire(timeout=POOL_ACQUIRE_TIMEOUT_S) as connection:
+            transaction = connection.transaction()
+            await transaction.start()
+            try:
+                made = await credits.credit_bank_accounts(
                     connection, [wanted for wanted, _ in batch]
                 )
-        except Exception:  # Nothing of the batch committed: each credit is made alone.
-            log.warning(
-                "a batch of %d credits failed; making each alone", len(batch), exc_info=True
-            )
-            answers = [None] * len(batch)
-        else:
-            await jobqueue.enqueue(self._redis, jobs, self._queue_name)
-        finally:
-            for (_, future), answer in zip(batch, answers, strict=True):
-                if not future.done():  # A client that left has its future cancelled.
-                    future.set_result(answer)
+            except BaseException:
+                await transaction.rollback()
+                raise
+            try:
+                await transaction.commit()
+            except Exception as error:
+                raise _CommitUnknown(error) from error
+            return made
 
     async def close(self) -> None:
         """Let the batches running finish (they hold connections of the pool)."""
         while self._running:
             await asyncio.gather(*self._running, return_exceptions=True)
+
+
+class _CommitUnknown(Exception):
+    """The batch's COMMIT failed: whether it took effect is unknown."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error

@@ -71,10 +71,13 @@ def _from_http(error: web.HTTPException) -> BalancedError:
             "The requested URL was not found.", status_code=404, category_code="not-found"
         )
     if error.status == 405:
+        # RFC 9110: a 405 names the methods the resource does allow.
+        allowed: set[str] = getattr(error, "allowed_methods", set())
         return BalancedError(
             "The method is not allowed for the requested URL.",
             status_code=405,
             category_code="method-not-allowed",
+            headers={"Allow": ", ".join(sorted(allowed))},
         )
     if error.status == 413:
         return BalancedError("The request body is too large.", status_code=413)

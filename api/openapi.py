@@ -62,7 +62,21 @@ BODIES: dict[tuple[str, str], tuple[type[BaseModel], str]] = {
     ("POST", "/marketplaces"): (request_models.MarketplaceCreate, "marketplaces"),
     ("POST", "/customers"): (request_models.CustomerCreate, "customers"),
     ("POST", "/bank_accounts"): (request_models.BankAccountCreate, "bank_accounts"),
-    ("PUT", "/bank_accounts/{id}"): (request_models.BankAccountUpdate, "bank_accounts"),
+    ("POST", "/customers/{id}/cards"): (request_models.CardCreate, "cards"),
+    ("POST", "/customers/{id}/bank_accounts"): (request_models.BankAccountCreate, "bank_accounts"),
+    ("POST", "/customers/{id}/debits"): (request_models.TransferCreate, "debits"),
+    ("POST", "/customers/{id}/credits"): (request_models.TransferCreate, "credits"),
+    ("POST", "/debits"): (request_models.DebitRootCreate, "debits"),
+    ("POST", "/credits"): (request_models.CreditRootCreate, "credits"),
+    **{
+        (method, f"/{plural}/{{id}}"): (model, plural)
+        for plural, model in (
+            ("customers", request_models.CustomerUpdate),
+            ("cards", request_models.CardUpdate),
+            ("bank_accounts", request_models.BankAccountUpdate),
+        )
+        for method in ("PUT", "PATCH")
+    },
     ("POST", "/cards"): (request_models.CardCreate, "cards"),
     ("POST", "/customers/{id}/orders"): (request_models.OrderCreate, "orders"),
     ("PUT", "/orders/{id}"): (request_models.DetailsUpdate, "orders"),
@@ -131,6 +145,12 @@ SPECS: dict[tuple[str, str], Spec] = {
         "bank_account_verifications", summary="Confirm a verification's micro-deposits"
     ),
     ("GET", "/debits/{id}/dispute"): Spec("disputes", summary="Fetch the dispute of a debit"),
+    ("GET", "/holds/{id}"): Spec(
+        "card_holds", summary="Fetch a card hold (where a debit's `card_hold` link points)"
+    ),
+    ("GET", "/orders/{id}/buyers"): Spec(
+        "customers", listing=True, summary="List the customers who paid into an order"
+    ),
     ("GET", "/marketplaces/{id}/shortfall"): Spec(
         "shortfalls", summary="Fetch what returns and disputes left the marketplace short"
     ),
@@ -189,18 +209,22 @@ def spec_of(method: str, path: str) -> Spec:
     return Spec(segments[-1], 201 if method == "POST" else 200)
 
 
-def request_body(model: type[BaseModel], plural: str) -> dict[str, Any]:
-    """The model's fields flat, or Balanced's envelope around them: both are accepted."""
+def request_body(model: type[BaseModel], plural: str, method: str = "POST") -> dict[str, Any]:
+    """The model's fields flat, or Balanced's envelope around them: both are accepted; a
+    PATCH also takes a JSON Patch."""
     ref = {"$ref": REF.format(model=model.__name__)}
     enveloped = {
         "type": "object",
         "properties": {plural: {"type": "array", "items": ref, "minItems": 1, "maxItems": 1}},
         "required": [plural],
     }
+    forms: list[dict[str, Any]] = [ref, enveloped]
+    if method == "PATCH":
+        forms.append({"$ref": REF.format(model=request_models.JsonPatch.__name__)})
     required = bool(model.model_json_schema().get("required"))
     return {
         "required": required,
-        "content": {CONTENT_TYPE: {"schema": {"anyOf": [ref, enveloped]}}},
+        "content": {CONTENT_TYPE: {"schema": {"anyOf": forms}}},
     }
 
 
@@ -279,7 +303,7 @@ def failed_name(plural: str) -> str:
 
 def error_statuses(method: str, spec: Spec, creates_transfer: bool) -> tuple[int, ...]:
     statuses: tuple[int, ...] = PUBLIC_ERROR_STATUSES if spec.public else ERROR_STATUSES
-    if method in ("POST", "PUT"):
+    if method in ("POST", "PUT", "PATCH"):
         statuses += BODY_ERROR_STATUSES
     if method == "POST":
         statuses += POST_ERROR_STATUSES
@@ -319,7 +343,14 @@ def summary(method: str, path: str, spec: Spec) -> str:
     if spec.listing:
         parent = segments[0].removesuffix("s").replace("_", " ")
         return f"List the {thing} of {_a(parent)}" if len(segments) > 1 else f"List {thing}"
-    verb = {"GET": "Fetch", "PUT": "Update", "POST": "Create", "DELETE": "Delete"}[method]
+    verbs = {
+        "GET": "Fetch",
+        "PUT": "Update",
+        "PATCH": "Patch",
+        "POST": "Create",
+        "DELETE": "Delete",
+    }
+    verb = verbs[method]
     noun = (spec.plural or segments[0]).removesuffix("s").replace("_", " ")
     return f"{verb} {_a(noun)}"
 
@@ -354,8 +385,8 @@ def operation(method: str, path: str, handler: Any) -> dict[str, Any]:
     if spec.public:
         result["security"] = [{}, {"basic": []}]
     if (method, path) in BODIES:
-        result["requestBody"] = request_body(*BODIES[(method, path)])
-    elif method in ("POST", "PUT"):
+        result["requestBody"] = request_body(*BODIES[(method, path)], method)
+    elif method in ("POST", "PUT", "PATCH"):
         anything = {"type": "object"}
         result["requestBody"] = {"required": False, "content": {CONTENT_TYPE: {"schema": anything}}}
     return result
@@ -363,7 +394,8 @@ def operation(method: str, path: str, handler: Any) -> dict[str, Any]:
 
 def component_schemas() -> dict[str, Any]:
     """The request models, the response models and the envelopes around them."""
-    requests = sorted({model for model, _ in BODIES.values()}, key=lambda m: m.__name__)
+    models = {model for model, _ in BODIES.values()} | {request_models.JsonPatch}
+    requests = sorted(models, key=lambda m: m.__name__)
     responses: list[type[BaseModel]] = [
         *response_models.ITEMS.values(),
         response_models.PageMeta,

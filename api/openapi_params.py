@@ -26,6 +26,10 @@ ANY_RESOURCE_KINDS = (
     "card_hold",
     "bank_account_verification",
     "dispute",
+    "marketplace",
+    "event",
+    "callback",
+    "api_key",
 )
 
 

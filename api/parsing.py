@@ -39,7 +39,7 @@ async def read_json(request: web.Request) -> dict[str, Any]:
         raise RequestInvalid("The request body is nested too deeply.") from error
     if not isinstance(body, dict):
         raise RequestInvalid("The request body must be a JSON object.")
-    _refuse_unstorable_text(body)
+    refuse_unstorable_text(body)
     return body
 
 
@@ -55,7 +55,7 @@ def storable(text: str) -> bool:
     return True
 
 
-def _refuse_unstorable_text(body: dict[str, Any]) -> None:
+def refuse_unstorable_text(body: Any) -> None:
     """Refuse, with a 400, a body holding a string (key or value) that the database would
     reject later with an error of its own."""
     pending: list[Any] = [body]
@@ -102,7 +102,11 @@ def _describe(error: pydantic.ValidationError) -> tuple[str, dict[str, str]]:
 
 
 async def parse(request: web.Request, model: type[Model], plural: str) -> Model:
-    body = unwrap(await read_json(request), plural)
+    return validate(model, unwrap(await read_json(request), plural))
+
+
+def validate(model: type[Model], body: Any) -> Model:
+    """`body` as `model`, or a 400 naming every field in error."""
     try:
         return model.model_validate(body)
     except pydantic.ValidationError as error:

@@ -15,6 +15,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    RootModel,
+    model_validator,
 )
 from pydantic.fields import FieldInfo
 
@@ -51,7 +53,10 @@ def _meta(value: Any) -> dict[str, str]:
 
 
 def _digits(value: Any) -> Any:
-    """Card and account numbers may be written with spaces and dashes."""
+    """Card and account numbers may be written with spaces and dashes, or as JSON numbers
+    (Balanced's own scenarios send `"number": 5105105105105100`, `"cvv": 123`)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
     return value.replace(" ", "").replace("-", "") if isinstance(value, str) else value
 
 
@@ -103,6 +108,42 @@ CustomerRef = Annotated[
 ]
 
 
+def _instrument_reference(prefixes: dict[str, str]) -> AfterValidator:
+    """Turns an id or href of any of `prefixes` (collection → id prefix) into the id."""
+
+    def check(value: str) -> str:
+        for collection, prefix in prefixes.items():
+            if value.startswith((prefix, f"/{collection}/")):
+                return reference(value, collection, prefix)
+        raise ValueError(f"must be an id or href of one of {', '.join(prefixes)}")
+
+    return AfterValidator(check)
+
+
+def _instrument_field(prefixes: dict[str, str]) -> FieldInfo:
+    collections, ids = "|".join(prefixes), "|".join(prefixes.values())
+    shape: FieldInfo = Field(
+        max_length=128,
+        json_schema_extra={"pattern": f"^(/({collections})/)?({ids})[a-zA-Z0-9]{{16,32}}$"},
+    )
+    return shape
+
+
+_SOURCES = {"cards": "CC", "bank_accounts": "BA"}
+_DESTINATIONS = {"bank_accounts": "BA", "cards": "CC", "accounts": "AT"}
+# A funding source (a card or a bank account), a bank account, or a credit's destination
+# (those, or a payable account): an id or its href.
+SourceRef = Annotated[str, _instrument_field(_SOURCES), _instrument_reference(_SOURCES)]
+BankAccountOnlyRef = Annotated[
+    str,
+    _instrument_field({"bank_accounts": "BA"}),
+    _instrument_reference({"bank_accounts": "BA"}),
+]
+DestinationRef = Annotated[
+    str, _instrument_field(_DESTINATIONS), _instrument_reference(_DESTINATIONS)
+]
+
+
 class Body(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
@@ -123,6 +164,14 @@ class MarketplaceCreate(Body):
     support_phone_number: Annotated[str | None, Field(max_length=64)] = None
 
 
+class CustomerDefaults(Body):
+    """A customer's default funding instruments (Balanced's `links.source`,
+    `links.destination`)."""
+
+    source: SourceRef | None = None
+    destination: BankAccountOnlyRef | None = None
+
+
 class CustomerCreate(Body):
     name: Name = None
     business_name: Name = None
@@ -134,6 +183,41 @@ class CustomerCreate(Body):
     dob_year: Year | None = None
     address: Address = Field(default_factory=Address)
     meta: Meta = Field(default_factory=dict)
+    # The default instruments, flat (`"source": "CC…"`, as Balanced's checkout flow) or in
+    # `links`.
+    source: SourceRef | None = None
+    destination: BankAccountOnlyRef | None = None
+    links: CustomerDefaults = Field(default_factory=CustomerDefaults)
+
+
+class CustomerUpdate(Body):
+    """`PUT /customers/:id` (and the result of a PATCH): the details given change, the
+    others stay; a default instrument given is named, one left out or null stays."""
+
+    name: Name = None
+    business_name: Name = None
+    email: Name = None
+    phone: Annotated[str | None, Field(max_length=64)] = None
+    ssn_last4: Annotated[str | None, Field(pattern=r"^[0-9]{4}$")] = None
+    ein: Annotated[str | None, Field(pattern=r"^[0-9]{9}$")] = None
+    dob_month: Month | None = None
+    dob_year: Year | None = None
+    address: Address | None = None
+    meta: Annotated[
+        dict[str, str] | None,
+        BeforeValidator(lambda value: None if value is None else _meta(value)),
+    ] = None
+    source: SourceRef | None = None
+    destination: BankAccountOnlyRef | None = None
+    links: CustomerDefaults = Field(default_factory=CustomerDefaults)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _masked_ssn_is_no_change(cls, data: Any) -> Any:
+        """Clients send the whole resource back, with the `ssn_last4` it showed: `xxxx`."""
+        if isinstance(data, dict) and data.get("ssn_last4") == "xxxx":
+            return {key: value for key, value in data.items() if key != "ssn_last4"}
+        return data
 
 
 class BankAccountCreate(Body):
@@ -161,11 +245,15 @@ class BankAccountUpdate(Body):
     ] = None
 
 
+class CardUpdate(BankAccountUpdate):
+    """`PUT /cards/:id`: only `links.customer` (attach to a customer) and `meta`."""
+
+
 class CardCreate(Body):
     number: Annotated[str, Field(pattern=r"^[0-9]{12,19}$"), BeforeValidator(_digits)]
     expiration_month: Month
     expiration_year: ExpirationYear
-    cvv: Annotated[str | None, Field(pattern=r"^[0-9]{3,4}$")] = None
+    cvv: Annotated[str | None, Field(pattern=r"^[0-9]{3,4}$"), BeforeValidator(_digits)] = None
     name: Name = None
     address: Address = Field(default_factory=Address)
     meta: Meta = Field(default_factory=dict)
@@ -274,3 +362,36 @@ class VerificationConfirm(Body):
 
     amount_1: DepositCents
     amount_2: DepositCents
+
+
+class DebitRootCreate(TransferCreate):
+    """`POST /debits`: a debit of `source`, a card or bank account by id or href, or a card
+    to tokenize on the spot."""
+
+    source: SourceRef | CardCreate
+
+
+class CreditRootCreate(TransferCreate):
+    """`POST /credits`: a credit to `destination`, a bank account, card or payable account
+    by id or href, or a bank account or card to tokenize on the spot."""
+
+    destination: DestinationRef | BankAccountCreate | CardCreate
+
+
+# A JSON Patch (RFC 6902) holds at most this many operations: Balanced's clients send one
+# or two; a bound keeps one request's work small.
+PATCH_OPERATIONS_MAX = 32
+POINTER_LENGTH_MAX = 256
+
+
+class PatchOperation(Body):
+    """One operation of a JSON Patch, on the resource's envelope (`/cards/0/meta/key`)."""
+
+    op: Literal["add", "remove", "replace", "move", "copy", "test"]
+    path: Annotated[str, Field(max_length=POINTER_LENGTH_MAX)]
+    from_: Annotated[str | None, Field(alias="from", max_length=POINTER_LENGTH_MAX)] = None
+    value: Any = None
+
+
+class JsonPatch(RootModel[list[PatchOperation]]):
+    root: Annotated[list[PatchOperation], Field(min_length=1, max_length=PATCH_OPERATIONS_MAX)]

@@ -105,8 +105,8 @@ class ApiKey(Shape):
 
 
 class CustomerLinks(Shape):
-    source: None
-    destination: None
+    source: Annotated[str, Field(pattern=r"^(CC|BA)[a-zA-Z0-9]{16,32}$")] | None
+    destination: BankAccountId | None
 
 
 class Customer(Resource):

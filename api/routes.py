@@ -11,7 +11,9 @@ from api.views import (
     customers,
     disputes,
     events,
+    funding,
     holds,
+    instruments,
     marketplaces,
     orders,
     rail,
@@ -68,6 +70,8 @@ TRANSFER_SUBLISTS = [
     ("cards", "credits", "party_id"),
     ("bank_accounts", "credits", "party_id"),
     ("bank_accounts", "debits", "party_id"),
+    ("credits", "settlements", "settled_id"),
+    ("reversals", "settlements", "settled_id"),
     ("bank_accounts", "settlements", "party_id"),
     ("accounts", "credits", "party_id"),
     ("accounts", "debits", "party_id"),
@@ -76,6 +80,7 @@ TRANSFER_SUBLISTS = [
     ("accounts", "settlements", "party_id"),
     ("settlements", "credits", "settlement_id"),
     ("settlements", "reversals", "settlement_id"),
+    ("card_holds", "debits", "card_hold_id"),
 ]
 
 
@@ -88,6 +93,10 @@ def _transfer_routes() -> list[web.RouteDef]:
         web.post("/debits/{id}/refunds", refund_debit),
         web.post("/credits/{id}/reversals", reverse_credit),
         web.post("/accounts/{id}/settlements", settle_account),
+        web.post("/customers/{id}/debits", funding.debit_customer),
+        web.post("/customers/{id}/credits", funding.credit_customer),
+        web.post("/debits", funding.debit_root),
+        web.post("/credits", funding.credit_root),
     ]
     for plural, kind in TRANSFER_KINDS.items():
         table += [
@@ -121,6 +130,21 @@ def _dispute_routes() -> list[web.RouteDef]:
     ]
 
 
+def _instrument_routes() -> list[web.RouteDef]:
+    table = []
+    for plural in ("customers", "cards", "bank_accounts"):
+        table += [
+            web.put(f"/{plural}/{{id}}", instruments.updater(plural)),
+            web.patch(f"/{plural}/{{id}}", instruments.updater(plural)),
+            web.delete(f"/{plural}/{{id}}", instruments.deleter(plural)),
+        ]
+    table += [
+        web.post("/customers/{id}/cards", instruments.adder("cards")),
+        web.post("/customers/{id}/bank_accounts", instruments.adder("bank_accounts")),
+    ]
+    return table
+
+
 def routes() -> list[web.RouteDef]:
     return [
         web.post("/api_keys", marketplaces.create_api_key),
@@ -133,6 +157,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/marketplaces/{id}/shortfall", marketplaces.get_shortfall),
         web.post("/customers", customers.create_customer),
         web.get("/customers/{id}", customers.get_customer),
+        *_instrument_routes(),
         web.post("/customers/{id}/orders", orders.create_order),
         web.get("/customers/{id}/orders", customers.lister("orders")),
         web.get("/customers", customers.lister("customers")),
@@ -143,19 +168,22 @@ def routes() -> list[web.RouteDef]:
         web.get("/customers/{id}/accounts", customers.lister("accounts")),
         web.post("/bank_accounts", customers.create_bank_account),
         web.get("/bank_accounts/{id}", customers.get_bank_account),
-        web.put("/bank_accounts/{id}", customers.update_bank_account),
         web.post("/cards", customers.create_card),
         web.get("/cards/{id}", customers.get_card),
         web.get("/orders", customers.lister("orders")),
         web.get("/orders/{id}", orders.get_order),
+        web.get("/orders/{id}/buyers", orders.list_buyers),
         web.put("/orders/{id}", orders.update_order),
         web.get("/accounts", customers.lister("accounts")),
         web.get("/accounts/{id}", accounts.get_account),
         web.get("/resources/{id}", accounts.get_resource),
         web.post("/cards/{id}/card_holds", holds.create_hold),
         web.get("/cards/{id}/card_holds", holds.list_holds),
+        web.get("/customers/{id}/card_holds", holds.list_customer_holds),
         web.get("/card_holds", holds.list_holds),
         web.get("/card_holds/{id}", holds.get_hold),
+        # Where debits' `card_hold` link points (Balanced: "/holds/{debits.card_hold}").
+        web.get("/holds/{id}", holds.get_hold),
         web.put("/card_holds/{id}", holds.update_hold),
         web.delete("/card_holds/{id}", holds.void_hold),
         web.post("/card_holds/{id}/debits", holds.capture_hold),

@@ -95,15 +95,46 @@ def _add_load_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
     """`ballast load`: its bounds are checked by ballast.load.LoadConfig, imported only
     when the command runs."""
     load = commands.add_parser(
-        "load", help="drive load against the rail or the whole pipeline and write a report"
+        "load",
+        help="drive load against the rail or the whole pipeline and write a report",
+        description="Drive load against the rail or the whole pipeline and write a report "
+        "(exit codes: 0 passed, 1 a threshold or transfer failed, 2 bad input, 130 Ctrl-C). "
+        "`ballast load compare RUN_A RUN_B` compares two runs.",
     )
-    load.add_argument("--target", choices=("rail", "pipeline"), default="rail")
+    load.add_argument("--target", choices=("rail", "pipeline"), default=None, help="default: rail")
     load.add_argument("--url", default=None, help="default: the local rail or API port")
+    load.add_argument(
+        "--scenario",
+        default=None,
+        help="TOML scenario file, or a shipped one: payday, marketplace-day, soak",
+    )
     amount = load.add_mutually_exclusive_group()
     amount.add_argument("--count", type=_count, default=None, help="transfers (default 1000)")
-    amount.add_argument("--duration", type=float, default=None, help="seconds of load")
-    load.add_argument("--rate", type=float, default=None, help="transfers/s (default: max)")
-    load.add_argument("--concurrency", type=_count, default=32, help="requests in flight")
+    amount.add_argument("--duration", default=None, help="length of the load, e.g. 90s, 5m")
+    load.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="open model: transfers started per second, on schedule (default: closed model)",
+    )
+    load.add_argument(
+        "--stages",
+        default=None,
+        help="open model, ramping: DURATION:RATE,… e.g. 30s:100,60s:500,30s:0 (from --rate or 0)",
+    )
+    load.add_argument(
+        "--concurrency",
+        type=_count,
+        default=None,
+        help="closed model: users (default 32); open model: most requests in flight (1024)",
+    )
+    load.add_argument(
+        "--threshold",
+        action="append",
+        default=None,
+        metavar="EXPR",
+        help="pass/fail criterion, repeatable: p99<250ms, e2e_p95<5s, errors<0.1%%, rate>100",
+    )
     load.add_argument(
         "--returns", type=float, default=0.0, help="percent sent to the failing test account"
     )
@@ -111,7 +142,9 @@ def _add_load_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
     load.add_argument(
         "--drain-timeout", type=float, default=30.0, help="seconds to wait for outcomes"
     )
-    load.add_argument("--out", type=Path, default=Path("load-report"), help="report directory")
+    load.add_argument(
+        "--out", type=Path, default=None, help="report folder (default: load-reports/<time>-…)"
+    )
     load.add_argument(
         "--allow-remote", action="store_true", help="allow a target that is not loopback"
     )
@@ -123,8 +156,25 @@ def _add_load_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
         default=None,
         help="rail: verify notification signatures (default: $BALLAST_RAIL_SECRET)",
     )
+    load.add_argument(
+        "--rail-url",
+        default=None,
+        help="the rail's control API, for its clock and rules (token: "
+        "$BALLAST_RAIL_CONTROL_TOKEN; default: the rail target, or :8091)",
+    )
     load.add_argument("--no-progress", action="store_true", help="no live progress bar")
-    load.set_defaults(run=_run_load)
+    load.add_argument(
+        "--no-figures", action="store_true", help="a report without figures (quicker, for CI)"
+    )
+    load.set_defaults(run=_run_load, load_command=None)
+    actions = load.add_subparsers(dest="load_command", metavar="[compare | locustfile]")
+    compare = actions.add_parser("compare", help="compare two runs' reports side by side")
+    compare.add_argument("run_a", type=Path, help="a run's report folder (the baseline)")
+    compare.add_argument("run_b", type=Path, help="another run's report folder")
+    compare.add_argument("--out", type=Path, default=None, help="HTML file (default: beside RUN_B)")
+    actions.add_parser(
+        "locustfile", help='print the locustfile\'s path: locust -f "$(ballast load locustfile)"'
+    )
 
 
 def _run_up(args: argparse.Namespace) -> int:
@@ -181,9 +231,9 @@ def _run_rails(args: argparse.Namespace) -> int:
 
 
 def _run_load(args: argparse.Namespace) -> int:
-    from ballast import load
+    from ballast.load.command import main as load_main
 
-    return load.main(args)
+    return load_main(args)
 
 
 def _run_audit(args: argparse.Namespace) -> int:

@@ -25,7 +25,7 @@ from typing import Any
 
 import asyncpg
 
-from ledger import marketplaces, postings, transfers
+from ledger import instruments, marketplaces, postings, transfers
 from ledger.errors import NotFound
 from ledger.outbox import Job
 from ledger.records import RailOutcome, Transfer, TransferKind
@@ -55,6 +55,8 @@ async def debit_bank_account(
     )
     if bank_account is None:
         raise NotFound(f"Bank account {bank_account_id} could not be found.")
+    if bank_account["deleted_at"] is not None:
+        raise instruments.unusable("bank_account", bank_account_id, "debited")
     request, _ = await transfers.with_order(connection, marketplace_id, request)
     marketplace = await marketplaces.get(connection, marketplace_id)
     statement = request.appears_on_statement_as or marketplace["domain_url"]

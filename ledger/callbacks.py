@@ -54,7 +54,9 @@ async def list_page(
     return [Callback.from_row(row) for row in rows], total
 
 
-async def get(pool: asyncpg.Pool, marketplace_id: str, callback_id: str) -> Callback:
+async def get(
+    pool: asyncpg.Connection | asyncpg.Pool, marketplace_id: str, callback_id: str
+) -> Callback:
     row = await pool.fetchrow(Q["get"], marketplace_id, callback_id)
     if row is None:
         raise NotFound(f"Callback {callback_id} could not be found.")

@@ -245,7 +245,7 @@ async def credit_account(
 ) -> TransferResult:
     """Move escrow into a customer's payable account: immediate and `succeeded`."""
     account = await accounts.get(connection, marketplace_id, account_id)
-    request, order, _ = await _prepare(
+    request, order, marketplace = await _prepare(
         connection, marketplace_id, request, account["customer_id"], account_id
     )
     row = await transfers.insert(
@@ -257,7 +257,10 @@ async def credit_account(
             customer_id=account["customer_id"],
             destination_id=account_id,
             destination_kind=DestinationKind.ACCOUNT,
-            statement=request.appears_on_statement_as,
+            # Balanced's credits always say what the statement shows: by default the
+            # marketplace's domain, as for bank accounts and cards.
+            statement=request.appears_on_statement_as
+            or marketplace["domain_url"][:ACH_STATEMENT_LENGTH_MAX],
         ),
     )
     refused = await _take_from_escrow(connection, row, order, account_id)
@@ -272,7 +275,7 @@ async def credit_card(
 ) -> TransferResult:
     """Push escrow to a debit card through the card network: `succeeded` at once (or
     `pending` for Balanced's test card that stays pending)."""
-    card = await instruments.get_card(connection, marketplace_id, card_id)
+    card = await instruments.usable_card(connection, marketplace_id, card_id, "credited")
     if card["card_type"] != "debit":
         raise Conflict(
             "The given funding destination cannot have a credit created against it.",

@@ -22,10 +22,6 @@ SCHEMA_PATH = Path(__file__).parent / "schema.sql"
 # Ordered SQL files `NNNN_name.sql`; each runs once, in its own transaction.
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
-# Versions handed out to a branch that is not merged here yet (0009: the `surface` branch,
-# while 0010 is this one's): a gap there is expected, any other gap is a mistake. The merge
-# that brings such a migration in takes its number out of this set.
-RESERVED_VERSIONS: frozenset[int] = frozenset({9})
 
 # Several processes (API, workers) migrate when they start; one advisory lock makes them
 # take turns instead of racing on the same statements.
@@ -107,18 +103,13 @@ class Migration:
 
 
 def migrations() -> list[Migration]:
-    """Every migration shipped, in version order; versions are 1, 2, 3, ... with no gap
-    but the RESERVED_VERSIONS."""
+    """Every migration shipped, in version order; versions are 1, 2, 3, ... with no gap."""
     found = []
     for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
         match = MIGRATION_NAME.match(path.name)
         assert match is not None, f"migration file not named NNNN_name.sql: {path.name}"
         found.append(Migration(int(match[1]), match[2], path.read_text()))
-    versions = [m.version for m in found]
-    filled = sorted(set(versions) | RESERVED_VERSIONS)
-    assert versions == list(range(1, len(found) + 1)) or (
-        len(set(versions)) == len(versions) and filled == list(range(1, len(filled) + 1))
-    ), found
+    assert [m.version for m in found] == list(range(1, len(found) + 1)), found
     return found
 
 

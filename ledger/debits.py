@@ -29,7 +29,7 @@ async def debit_card(
 ) -> TransferResult:
     """Charge a card into its order's escrow (or the marketplace's, without an order),
     directly or by capturing a hold."""
-    card = await instruments.get_card(connection, marketplace_id, card_id)
+    card = await instruments.usable_card(connection, marketplace_id, card_id, "debited")
     request, _ = await transfers.with_order(connection, marketplace_id, request)
     marketplace = await marketplaces.get(connection, marketplace_id)
     statement = request.appears_on_statement_as or marketplace["domain_url"]

@@ -77,7 +77,9 @@ async def list_page(
     return rows
 
 
-async def get(pool: asyncpg.Pool, marketplace_id: str, event_id: str) -> asyncpg.Record:
+async def get(
+    pool: asyncpg.Connection | asyncpg.Pool, marketplace_id: str, event_id: str
+) -> asyncpg.Record:
     """One event with its delivery counts per status (`callback_statuses`)."""
     row: asyncpg.Record | None = await pool.fetchrow(Q["get"], marketplace_id, event_id)
     if row is None:

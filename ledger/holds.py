@@ -37,7 +37,7 @@ async def create(
     connection: asyncpg.Connection, marketplace_id: str, card_id: str, request: TransferRequest
 ) -> tuple[dict[str, Any], list[Job], BalancedError | None]:
     """Authorize `amount_cents` on a card; a declined card gives a `failed` hold (402)."""
-    card = await instruments.get_card(connection, marketplace_id, card_id)
+    card = await instruments.usable_card(connection, marketplace_id, card_id, "held")
     if request.order_id is not None:
         await orders.get_row(connection, marketplace_id, request.order_id)
     declined = card["processor_verdict"] == "decline"
@@ -185,4 +185,19 @@ async def list_page(
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
     rows = await pool.fetch(Q["list"], marketplace_id, card_id, include_voided, limit, offset)
+    return [dict(row) for row in rows], int(rows[0]["total"]) if rows else 0
+
+
+async def list_page_for_customer(
+    pool: asyncpg.Pool,
+    marketplace_id: str,
+    customer_id: str,
+    include_voided: bool,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of the holds on a customer's cards (`GET /customers/:id/card_holds`)."""
+    rows = await pool.fetch(
+        Q["list_for_customer"], marketplace_id, customer_id, include_voided, limit, offset
+    )
     return [dict(row) for row in rows], int(rows[0]["total"]) if rows else 0

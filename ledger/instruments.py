@@ -23,7 +23,7 @@ from typing import Any
 import asyncpg
 
 from ledger import accounts, events, ids, wire
-from ledger.errors import Conflict, NotFound, RequestInvalid
+from ledger.errors import BalancedError, Conflict, NotFound, RequestInvalid
 from ledger.outbox import Job
 from ledger.sql import QUERIES
 
@@ -39,11 +39,17 @@ BANK_NAMES = {
     "021000021": "JPMORGAN CHASE BANK",
     "321174851": "SAN MATEO CREDIT UNION",
     "121000358": "BANK OF AMERICA, N.A.",
+    "322271627": "J.P. MORGAN CHASE BANK, N.A.",
 }
 # Cards the simulated processor declines when debited, and cards refused at tokenization.
 DECLINED_CARD_NUMBERS = frozenset({"4444444444444448"})
 INVALID_CARD_NUMBERS = frozenset({"4222222222222220"})
 DEBIT_CARD_NUMBERS = frozenset({"4342561111111118", "4210101111111112"})
+# Balanced's test answers to a card's CVV (by card number) and address (AVS); any other
+# value given matches.
+CVV_ANSWERS = {"5112000200000002": "no", "4457000300000007": "unsupported"}
+AVS_POSTAL_ANSWERS = {"90210": "no", "90211": "unsupported"}
+AVS_STREET_ANSWERS = {"21 Jump St": "no"}
 # A debit card to which a pushed credit stays pending.
 PENDING_PUSH_CARD_NUMBERS = frozenset({"4210101111111112"})
 # Balanced's card whose debits succeed and are then disputed by the cardholder.
@@ -83,17 +89,6 @@ async def insert_customer(
     return dict(row)
 
 
-async def create_customer(
-    connection: asyncpg.Connection, marketplace_id: str, fields: dict[str, Any]
-) -> tuple[dict[str, Any], list[Job]]:
-    """A customer, with its payable account and its `account.created` event (Balanced calls
-    customers "accounts" in its event types)."""
-    row = await insert_customer(connection, marketplace_id, ids.new_id("customer"), fields)
-    entity = wire.envelope("customers", [wire.customer(row)])
-    jobs = await events.record(connection, marketplace_id, "account.created", row["id"], entity)
-    return row, jobs
-
-
 async def _instrument_event(
     connection: asyncpg.Connection, row: dict[str, Any], event_type: str
 ) -> list[Job]:
@@ -111,6 +106,39 @@ async def get_customer(
     if row is None:
         raise NotFound(f"Customer {customer_id} could not be found.")
     return dict(row)
+
+
+def unusable(kind: str, instrument_id: str, purpose: str) -> BalancedError:
+    """The error for an unstored card or bank account asked to be `purpose` ("debited",
+    "credited", …): Balanced answers a credit to a deleted card with 400 `request`, and
+    anything else done with a deactivated instrument with `card-not-valid` /
+    `bank-account-not-valid` (409)."""
+    noun = "card" if kind == "card" else "bank account"
+    description = f"The {noun} {instrument_id} was unstored; it cannot be {purpose}."
+    if purpose == "credited":
+        return RequestInvalid(description, extras={kind: "unstored"})
+    code = "card-not-valid" if kind == "card" else "bank-account-not-valid"
+    return Conflict(description, category_code=code)
+
+
+async def usable_card(
+    connection: asyncpg.Connection, marketplace_id: str, card_id: str, purpose: str
+) -> dict[str, Any]:
+    """The card, unless it was unstored (see `unusable`)."""
+    row = await get_card(connection, marketplace_id, card_id)
+    if row["deleted_at"] is not None:
+        raise unusable("card", card_id, purpose)
+    return row
+
+
+async def usable_bank_account(
+    connection: asyncpg.Connection, marketplace_id: str, bank_account_id: str, purpose: str
+) -> dict[str, Any]:
+    """The bank account, unless it was unstored (see `unusable`)."""
+    row = await get_bank_account(connection, marketplace_id, bank_account_id)
+    if row["deleted_at"] is not None:
+        raise unusable("bank_account", bank_account_id, purpose)
+    return row
 
 
 def routing_number_valid(routing_number: str) -> bool:
@@ -172,13 +200,17 @@ async def update_bank_account(
 ) -> tuple[dict[str, Any], list[Job]]:
     current = await get_bank_account(connection, marketplace_id, bank_account_id)
     if customer_id is not None:
-        await get_customer(connection, marketplace_id, customer_id)
+        customer = await get_customer(connection, marketplace_id, customer_id)
+        if customer["deleted_at"] is not None:
+            raise NotFound(f"Customer {customer_id} could not be found.")
         if current["customer_id"] not in (None, customer_id):
             raise Conflict(
                 "The bank account is already associated with an account -- it cannot be "
                 "associated.",
                 category_code="bank-account-already-associated",
             )
+        if current["deleted_at"] is not None and current["customer_id"] is None:
+            raise unusable("bank_account", bank_account_id, "associated")
     row = await connection.fetchrow(
         Q["update_bank_account"], marketplace_id, bank_account_id, customer_id, meta
     )
@@ -220,6 +252,7 @@ async def create_card(
     connection: asyncpg.Connection,
     marketplace_id: str,
     fields: dict[str, Any],
+    customer_id: str | None = None,
     *,
     fingerprint_key: bytes,
 ) -> tuple[dict[str, Any], list[Job]]:
@@ -237,7 +270,7 @@ async def create_card(
         Q["insert_card"],
         ids.new_id("card"),
         marketplace_id,
-        None,
+        customer_id,
         fields.get("name"),
         number[-4:],
         len(number),
@@ -250,9 +283,24 @@ async def create_card(
         card_fingerprint,
         fields.get("address") or {},
         fields.get("meta") or {},
+        *card_checks(number, fields),
     )
     assert row is not None
     return dict(row), await _instrument_event(connection, dict(row), "card.created")
+
+
+def card_checks(number: str, fields: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """What the simulated processor answers to a card's CVV, postal code and street (each
+    None when not given), from Balanced's test values."""
+    address = fields.get("address") or {}
+    cvv = None
+    if fields.get("cvv") is not None:
+        cvv = CVV_ANSWERS.get(number, "yes")
+    postal = address.get("postal_code")
+    postal_match = None if not postal else AVS_POSTAL_ANSWERS.get(postal, "yes")
+    street = address.get("line1")
+    street_match = None if not street else AVS_STREET_ANSWERS.get(street, "yes")
+    return cvv, postal_match, street_match
 
 
 async def get_card(
@@ -355,3 +403,10 @@ async def list_cards(
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of a marketplace's cards (or one customer's), and the count of all."""
     return await _page("list_cards", pool, marketplace_id, customer_id, limit, offset)
+
+
+async def list_order_buyers(
+    pool: asyncpg.Pool, marketplace_id: str, order_id: str | None, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of the customers whose debits paid into an order (`orders.buyers`)."""
+    return await _page("list_order_buyers", pool, marketplace_id, order_id, limit, offset)

@@ -54,7 +54,9 @@ async def list_api_keys(
     return [dict(row) for row in rows], int(rows[0]["total"]) if rows else 0
 
 
-async def get_api_key(pool: asyncpg.Pool, marketplace_id: str, key_id: str) -> dict[str, Any]:
+async def get_api_key(
+    pool: asyncpg.Connection | asyncpg.Pool, marketplace_id: str, key_id: str
+) -> dict[str, Any]:
     row = await pool.fetchrow(Q["get_api_key"], marketplace_id, key_id)
     if row is None:
         raise NotFound(f"API key {key_id} could not be found.")
@@ -110,7 +112,7 @@ async def create(
     return await get(connection, marketplace_id)
 
 
-async def get(connection: asyncpg.Connection, marketplace_id: str) -> dict[str, Any]:
+async def get(connection: asyncpg.Connection | asyncpg.Pool, marketplace_id: str) -> dict[str, Any]:
     row = await connection.fetchrow(Q["get"], marketplace_id)
     if row is None:
         raise NotFound(f"Marketplace {marketplace_id} could not be found.")

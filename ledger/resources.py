@@ -7,7 +7,19 @@ from typing import Any
 
 import asyncpg
 
-from ledger import accounts, disputes, holds, instruments, orders, transfers, verifications, wire
+from ledger import (
+    accounts,
+    callbacks,
+    disputes,
+    events,
+    holds,
+    instruments,
+    marketplaces,
+    orders,
+    transfers,
+    verifications,
+    wire,
+)
 from ledger.errors import NotFound
 from ledger.records import TransferKind
 
@@ -50,10 +62,31 @@ async def find(
         )
     if prefix == "AT":
         return "accounts", wire.account(await accounts.get(connection, marketplace_id, resource_id))
+    return await _find_other(connection, marketplace_id, resource_id)
+
+
+async def _find_other(
+    connection: asyncpg.Connection | asyncpg.Pool, marketplace_id: str, resource_id: str
+) -> tuple[str, dict[str, Any]]:
+    """The marketplace itself, its events, callbacks and API keys."""
+    prefix = resource_id[:2]
+    if resource_id == marketplace_id:
+        return "marketplaces", wire.marketplace(await marketplaces.get(connection, marketplace_id))
+    if prefix == "EV":
+        row = await events.get(connection, marketplace_id, resource_id)
+        return "events", wire.event(row, row["callback_statuses"])
+    if prefix == "CB":
+        return "callbacks", wire.callback(
+            await callbacks.get(connection, marketplace_id, resource_id)
+        )
     if prefix == "BZ":
         return "bank_account_verifications", wire.bank_account_verification(
             await verifications.get(connection, marketplace_id, resource_id)
         )
     if prefix == "DT":
         return "disputes", wire.dispute(await disputes.get(connection, marketplace_id, resource_id))
+    if prefix == "AK":
+        return "api_keys", wire.api_key(
+            await marketplaces.get_api_key(connection, marketplace_id, resource_id)
+        )
     raise NotFound(f"Resource {resource_id} could not be found.")

@@ -24,7 +24,9 @@ async def settle(
     request: TransferRequest,
 ) -> TransferResult:
     account = await accounts.get(connection, marketplace_id, account_id)
-    bank_account = await instruments.get_bank_account(connection, marketplace_id, bank_account_id)
+    bank_account = await instruments.usable_bank_account(
+        connection, marketplace_id, bank_account_id, "settled to"
+    )
     marketplace = await marketplaces.get(connection, marketplace_id)
     if bank_account["customer_id"] not in {
         account["customer_id"],

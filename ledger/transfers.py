@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg
 
-from ledger import events, ids, orders, submissions, wire
+from ledger import events, ids, instruments, orders, submissions, wire
 from ledger.errors import BalancedError, NotFound, TransactionFailed
 from ledger.outbox import Job
 from ledger.records import DestinationKind, RailEntryKind, Transfer, TransferKind
@@ -251,7 +251,7 @@ async def bank_account_credit_parties(
 
 async def bank_account_credit_parties_many(
     connection: asyncpg.Connection, wanted: list[tuple[str, str, str | None]]
-) -> list[CreditParties | NotFound]:
+) -> list[CreditParties | BalancedError]:
     """`bank_account_credit_parties` of many (marketplace id, bank account id, order id)
     in one round trip: each one's parties, or the 404 that refuses it."""
     rows = await connection.fetch(
@@ -263,11 +263,13 @@ async def bank_account_credit_parties_many(
 
 def _credit_parties(
     row: asyncpg.Record, marketplace_id: str, bank_account_id: str, order_id: str | None
-) -> CreditParties | NotFound:
+) -> CreditParties | BalancedError:
     if row["marketplace_id"] is None:
         return NotFound(f"Marketplace {marketplace_id} could not be found.")
     if row["bank_account_id"] is None:
         return NotFound(f"Bank account {bank_account_id} could not be found.")
+    if row["bank_account_deleted_at"] is not None:
+        return instruments.unusable("bank_account", bank_account_id, "credited")
     if order_id is not None and row["order_id"] is None:
         return NotFound(f"Order {order_id} could not be found.")
     order = None
@@ -328,6 +330,10 @@ class ListQuery:
     party_id: str | None = None
     settlement_id: str | None = None
     customer_id: str | None = None
+    # The settlement that paid out (or settled) this credit or reversal.
+    settled_id: str | None = None
+    # The hold a debit captured.
+    card_hold_id: str | None = None
     statuses: tuple[str, ...] = (Status.PENDING, Status.SUCCEEDED)
     amount_cents_min: int | None = None
     amount_cents_max: int | None = None
@@ -356,6 +362,8 @@ async def list_page(
         limit,
         offset,
         query.customer_id,
+        query.settled_id,
+        query.card_hold_id,
     )
     total = int(rows[0]["total"]) if rows else 0
     return [Transfer.from_row(row) for row in rows], total

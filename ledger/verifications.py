@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-from ledger import events, ids, wire
+from ledger import events, ids, instruments, wire
 from ledger.errors import Conflict, NotFound
 from ledger.outbox import Job
 from ledger.sql import QUERIES
@@ -83,6 +83,8 @@ async def create(
     """Start verifying a bank account: its micro-deposits are on their way (`pending`). 409
     while one of its verifications is pending or has succeeded."""
     bank_account = await _lock_bank_account(connection, marketplace_id, bank_account_id)
+    if bank_account["deleted_at"] is not None:
+        raise instruments.unusable("bank_account", bank_account_id, "verified")
     if bank_account["verification_id"] is not None:
         current = await connection.fetchrow(
             Q["get"], marketplace_id, bank_account["verification_id"]

@@ -82,6 +82,7 @@ LINK_TEMPLATES: dict[str, dict[str, str]] = {
     },
     "cards": {
         "cards.card_holds": "/cards/{cards.id}/card_holds",
+        "cards.credits": "/cards/{cards.id}/credits",
         "cards.customer": "/customers/{cards.customer}",
         "cards.debits": "/cards/{cards.id}/debits",
         "cards.disputes": "/cards/{cards.id}/disputes",
@@ -244,7 +245,9 @@ def customer(row: Row) -> Resource:
         "dob_year": row["dob_year"],
         "address": address(row["address"]),
         "merchant_status": row["merchant_status"],
-        "links": {"source": None, "destination": None},
+        # The defaults it named, else the implicit ones (ledger/sql/customers.sql,
+        # get_customer); a row that did not compute them (just inserted) has none yet.
+        "links": {"source": row.get("source_id"), "destination": row.get("destination_id")},
     }
     return item
 
@@ -260,15 +263,29 @@ def bank_account(row: Row) -> Resource:
         "bank_name": row["bank_name"],
         "address": address(row["address"]),
         "fingerprint": row["fingerprint"],
-        "can_credit": True,
-        # Debitable over ACH once a verification of it succeeded (ledger/verifications.py).
-        "can_debit": row.get("verified_at") is not None,
+        "can_credit": row.get("deleted_at") is None,
+        # Debitable over ACH once a verification of it succeeded (ledger/verifications.py),
+        # until it is unstored.
+        "can_debit": row.get("verified_at") is not None and row.get("deleted_at") is None,
         "links": {
             "customer": row["customer_id"],
             "bank_account_verification": row.get("verification_id"),
         },
     }
     return item
+
+
+# The processor's words for its CVV and postal-code (AVS) answers.
+CVV_RESULTS = {
+    "yes": "Match",
+    "no": "No Match",
+    "unsupported": "Card does not support verification",
+}
+AVS_RESULTS = {
+    "yes": "Postal code matches, but street address not verified.",
+    "no": "Street address and postal code do not match.",
+    "unsupported": "U.S.-issuing bank does not support AVS.",
+}
 
 
 def card(row: Row) -> Resource:
@@ -279,17 +296,18 @@ def card(row: Row) -> Resource:
         "expiration_month": row["expiration_month"],
         "expiration_year": row["expiration_year"],
         "cvv": "xxx" if row["has_cvv"] else None,
-        "cvv_match": "yes" if row["has_cvv"] else None,
-        "cvv_result": "Match" if row["has_cvv"] else None,
+        "cvv_match": row.get("cvv_match"),
+        "cvv_result": CVV_RESULTS.get(row.get("cvv_match") or ""),
         "address": address(row["address"]),
-        "avs_street_match": None,
-        "avs_postal_match": None,
-        "avs_result": None,
+        "avs_street_match": row.get("avs_street_match"),
+        "avs_postal_match": row.get("avs_postal_match"),
+        "avs_result": AVS_RESULTS.get(row.get("avs_postal_match") or ""),
         "fingerprint": row["fingerprint"],
         "brand": row["brand"],
         "is_verified": True,
-        "can_debit": True,
-        "can_credit": row["card_type"] == "debit",
+        # An unstored card is neither charged nor paid again.
+        "can_debit": row.get("deleted_at") is None,
+        "can_credit": row["card_type"] == "debit" and row.get("deleted_at") is None,
         "type": row["card_type"],
         "category": "other",
         "bank_name": "",

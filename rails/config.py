@@ -100,7 +100,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=_port, default=8091)
     parser.add_argument(
-        "--day-ms", type=_count, default=0, help="wall ms per simulated banking day (0: instant)"
+        "--day-ms",
+        type=_count,
+        default=0,
+        help="wall-clock ms per simulated banking day: 86400000 is real time, 2000 an "
+        "accelerated day; 0 (the default) is instant: every outcome falls due at once. Not a "
+        "manual clock: to stop and step time, freeze it with PUT /clock and advance it with "
+        "POST /clock/advance",
     )
     parser.add_argument("--rules", default=None, help="TOML file of [[rules]]")
     parser.add_argument(

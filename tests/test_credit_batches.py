@@ -8,6 +8,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import asyncpg
+import pytest
+
 from api.appkeys import CREDIT_BATCHER, REDIS
 from api.credit_batches import CreditBatcher
 from ledger import credits, db, protocol
@@ -147,4 +150,47 @@ async def test_a_batch_that_cannot_run_hands_every_credit_back(
 
     assert await asyncio.gather(batcher.credit(wanted), batcher.credit(wanted)) == [None, None]
     await batcher.close()
+    assert await flows.escrowed(marketplace.api, funded.order_id) == 100
+
+
+FAIL_AT_COMMIT = "fail at commit"
+
+
+async def test_a_batch_whose_commit_fails_is_not_made_again(
+    pipeline: Pipeline, marketplace: Marketplace
+) -> None:
+    """A failed COMMIT may have taken effect (the connection dropped after the server
+    committed): making the credits again could pay twice, so each request gets the error."""
+    funded = await flows.funded_order(marketplace.api, 100)
+    # A check PostgreSQL makes only at commit, refusing this test's credit.
+    await pipeline.pool.execute(
+        f"""
+        CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.description = '{FAIL_AT_COMMIT}' THEN
+                RAISE EXCEPTION 'refused at commit';
+            END IF;
+            RETURN NULL;
+        END $$;
+        CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON transactions
+            DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_at_commit();
+        """
+    )
+    batcher = pipeline.api_server.app[CREDIT_BATCHER]
+    wanted = credits.BankAccountCredit(
+        marketplace.id,
+        funded.bank_account_id,
+        TransferRequest(amount_cents=60, order_id=funded.order_id, description=FAIL_AT_COMMIT),
+    )
+    try:
+        with pytest.raises(asyncpg.RaiseError, match="refused at commit"):
+            await batcher.credit(wanted)
+    finally:
+        await pipeline.pool.execute(
+            "DROP TRIGGER refuse_at_commit ON transactions; DROP FUNCTION refuse_at_commit()"
+        )
+    made = await pipeline.pool.fetchval(
+        "SELECT count(*) FROM transactions WHERE description = $1", FAIL_AT_COMMIT
+    )
+    assert made == 0
     assert await flows.escrowed(marketplace.api, funded.order_id) == 100

@@ -57,6 +57,8 @@ REFERENCE_FIELDS = {
     "funding_instrument": "bank_accounts",
     "customer": "customers",
     "event": "events",
+    "source": "cards",
+    "destination": "bank_accounts",
 }
 # Body fields whose valid values a schema cannot describe (a Luhn check digit, an ABA
 # routing number): values that pass, so that creations can succeed too.
@@ -64,6 +66,7 @@ VALID_FIELDS = {"number": flows.VISA, "routing_number": flows.ROUTING}
 # What `GET /resources/{id}` finds.
 RESOURCES = {"customers", "bank_accounts", "cards", "orders", "accounts", "debits", "credits"}
 RESOURCES |= {"refunds", "reversals", "settlements", "card_holds"}
+RESOURCES |= {"marketplaces", "events", "callbacks", "api_keys"}
 CHECKS = [
     schemathesis.checks.not_a_server_error,
     schemathesis.checks.status_code_conformance,

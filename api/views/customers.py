@@ -12,16 +12,24 @@ from api.appkeys import POOL, SETTINGS
 from api.auth import marketplace_id
 from api.errors import Handler
 from api.parsing import page, parse
-from api.request_models import BankAccountCreate, BankAccountUpdate, CardCreate, CustomerCreate
+from api.request_models import BankAccountCreate, CardCreate, CustomerCreate
 from api.views.common import after_commit, many, one, transaction
 from ledger import accounts, instruments, orders, wire
+from ledger import customers as ledger_customers
 
 
 async def create_customer(request: web.Request) -> web.Response:
     fields = await parse(request, CustomerCreate, "customers")
+    defaults = ledger_customers.Defaults(
+        source_id=fields.links.source or fields.source,
+        destination_id=fields.links.destination or fields.destination,
+    )
     async with transaction(request) as connection:
-        row, jobs = await instruments.create_customer(
-            connection, marketplace_id(request), fields.model_dump()
+        row, jobs = await ledger_customers.create_customer(
+            connection,
+            marketplace_id(request),
+            fields.model_dump(exclude={"links", "source", "destination"}),
+            defaults,
         )
     await after_commit(request, jobs)
     return one("customers", wire.customer(row), status=201)
@@ -51,20 +59,6 @@ async def get_bank_account(request: web.Request) -> web.Response:
     row = await instruments.get_bank_account(
         request.app[POOL], marketplace_id(request), request.match_info["id"]
     )
-    return one("bank_accounts", wire.bank_account(row))
-
-
-async def update_bank_account(request: web.Request) -> web.Response:
-    fields = await parse(request, BankAccountUpdate, "bank_accounts")
-    async with transaction(request) as connection:
-        row, jobs = await instruments.update_bank_account(
-            connection,
-            marketplace_id(request),
-            request.match_info["id"],
-            fields.links.customer or fields.customer,
-            fields.meta,
-        )
-    await after_commit(request, jobs)
     return one("bank_accounts", wire.bank_account(row))
 
 

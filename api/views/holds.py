@@ -48,6 +48,18 @@ async def list_holds(request: web.Request) -> web.Response:
     return many(request, "card_holds", [wire.card_hold(row) for row in rows], total)
 
 
+async def list_customer_holds(request: web.Request) -> web.Response:
+    """The holds on a customer's cards, voided ones hidden unless `is_void=true`."""
+    mp, customer_id = marketplace_id(request), request.match_info["id"]
+    await instruments.get_customer(request.app[POOL], mp, customer_id)
+    limit, offset = page(request)
+    include_voided = request.query.get("is_void") == "true"
+    rows, total = await holds.list_page_for_customer(
+        request.app[POOL], mp, customer_id, include_voided, limit, offset
+    )
+    return many(request, "card_holds", [wire.card_hold(row) for row in rows], total)
+
+
 async def capture_hold(request: web.Request) -> web.Response:
     fields = await parse(request, CaptureCreate, "debits")
     details = transfers.TransferRequest(

@@ -7,10 +7,10 @@ from aiohttp import web
 
 from api.appkeys import POOL
 from api.auth import marketplace_id
-from api.parsing import parse
+from api.parsing import page, parse
 from api.request_models import DetailsUpdate, OrderCreate
-from api.views.common import one, transaction
-from ledger import orders, wire
+from api.views.common import many, one, transaction
+from ledger import instruments, orders, wire
 
 
 async def create_order(request: web.Request) -> web.Response:
@@ -41,3 +41,14 @@ async def update_order(request: web.Request) -> web.Response:
             fields.meta,
         )
     return one("orders", wire.order(row))
+
+
+async def list_buyers(request: web.Request) -> web.Response:
+    """The customers whose debits paid into the order (Balanced's `orders.buyers`)."""
+    mp, order_id = marketplace_id(request), request.match_info["id"]
+    await orders.get(request.app[POOL], mp, order_id)
+    limit, offset = page(request)
+    rows, total = await instruments.list_order_buyers(
+        request.app[POOL], mp, order_id, limit, offset
+    )
+    return many(request, "customers", [wire.customer(row) for row in rows], total)

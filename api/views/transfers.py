@@ -154,3 +154,7 @@ def lister(kind: TransferKind, scope: str | None = None) -> Handler:
         )
 
     return list_transfers
+
+
+# For the views of transfers whose instrument is not in the path (api/views/funding.py).
+transfer_request = _request

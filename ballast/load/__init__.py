@@ -2,28 +2,28 @@
 
 Two targets:
 - `rail`: POST /entries straight to a rail, each with a `notify_url` on a local receiver,
-  so an outcome is the rail's `entry.settled` / `entry.returned` notification;
+  so an outcome is the rail's `entry.settled` / `entry.returned` / `entry.corrected`
+  notification;
 - `pipeline`: through the API, as a marketplace would. It creates an API key and a
   marketplace, subscribes a local receiver with POST /callbacks, funds `--orders` orders
-  with card debits, then POSTs credits; an outcome is the signed `credit.succeeded` /
-  `credit.failed` callback (verified with the callback's secret).
+  with card debits, then runs the scenario's credits, refunds, reversals and settlements;
+  a credit's outcome is its signed `credit.succeeded` / `credit.failed` callback.
 
-Load is either open (`--rate N`: a transfer starts every 1/N s, at most `--concurrency`
-in flight) or closed (as fast as `--concurrency` requests in flight allow), for
-`--count` transfers or `--duration` seconds, every one of them bounded (COUNT_MAX,
-DURATION_S_MAX, …). `--returns P` sends P % of the transfers (evenly spread) to
-Balanced's failing test account, so the outcome mix has returns. Targets must be loopback
-addresses unless `--allow-remote`. After the load, outcomes are awaited for at most
-`--drain-timeout` seconds; whatever has not arrived by then counts as pending.
+What runs is a scenario (`scenario`: a TOML mix of steps with weights, amounts, failing /
+late-returning / corrected shares and think times; three ship in `scenarios/`). Load is
+the open model (`--rate`, `--stages`: each transfer starts at its scheduled time and its
+latency counts from then, `arrival`) or the closed model (`--concurrency` users), always
+bounded (COUNT_MAX, DURATION_S_MAX, …) and loopback-only unless `--allow-remote`.
+Thresholds (`thresholds`) decide the exit code. The report (`summary`, `figures`,
+`report`) goes to a timestamped folder; `compare` sets two runs side by side. `locustfile`
+runs the same scenarios on Locust's workers, distributed.
 
-The report, in `--out` (default ./load-report): report.html with the figures embedded as
-base64 PNGs, the same figures as throughput.png, latency.png and outcomes.png, and
-summary.json with every number (percentiles are nearest-rank).
-
-The package: `config` (bounds and checks), `recorder` (timings and outcomes), `client`
-(JSON over HTTP, the Balanced API client, the local receiver; bench/ uses it too),
-`targets` (the rail and pipeline drivers), `driver` (the run), `report` (summary, figures,
-HTML). What `ballast load` and its tests use is importable from here.
+The package: `config` (bounds and checks), `arrival`, `scenario`, `thresholds`,
+`recorder` (timings and outcomes), `latency` (HDR histograms), `client` (JSON over HTTP,
+the Balanced API client, the local receiver; bench/ uses it too), `railcontrol` (the
+rail's clock and rules), `targets` (the rail and pipeline drivers), `driver` (the run),
+`live` (the progress bar), `metadata`, `summary`, `figures`, `report`, `compare`,
+`command` (the CLI's glue), `locustfile` and `distributed` (Locust).
 """
 
 from __future__ import annotations
@@ -46,20 +46,10 @@ from ballast.load.config import (
     LoadError,
     Target,
     check_loopback,
-    is_returned,
 )
-from ballast.load.driver import config_from_args, main, run
+from ballast.load.driver import run
 from ballast.load.recorder import Outcomes, Recorder
-from ballast.load.report import (
-    bucket_width_s,
-    histogram,
-    one_line,
-    percentiles,
-    render_figures,
-    render_html,
-    summarize,
-    write_report,
-)
+from ballast.load.summary import bucket_width_s, summarize
 from ballast.load.targets import Driver, PipelineDriver, RailDriver
 
 __all__ = [
@@ -86,17 +76,8 @@ __all__ = [
     "Target",
     "bucket_width_s",
     "check_loopback",
-    "config_from_args",
-    "histogram",
-    "is_returned",
-    "main",
-    "one_line",
-    "percentiles",
-    "render_figures",
-    "render_html",
     "request_json",
     "run",
     "serve",
     "summarize",
-    "write_report",
 ]

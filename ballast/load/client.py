@@ -9,6 +9,7 @@ import contextlib
 import json
 import socket
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -17,17 +18,49 @@ from aiohttp import web
 from ballast.load.config import CARD_NUMBER, ROUTING_NUMBER, LoadError
 
 REQUEST_TIMEOUT_S = 30.0  # One request's budget; a slower answer counts as an error.
+STATUS_NO_ANSWER = 0  # The status recorded for a request that got no HTTP answer.
+
+
+class RequestFailed(LoadError):
+    """A request refused (`status` is the HTTP status) or unanswered (status 0)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class FundedOrder:
+    """An order of a merchant of its own, funded by a card debit, with a bank account per
+    requested account number and the merchant's payable account."""
+
+    order_id: str
+    bank_ids: tuple[str, ...]
+    debit_id: str
+    payable_account_id: str
 
 
 async def request_json(
     session: aiohttp.ClientSession,
     url: str,
-    body: dict[str, Any],
+    body: dict[str, Any] | None,
     *,
     headers: dict[str, str] | None = None,
     method: str = "POST",
 ) -> dict[str, Any]:
-    """One JSON request; anything but 200/201 is a LoadError carrying the answer."""
+    """One JSON request; anything but 200/201 is a RequestFailed carrying the answer."""
+    return (await send_json(session, url, body, headers=headers, method=method))[1]
+
+
+async def send_json(
+    session: aiohttp.ClientSession,
+    url: str,
+    body: dict[str, Any] | None,
+    *,
+    headers: dict[str, str] | None = None,
+    method: str = "POST",
+) -> tuple[int, dict[str, Any]]:
+    """As request_json, with the HTTP status (200 or 201) of the answer."""
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
     try:
         async with session.request(
@@ -35,11 +68,12 @@ async def request_json(
         ) as response:
             payload = await response.read()
             if response.status not in (200, 201):
-                raise LoadError(f"{method} {url} answered {response.status}: {payload[:200]!r}")
+                message = f"{method} {url} answered {response.status}: {payload[:200]!r}"
+                raise RequestFailed(message, response.status)
     except (aiohttp.ClientError, TimeoutError) as error:
-        raise LoadError(f"{method} {url} failed: {error!r}") from None
+        raise RequestFailed(f"{method} {url} failed: {error!r}", STATUS_NO_ANSWER) from None
     answer: dict[str, Any] = json.loads(payload)
-    return answer
+    return response.status, answer
 
 
 class ApiClient:
@@ -54,6 +88,15 @@ class ApiClient:
     async def call(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
         url = f"{self.url}{path}"
         return await request_json(self.session, url, body, headers=self._headers, method=method)
+
+    async def send(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """POST `body`; the status of the answer with it."""
+        url = f"{self.url}{path}"
+        return await send_json(self.session, url, body, headers=self._headers)
+
+    async def get(self, path: str) -> dict[str, Any]:
+        url = f"{self.url}{path}"
+        return await request_json(self.session, url, None, headers=self._headers, method="GET")
 
     async def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         return await self.call("POST", path, body)
@@ -79,6 +122,13 @@ class ApiClient:
         """`orders` orders, each of a merchant of its own with a bank account per account
         number, each funded with `amount_cents` by a card debit. Returns (order id, bank
         account ids in the order of `account_numbers`) for each."""
+        funded = await self.fund_orders_fully(orders, amount_cents, account_numbers)
+        return [(order.order_id, order.bank_ids) for order in funded]
+
+    async def fund_orders_fully(
+        self, orders: int, amount_cents: int, account_numbers: tuple[str, ...]
+    ) -> list[FundedOrder]:
+        """As fund_orders, with each order's debit and its merchant's payable account."""
         card_body = {"number": CARD_NUMBER, "expiration_month": 12, "expiration_year": 2030}
         card = (await self.post("/cards", card_body))["cards"][0]["id"]
         return [
@@ -88,7 +138,7 @@ class ApiClient:
 
     async def _funded_order(
         self, index: int, card: str, amount_cents: int, account_numbers: tuple[str, ...]
-    ) -> tuple[str, tuple[str, ...]]:
+    ) -> FundedOrder:
         merchant = await self.post("/customers", {"name": f"Load merchant {index}"})
         merchant_id = merchant["customers"][0]["id"]
         banks = []
@@ -104,8 +154,11 @@ class ApiClient:
             await self.put(f"/bank_accounts/{bank_id}", {"links": {"customer": merchant_id}})
             banks.append(bank_id)
         order = (await self.post(f"/customers/{merchant_id}/orders", {}))["orders"][0]["id"]
-        await self.post(f"/cards/{card}/debits", {"amount": amount_cents, "order": order})
-        return order, tuple(banks)
+        debit_body = {"amount": amount_cents, "order": order}
+        debit = (await self.post(f"/cards/{card}/debits", debit_body))["debits"][0]["id"]
+        accounts = await self.get(f"/customers/{merchant_id}/accounts")
+        payable = accounts["accounts"][0]["id"]
+        return FundedOrder(order, tuple(banks), debit, payable)
 
 
 @contextlib.asynccontextmanager

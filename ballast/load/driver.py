@@ -1,220 +1,210 @@
-"""Running a load: the driver of the chosen target submits transfers, open or closed
-loop, while a local receiver takes their outcomes; then the outcomes are drained and the
-report is written."""
+"""Running a load: the driver of the chosen target submits the scenario's transfers,
+open model (each at its scheduled time) or closed model (each user's next after its
+last answer and think time), while a local receiver takes their outcomes; then outcomes
+are drained, thresholds checked and the report written. A first Ctrl-C ends the load and
+the drain early and still writes the report; a second one stops at once."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import os
-import sys
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
-from ballast.load.client import serve
-from ballast.load.config import DEFAULT_URLS, LoadConfig, LoadError, check_loopback
+from ballast.load.arrival import arrival_offsets_s
+from ballast.load.client import RequestFailed, serve
+from ballast.load.config import LoadConfig, LoadError, check_loopback
+from ballast.load.live import LiveProgress
+from ballast.load.metadata import run_metadata
+from ballast.load.railcontrol import install_load_rules, rail_facts
 from ballast.load.recorder import Outcomes, Recorder
-from ballast.load.report import Timing, one_line, summarize, write_report
+from ballast.load.report import write_report
+from ballast.load.scenario import Mix, Transfer
+from ballast.load.summary import Timing, summarize
 from ballast.load.targets import Driver, PipelineDriver, RailDriver
+from ballast.load.thresholds import check_all
 
-PROGRESS_REFRESH_S = 0.25  # How often the progress bar and the drain re-check counts.
+
+class Run:
+    """One run's moving parts, shared by the generators and the drain."""
+
+    def __init__(
+        self,
+        config: LoadConfig,
+        driver: Driver,
+        recorder: Recorder,
+        outcomes: Outcomes,
+        mix: Mix,
+        stopped: asyncio.Event,
+    ):
+        self.config = config
+        self.driver = driver
+        self.recorder = recorder
+        self.outcomes = outcomes
+        self.mix = mix
+        self.stopped = stopped  # Set by Ctrl-C (or a test): end the load early.
+
+    def more(self, deadline_s: float | None) -> bool:
+        return (
+            len(self.recorder) < self.config.transfers_max
+            and not self.stopped.is_set()
+            and (deadline_s is None or time.monotonic() < deadline_s)
+        )
+
+    def follow_up(self, transfer: Transfer) -> bool:
+        """Whether a second outcome is due: the rail notifies a late return or a
+        correction after the settlement (the pipeline's callbacks may not tell)."""
+        return self.config.target == "rail" and transfer.variant in ("late_return", "correction")
+
+    async def one(self, index: int, transfer: Transfer) -> None:
+        """Submit transfer `index` (already started in the recorder) and record the answer."""
+        recorder = self.recorder
+        try:
+            submitted = await self.driver.submit(index, transfer)
+        except RequestFailed as error:
+            recorder.fail(index, time.monotonic(), error.status)
+            return
+        recorder.accept(index, time.monotonic(), submitted.status, completed=submitted.completed)
+        if not submitted.completed:
+            self.outcomes.known(submitted.transfer_id, index)
 
 
-async def run(config: LoadConfig) -> dict[str, Any]:
-    """Run the load, write the report into `config.out_dir`, return the summary."""
+async def run(config: LoadConfig, stopped: asyncio.Event | None = None) -> dict[str, Any]:
+    """Run the load, write the report into `config.out_dir`, return the summary.
+    Setting `stopped` ends the load early, as Ctrl-C does."""
     if not config.allow_remote:
-        check_loopback(config.url)
+        for url in (config.url, config.rail_url):
+            if url:
+                check_loopback(url)
+    mix = Mix(config.effective_scenario)
+    if mix.needs_rail_rules and not config.rail_url:
+        raise LoadError("late returns and corrections need the rail's control API: --rail-url")
+    metadata = run_metadata(config)
     recorder = Recorder()
     outcomes = Outcomes(recorder)
-    connector = aiohttp.TCPConnector(limit=config.concurrency)
+    connector = aiohttp.TCPConnector(limit=config.in_flight_max)
     async with aiohttp.ClientSession(connector=connector) as session:
+        if config.rail_url:
+            if mix.needs_rail_rules:
+                await install_load_rules(session, config.rail_url, config.rail_control_token)
+            metadata["rail"] = await rail_facts(session, config.rail_url, config.rail_control_token)
         driver: Driver
         if config.target == "rail":
             driver = RailDriver(config, session, outcomes)
         else:
-            driver = PipelineDriver(config, session, outcomes)
+            driver = PipelineDriver(config, session, outcomes, mix)
+        load = Run(config, driver, recorder, outcomes, mix, stopped or asyncio.Event())
         receiver = web.Application()
         receiver.router.add_post("/outcomes", driver.receive)
         async with serve(receiver, config.receiver_host) as receiver_url:
             await driver.prepare(f"{receiver_url}/outcomes")
-            async with LiveProgress(config, recorder):
+            async with LiveProgress(config, recorder) as progress:
                 started_s = time.monotonic()
-                await _generate(config, driver, recorder, outcomes)
+                await _generate(load)
                 load_ended_s = time.monotonic()
-                await _drain(config, recorder)
+                await _drain(load)
+                if load.stopped.is_set():
+                    progress.note = "interrupted: writing the report"
             ended_s = time.monotonic()
-    clock = Timing(started_s, load_ended_s, ended_s)
-    summary = summarize(config, recorder, outcomes, clock)
-    write_report(config.out_dir, summary)
+    metadata["interrupted"] = load.stopped.is_set()
+    summary = summarize(config, recorder, outcomes, Timing(started_s, load_ended_s, ended_s))
+    summary["run"] = metadata
+    summary["thresholds"] = check_all(config.thresholds, summary)
+    assert config.out_dir is not None, "main() or the caller chooses the folder"
+    write_report(config.out_dir, summary, recorder, mix, started_s, figures=config.figures)
     return summary
 
 
-async def _one(driver: Driver, recorder: Recorder, outcomes: Outcomes, index: int) -> None:
-    try:
-        transfer_id = await driver.submit(index)
-    except LoadError:
-        recorder.fail(index)
+async def _generate(load: Run) -> None:
+    config = load.config
+    if config.is_open:
+        offsets = arrival_offsets_s(config.arrival_stages, config.rate or 0.0)
+        await _open_loop(load, offsets)
         return
-    recorder.accept(index, time.monotonic())
-    outcomes.known(transfer_id, index)
-
-
-async def _generate(
-    config: LoadConfig, driver: Driver, recorder: Recorder, outcomes: Outcomes
-) -> None:
-    limit = config.transfers_max
     deadline_s = None if config.duration_s is None else time.monotonic() + config.duration_s
 
-    def more() -> bool:
-        return len(recorder) < limit and (deadline_s is None or time.monotonic() < deadline_s)
+    async def user() -> None:
+        while load.more(deadline_s):
+            now_s = time.monotonic()
+            transfer = load.mix.transfer(len(load.recorder))
+            index = load.recorder.start(
+                now_s, now_s, transfer.step_index, follow_up=load.follow_up(transfer)
+            )
+            await load.one(index, transfer)
+            if transfer.think_time_ms:
+                await asyncio.sleep(transfer.think_time_ms / 1000)
 
-    if config.rate is None:
-
-        async def worker() -> None:
-            while more():
-                await _one(driver, recorder, outcomes, recorder.start(time.monotonic()))
-
-        await asyncio.gather(*(worker() for _ in range(config.concurrency)))
-        return
-    await _open_loop(config.rate, config.concurrency, more, driver, recorder, outcomes)
+    await asyncio.gather(*(user() for _ in range(config.in_flight_max)))
 
 
-async def _open_loop(
-    rate: float,
-    concurrency: int,
-    more: Callable[[], bool],
-    driver: Driver,
-    recorder: Recorder,
-    outcomes: Outcomes,
-) -> None:
-    """Start transfer n at n / rate seconds, with at most `concurrency` in flight: when
-    the target falls behind, starts wait, and the achieved rate shows it."""
-    in_flight = asyncio.Semaphore(concurrency)
+async def _open_loop(load: Run, offsets_s: Iterator[float]) -> None:
+    """Send transfer n at its scheduled time, whatever earlier ones are doing. At most
+    `in_flight_max` are in flight: past that a send waits, and since its latency counts
+    from the schedule, the wait shows in the latency (no coordinated omission)."""
+    recorder = load.recorder
+    in_flight = asyncio.Semaphore(load.config.in_flight_max)
     tasks: set[asyncio.Task[None]] = set()
-    started_s = time.monotonic()
+    origin_s = time.monotonic()
 
     def done(task: asyncio.Task[None]) -> None:
         tasks.discard(task)
         in_flight.release()
 
-    while more():
-        delay_s = started_s + len(recorder) / rate - time.monotonic()
+    for offset_s in offsets_s:
+        if not load.more(None):
+            break
+        due_s = origin_s + offset_s
+        delay_s = due_s - time.monotonic()
         if delay_s > 0:
             await asyncio.sleep(delay_s)
         await in_flight.acquire()
-        if not more():
+        if load.stopped.is_set():
             in_flight.release()
             break
-        index = recorder.start(time.monotonic())
-        task = asyncio.create_task(_one(driver, recorder, outcomes, index))
+        transfer = load.mix.transfer(len(recorder))
+        index = recorder.start(
+            due_s, time.monotonic(), transfer.step_index, follow_up=load.follow_up(transfer)
+        )
+        task = asyncio.create_task(load.one(index, transfer))
         tasks.add(task)
         task.add_done_callback(done)
     await asyncio.gather(*tasks)
 
 
-async def _drain(config: LoadConfig, recorder: Recorder) -> None:
-    """Wait until every accepted transfer has an outcome, or the drain timeout."""
-    deadline_s = time.monotonic() + config.drain_timeout_s
-    while True:
+async def _drain(load: Run) -> None:
+    """Wait until every accepted transfer has an outcome, the drain timeout, or a stop."""
+    recorder = load.recorder
+    deadline_s = time.monotonic() + load.config.drain_timeout_s
+    while not load.stopped.is_set():
         recorder.changed.clear()
         remaining_s = deadline_s - time.monotonic()
-        if recorder.outcomes >= recorder.accepted_count or remaining_s <= 0:
+        if recorder.settled or remaining_s <= 0:
             return
-        try:
-            async with asyncio.timeout(remaining_s):
-                await recorder.changed.wait()
-        except TimeoutError:
-            return
-
-
-class LiveProgress:
-    """A live rich progress bar refreshed from the recorder's counters (not per request,
-    so that drawing costs nothing at high rates); does nothing when disabled."""
-
-    def __init__(self, config: LoadConfig, recorder: Recorder) -> None:
-        self._config = config
-        self._recorder = recorder
-        self._task: asyncio.Task[None] | None = None
-        self._bar: Any = None
-
-    async def __aenter__(self) -> None:
-        if not self._config.progress:
-            return
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
+        waits = [
+            asyncio.create_task(recorder.changed.wait()),
+            asyncio.create_task(load.stopped.wait()),
+        ]
+        _, pending = await asyncio.wait(
+            waits, timeout=remaining_s, return_when=asyncio.FIRST_COMPLETED
         )
-
-        self._bar = Progress(
-            TextColumn("{task.description:>9}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[detail]}"),
-            TimeElapsedColumn(),
-        )
-        self._bar.start()
-        total = self._config.transfers_max if self._config.duration_s is None else None
-        self._sent = self._bar.add_task("submitted", total=total, detail="")
-        self._done = self._bar.add_task("outcomes", total=0, detail="")
-        self._task = asyncio.create_task(self._refresh())
-
-    def _update(self) -> None:
-        recorder = self._recorder
-        detail = f"{recorder.accepted_count} accepted, {recorder.errors} errors"
-        self._bar.update(self._sent, completed=len(recorder), detail=detail)
-        self._bar.update(
-            self._done, completed=recorder.outcomes, total=recorder.accepted_count, detail=""
-        )
-
-    async def _refresh(self) -> None:
-        while True:
-            self._update()
-            await asyncio.sleep(PROGRESS_REFRESH_S)
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._task is None:
-            return
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
-        self._update()
-        self._bar.stop()
+        for task in pending:
+            task.cancel()
 
 
-def config_from_args(args: argparse.Namespace) -> LoadConfig:
-    return LoadConfig(
-        target=args.target,
-        url=(args.url or DEFAULT_URLS[args.target]).rstrip("/"),
-        count=args.count,
-        duration_s=args.duration,
-        rate=args.rate,
-        concurrency=args.concurrency,
-        returns_percent=args.returns,
-        orders=args.orders,
-        drain_timeout_s=args.drain_timeout,
-        out_dir=args.out,
-        allow_remote=args.allow_remote,
-        receiver_host=args.receiver_host,
-        rail_secret=args.rail_secret or os.environ.get("BALLAST_RAIL_SECRET"),
-        progress=not args.no_progress,
-    )
+def stop_on_interrupt(stopped: asyncio.Event) -> None:
+    """The first Ctrl-C sets `stopped`; the next one interrupts as usual. Signals reach
+    only the main thread: elsewhere (a run inside another program) this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    loop = asyncio.get_running_loop()
 
+    def interrupted() -> None:
+        stopped.set()
+        loop.remove_signal_handler(signal.SIGINT)
 
-def main(args: argparse.Namespace) -> int:
-    """Run `ballast load`; 0 when every transfer was accepted, 1 otherwise, 2 when the
-    run could not go ahead."""
-    try:
-        config = config_from_args(args)
-        summary = asyncio.run(run(config))
-    except LoadError as error:
-        print(f"ballast load: {error}", file=sys.stderr)
-        return 2
-    print(one_line(summary))
-    print(f"report: {config.out_dir / 'report.html'}")
-    return 0 if summary["transfers"]["errors"] == 0 else 1
+    loop.add_signal_handler(signal.SIGINT, interrupted)

@@ -6,8 +6,69 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 RETURNING *
 
 -- name: get_customer
--- One customer, visible only to its marketplace.
-SELECT * FROM customers WHERE marketplace_id = $1 AND id = $2
+-- One customer, visible only to its marketplace, with its default instruments.
+SELECT * FROM customers_shown WHERE marketplace_id = $1 AND id = $2
+
+-- name: lock_customer
+-- One customer, locked while its details or default instruments change.
+SELECT * FROM customers WHERE marketplace_id = $1 AND id = $2 FOR UPDATE
+
+-- name: update_customer
+-- A customer's details, underwriting verdict and named default instruments, all at once
+-- (the caller merged them with the current ones).
+UPDATE customers
+SET name = $3, business_name = $4, email = $5, phone = $6, ssn_last4 = $7, ein = $8,
+    dob_month = $9, dob_year = $10, address = $11, merchant_status = $12, meta = $13,
+    source_card_id = $14, source_bank_account_id = $15, destination_bank_account_id = $16,
+    updated_at = now()
+WHERE marketplace_id = $1 AND id = $2
+RETURNING id
+
+-- name: delete_customer
+-- Unstore a customer (its row and history stay); returns its id, or nothing if unknown.
+UPDATE customers SET deleted_at = coalesce(deleted_at, now()), updated_at = now()
+WHERE marketplace_id = $1 AND id = $2
+RETURNING id
+
+-- name: update_card
+-- Attach a card to customer $3 (or keep its customer when $3 is null) and update its meta
+-- when $4 is not null.
+UPDATE cards
+SET customer_id = coalesce($3, customer_id), meta = coalesce($4, meta), updated_at = now()
+WHERE marketplace_id = $1 AND id = $2
+RETURNING *
+
+-- name: unstore_card
+-- Unstore a card: it stays readable but is never charged again, and stops being its
+-- customer's named default source.
+WITH unstored AS (
+    UPDATE cards SET deleted_at = coalesce(deleted_at, now()), updated_at = now()
+    WHERE marketplace_id = $1 AND id = $2
+    RETURNING *
+),
+cleared AS (
+    UPDATE customers SET source_card_id = NULL, updated_at = now()
+    WHERE id = (SELECT customer_id FROM unstored) AND source_card_id = $2
+)
+SELECT * FROM unstored
+
+-- name: unstore_bank_account
+-- Unstore a bank account: it stays readable but is never debited or credited again, and
+-- stops being its customer's named default source or destination.
+WITH unstored AS (
+    UPDATE bank_accounts SET deleted_at = coalesce(deleted_at, now()), updated_at = now()
+    WHERE marketplace_id = $1 AND id = $2
+    RETURNING *
+),
+cleared AS (
+    UPDATE customers
+    SET source_bank_account_id = nullif(source_bank_account_id, $2),
+        destination_bank_account_id = nullif(destination_bank_account_id, $2),
+        updated_at = now()
+    WHERE id = (SELECT customer_id FROM unstored)
+      AND $2 IN (source_bank_account_id, destination_bank_account_id)
+)
+SELECT * FROM unstored
 
 -- name: insert_bank_account
 -- A bank account, attached to customer $3 or to no one; its fingerprint $10 is keyed.
@@ -33,8 +94,9 @@ RETURNING *
 -- A tokenized card: last four digits, keyed fingerprint and the processor's verdict only.
 INSERT INTO cards (id, marketplace_id, customer_id, name, last4, number_length, brand,
                    expiration_month, expiration_year, has_cvv, card_type, processor_verdict,
-                   fingerprint, address, meta, fingerprint_keyed)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, true)
+                   fingerprint, address, meta, fingerprint_keyed, cvv_match, avs_postal_match,
+                   avs_street_match)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, true, $16, $17, $18)
 RETURNING *
 
 -- name: get_card
@@ -42,23 +104,33 @@ RETURNING *
 SELECT * FROM cards WHERE marketplace_id = $1 AND id = $2
 
 -- name: list_bank_accounts
--- Bank accounts of a marketplace (of customer $2 when set), oldest first.
+-- Stored bank accounts of a marketplace (of customer $2 when set), oldest first.
 SELECT *, count(*) OVER () AS total FROM bank_accounts
-WHERE marketplace_id = $1 AND ($2::text IS NULL OR customer_id = $2)
+WHERE marketplace_id = $1 AND ($2::text IS NULL OR customer_id = $2) AND deleted_at IS NULL
 ORDER BY created_at, id
 LIMIT $3 OFFSET $4
 
 -- name: list_cards
--- Cards of a marketplace (of customer $2 when set), oldest first.
+-- Stored cards of a marketplace (of customer $2 when set), oldest first.
 SELECT *, count(*) OVER () AS total FROM cards
-WHERE marketplace_id = $1 AND ($2::text IS NULL OR customer_id = $2)
+WHERE marketplace_id = $1 AND ($2::text IS NULL OR customer_id = $2) AND deleted_at IS NULL
 ORDER BY created_at, id
 LIMIT $3 OFFSET $4
 
 -- name: list_customers
--- Customers of a marketplace, oldest first ($2 is unused: every list takes a scope).
-SELECT *, count(*) OVER () AS total FROM customers
-WHERE marketplace_id = $1 AND $2::text IS NULL
+-- Stored customers of a marketplace, oldest first, with their default instruments ($2 is
+-- unused: every list takes a scope).
+SELECT *, count(*) OVER () AS total FROM customers_shown
+WHERE marketplace_id = $1 AND $2::text IS NULL AND deleted_at IS NULL
+ORDER BY created_at, id
+LIMIT $3 OFFSET $4
+
+-- name: list_order_buyers
+-- The customers whose debits (not failed) paid into order $2, oldest first.
+SELECT *, count(*) OVER () AS total FROM customers_shown
+WHERE marketplace_id = $1
+  AND id IN (SELECT customer_id FROM transactions
+             WHERE order_id = $2 AND kind = 'debit' AND status <> 'failed')
 ORDER BY created_at, id
 LIMIT $3 OFFSET $4
 

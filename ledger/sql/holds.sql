@@ -42,3 +42,14 @@ UPDATE card_holds
 SET description = coalesce($3, description), meta = coalesce($4, meta), updated_at = now()
 WHERE marketplace_id = $1 AND id = $2
 RETURNING id
+
+-- name: list_for_customer
+-- Holds on the cards of customer $2, voided ones hidden unless $3.
+SELECT h.*, count(*) OVER () AS total,
+       (SELECT id FROM transactions t
+        WHERE t.card_hold_id = h.id AND t.status <> 'failed') AS debit_id
+FROM card_holds h
+JOIN cards c ON c.id = h.card_id
+WHERE h.marketplace_id = $1 AND c.customer_id = $2 AND ($3 OR h.voided_at IS NULL)
+ORDER BY h.created_at, h.id
+LIMIT $4 OFFSET $5

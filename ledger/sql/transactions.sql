@@ -24,6 +24,7 @@ RETURNING *
 -- not; a NULL marketplace_id when the marketplace is unknown).
 SELECT m.id AS marketplace_id, m.domain_url, m.owner_customer_id,
        b.id AS bank_account_id, b.customer_id AS bank_account_customer_id,
+       b.deleted_at AS bank_account_deleted_at,
        o.id AS order_id, o.merchant_customer_id AS order_merchant_customer_id,
        o.description AS order_description
 FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY
@@ -65,7 +66,8 @@ WHERE parent_id = $1 AND status <> 'failed'
 
 -- name: list
 -- Transfers of kind $2 of a marketplace, narrowed by whichever of the scopes $3..$6 is set
--- (order; parent; party, the source or destination; settlement) and $15 (customer), by
+-- (order; parent; party, the source or destination; settlement), $15 (customer), $16
+-- (the settlement of credit or reversal $16) and $17 (the hold a debit captured), by
 -- statuses $7, amount
 -- range $8..$9 and creation range $10..$11; sorted by $12; one page ($13, $14).
 SELECT *, count(*) OVER () AS total
@@ -76,6 +78,8 @@ WHERE marketplace_id = $1 AND kind = $2
   AND ($5::text IS NULL OR source_id = $5 OR destination_id = $5)
   AND ($6::text IS NULL OR settlement_id = $6)
   AND ($15::text IS NULL OR customer_id = $15)
+  AND ($16::text IS NULL OR id = (SELECT settlement_id FROM transactions WHERE id = $16))
+  AND ($17::text IS NULL OR card_hold_id = $17)
   AND status = ANY ($7::text[])
   AND ($8::bigint IS NULL OR amount_cents >= $8)
   AND ($9::bigint IS NULL OR amount_cents <= $9)

@@ -21,6 +21,10 @@ def _load(path: Path) -> dict[str, Any]:
     for typo, fix in TYPO_FIXES.items():
         text = text.replace(typo, fix)
     schema: dict[str, Any] = json.loads(text)
+    if path.name == "account.json":
+        # `balance` says `minimum: 0`, but Balanced's own scenarios settle accounts whose
+        # reversed credits took them below zero (`"balance": -12345`, REFERENCE.md §F).
+        del schema["properties"]["balance"]["minimum"]
     schema["id"] = path.as_uri()
     return schema
 
