@@ -126,7 +126,8 @@ def _dispute_routes() -> list[web.RouteDef]:
         web.get("/disputes", disputes.list_disputes),
         web.get("/disputes/{id}", disputes.get_dispute),
         web.get("/debits/{id}/dispute", disputes.get_debit_dispute),
-        web.get("/cards/{id}/disputes", disputes.list_disputes),
+        web.get("/cards/{id}/disputes", disputes.list_card_disputes),
+        web.get("/customers/{id}/disputes", disputes.list_customer_disputes),
     ]
 
 

@@ -94,8 +94,9 @@ async def of_debit(pool: asyncpg.Pool, marketplace_id: str, debit_id: str) -> di
 
 
 async def list_page(
-    pool: asyncpg.Pool, marketplace_id: str, card_id: str | None, limit: int, offset: int
+    pool: asyncpg.Pool, marketplace_id: str, party_id: str | None, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
-    rows = await pool.fetch(Q["list"], marketplace_id, card_id, limit, offset)
+    """A page of the marketplace's disputes, or of those of a card's or customer's debits."""
+    rows = await pool.fetch(Q["list"], marketplace_id, party_id, limit, offset)
     total = int(rows[0]["total"]) if rows else 0
     return [dict(row) for row in rows], total

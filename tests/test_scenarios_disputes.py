@@ -54,6 +54,8 @@ async def test_a_dispute_is_found_from_its_debit_card_and_id(marketplace: Market
     assert of_debit.body["disputes"][0]["id"] == dispute_id
     of_card = await api.get(f"/cards/{debit['links']['source']}/disputes")
     assert [d["id"] for d in of_card.body["disputes"]] == [dispute_id]
+    not_a_card = await api.get(f"/cards/{debit['id']}/disputes")
+    assert not_a_card.status == 404, not_a_card.body
     found = await api.get(f"/resources/{dispute_id}")
     assert found.status == 200, found.body
     assert found.body["disputes"][0]["id"] == dispute_id
@@ -62,6 +64,32 @@ async def test_a_dispute_is_found_from_its_debit_card_and_id(marketplace: Market
     events = (await api.get(f"/disputes/{dispute_id}/events")).body["events"]
     assert [e["type"] for e in events] == ["dispute.created"]
     schemas.validate("disputes", events[0]["entity"])
+
+
+async def test_a_customers_disputes_are_those_of_its_cards_debits(
+    marketplace: Marketplace,
+) -> None:
+    api = marketplace.api
+    customer = await flows.created(await api.post("/customers", {"name": "Buyer"}), "customers")
+    card = await flows.created(
+        await api.post(
+            "/cards",
+            {"number": ach.DISPUTE_CARD, "expiration_month": 12, "expiration_year": 2030},
+        ),
+        "cards",
+    )
+    attached = await api.put(card["href"], {"links": {"customer": customer["id"]}})
+    assert attached.status == 200, attached.body
+    # Debited as the customer's default source: a debit of the customer, of that card.
+    debit = await flows.created(
+        await api.post(f"/customers/{customer['id']}/debits", {"amount": 700}), "debits"
+    )
+    assert debit["links"]["dispute"] is not None
+    listed = (await api.get(f"/customers/{customer['id']}/disputes")).body
+    schemas.validate("disputes", listed)
+    assert [d["links"]["transaction"] for d in listed["disputes"]] == [debit["id"]]
+    other = await flows.created(await api.post("/customers", {"name": "Other"}), "customers")
+    assert (await api.get(f"/customers/{other['id']}/disputes")).body["disputes"] == []
 
 
 async def test_an_undisputed_debit_has_no_dispute(marketplace: Marketplace) -> None:

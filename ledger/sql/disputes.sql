@@ -20,10 +20,10 @@ SELECT * FROM disputes WHERE marketplace_id = $1 AND id = $2
 SELECT * FROM disputes WHERE marketplace_id = $1 AND transaction_id = $2
 
 -- name: list
--- Disputes of a marketplace (of transactions whose source is card $2 when set), oldest
--- first; one page.
+-- Disputes of a marketplace (when $2 is set, of the debits of card $2 or of customer $2:
+-- ids of either kind never collide), oldest first; one page.
 SELECT d.*, count(*) OVER () AS total
 FROM disputes d JOIN transactions t ON t.id = d.transaction_id
-WHERE d.marketplace_id = $1 AND ($2::text IS NULL OR t.source_id = $2)
+WHERE d.marketplace_id = $1 AND ($2::text IS NULL OR t.source_id = $2 OR t.customer_id = $2)
 ORDER BY d.created_at, d.id
 LIMIT $3 OFFSET $4
