@@ -235,3 +235,27 @@ async def test_an_unknown_bank_account_is_not_debited(marketplace: Marketplace) 
         "/bank_accounts/BA00000000000000000000000000000000/debits", {"amount": 100}
     )
     assert (response.status, response.body["errors"][0]["category_code"]) == (404, "not-found")
+
+
+async def test_an_unstored_bank_account_is_neither_verified_nor_debited(
+    marketplace: Marketplace,
+) -> None:
+    api = marketplace.api
+    verified = await ach.verified_bank_account(api)
+    unverified = await ach.tokenized_bank_account(api)
+    for bank_account in (verified, unverified):
+        deleted = await api.delete(bank_account["href"])
+        assert deleted.status == 204, deleted.body
+    shown = (await api.get(verified["href"])).body["bank_accounts"][0]
+    assert shown["can_debit"] is False
+    debit = await api.post(f"{verified['href']}/debits", {"amount": 100})
+    assert (debit.status, debit.body["errors"][0]["category_code"]) == (
+        409,
+        "bank-account-not-valid",
+    )
+    verification = await api.post(f"{unverified['href']}/verifications")
+    assert (verification.status, verification.body["errors"][0]["category_code"]) == (
+        409,
+        "bank-account-not-valid",
+    )
+    assert (await api.get("/debits?status[in]=pending,succeeded,failed")).body["debits"] == []
