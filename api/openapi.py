@@ -95,6 +95,15 @@ BODIES: dict[tuple[str, str], tuple[type[BaseModel], str]] = {
     ("POST", "/cards/{id}/card_holds"): (request_models.TransferCreate, "card_holds"),
     ("PUT", "/card_holds/{id}"): (request_models.HoldUpdate, "card_holds"),
     ("POST", "/card_holds/{id}/debits"): (request_models.CaptureCreate, "debits"),
+    ("POST", "/bank_accounts/{id}/verifications"): (
+        request_models.VerificationCreate,
+        "bank_account_verifications",
+    ),
+    ("PUT", "/verifications/{id}"): (
+        request_models.VerificationConfirm,
+        "bank_account_verifications",
+    ),
+    ("POST", "/bank_accounts/{id}/debits"): (request_models.TransferCreate, "debits"),
     **{
         ("PUT", f"/{plural}/{{id}}"): (request_models.DetailsUpdate, plural)
         for plural in TRANSFER_PLURALS
@@ -125,6 +134,19 @@ SPECS: dict[tuple[str, str], Spec] = {
         "redeliveries", 202, summary="Deliver events to a callback again"
     ),
     ("DELETE", "/card_holds/{id}"): Spec("card_holds", summary="Void a card hold"),
+    ("POST", "/bank_accounts/{id}/verifications"): Spec(
+        "bank_account_verifications", 201, summary="Verify a bank account by micro-deposits"
+    ),
+    ("GET", "/bank_accounts/{id}/verifications"): Spec(
+        "bank_account_verifications", listing=True, summary="List a bank account's verifications"
+    ),
+    ("GET", "/verifications/{id}"): Spec(
+        "bank_account_verifications", summary="Fetch a bank account verification"
+    ),
+    ("PUT", "/verifications/{id}"): Spec(
+        "bank_account_verifications", summary="Confirm a verification's micro-deposits"
+    ),
+    ("GET", "/debits/{id}/dispute"): Spec("disputes", summary="Fetch the dispute of a debit"),
     ("GET", "/holds/{id}"): Spec(
         "card_holds", summary="Fetch a card hold (where a debit's `card_hold` link points)"
     ),
@@ -132,7 +154,7 @@ SPECS: dict[tuple[str, str], Spec] = {
         "customers", listing=True, summary="List the customers who paid into an order"
     ),
     ("GET", "/marketplaces/{id}/shortfall"): Spec(
-        "shortfalls", summary="Fetch what returned reversals left the marketplace short"
+        "shortfalls", summary="Fetch what returns and disputes left the marketplace short"
     ),
     ("POST", "/_rail/notifications"): Spec(
         None, 204, public=True, summary="Receive an outcome from the ACH rail (signed by it)"

@@ -25,6 +25,8 @@ ANY_RESOURCE_KINDS = (
     "reversal",
     "settlement",
     "card_hold",
+    "bank_account_verification",
+    "dispute",
     "marketplace",
     "event",
     "callback",
@@ -38,6 +40,8 @@ def id_pattern(collection: str) -> str | None:
         prefixes = [ids.PREFIXES[kind] for kind in ANY_RESOURCE_KINDS]
         return f"^({'|'.join(prefixes)})[a-zA-Z0-9]{{16,32}}$"
     kind = collection.removesuffix("s")
+    if collection == "verifications":
+        kind = "bank_account_verification"
     return response_models.id_pattern(kind) if kind in ids.PREFIXES else None
 
 

@@ -391,6 +391,29 @@ class HoldUpdate(DetailsUpdate):
     is_void: bool | None = None
 
 
+# A micro-deposit is under a dollar (Balanced): an amount outside 1..99 cents is no answer.
+DEPOSIT_CENTS_MIN = 1
+DEPOSIT_CENTS_MAX = 99
+DepositCents = Annotated[
+    int,
+    Field(ge=DEPOSIT_CENTS_MIN, le=DEPOSIT_CENTS_MAX, strict=True),
+    BeforeValidator(_int_from_text),
+]
+
+
+class VerificationCreate(Body):
+    """`POST /bank_accounts/:id/verifications`: nothing is required."""
+
+    meta: Meta = Field(default_factory=dict)
+
+
+class VerificationConfirm(Body):
+    """`PUT /verifications/:id`: the two micro-deposits, in cents, in either order."""
+
+    amount_1: DepositCents
+    amount_2: DepositCents
+
+
 class DebitRootCreate(TransferCreate):
     """`POST /debits`: a debit of `source`, a card or bank account by id or href, or a card
     to tokenize on the spot."""

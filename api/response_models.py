@@ -53,6 +53,8 @@ CallbackId = Annotated[str, id_of("callback")]
 CardHoldId = Annotated[str, id_of("card_hold")]
 OrderId = Annotated[str, id_of("order")]
 SettlementId = Annotated[str, id_of("settlement")]
+VerificationId = Annotated[str, id_of("bank_account_verification")]
+DisputeId = Annotated[str, id_of("dispute")]
 # The party at the other end of a transfer: a card, a bank account or a payable account.
 PartyId = Annotated[str, Field(pattern=r"^(CC|BA|AT)[a-zA-Z0-9]{16,32}$")]
 
@@ -124,7 +126,7 @@ class Customer(Resource):
 
 class BankAccountResourceLinks(Shape):
     customer: CustomerId | None
-    bank_account_verification: None
+    bank_account_verification: VerificationId | None
 
 
 class BankAccount(Resource):
@@ -200,7 +202,7 @@ class DebitLinks(Shape):
     source: PartyId | None
     customer: CustomerId | None
     order: OrderId | None
-    dispute: None
+    dispute: DisputeId | None
     card_hold: CardHoldId | None
 
 
@@ -226,7 +228,7 @@ class Credit(Transfer, Failure):
 class RefundLinks(Shape):
     debit: DebitId
     order: OrderId | None
-    dispute: None
+    dispute: DisputeId | None
 
 
 class Refund(Transfer):
@@ -366,12 +368,51 @@ class ShortfallLinks(Shape):
 
 
 class Shortfall(Shape):
-    """Money the marketplace is out: reversals returned after their escrow was paid out."""
+    """Money the marketplace is out: reversals or ACH debits returned, or debits disputed,
+    after their escrow was paid out; and what its ACH debits brought in that their banks
+    may still return (the risk of more)."""
 
     href: str
     amount: Amount
+    ach_debits_returnable: Amount
     currency: Literal["USD"]
     links: ShortfallLinks
+
+
+class VerificationLinks(Shape):
+    bank_account: BankAccountId
+
+
+class BankAccountVerification(Shape):
+    """Two micro-deposits to confirm before a bank account may be debited."""
+
+    id: VerificationId
+    href: str
+    created_at: Timestamp
+    updated_at: Timestamp
+    attempts: Annotated[int, Field(ge=0, le=3)]
+    attempts_remaining: Annotated[int, Field(ge=0, le=3)]
+    deposit_status: Status
+    verification_status: Status
+    meta: Meta
+    links: VerificationLinks
+
+
+class DisputeLinks(Shape):
+    transaction: Annotated[str, Field(pattern=r"^(WD|RF)[a-zA-Z0-9]{16,32}$")]
+
+
+class Dispute(Resource):
+    """A cardholder's dispute of a debit, opened by the card network (read-only)."""
+
+    id: DisputeId
+    amount: Annotated[int, Field(ge=1)]
+    currency: Literal["USD"]
+    reason: str
+    status: Literal["pending", "won", "lost"]
+    initiated_at: Timestamp
+    respond_by: Timestamp
+    links: DisputeLinks
 
 
 class Redelivery(Shape):
@@ -400,6 +441,8 @@ ITEMS: dict[str, type[Shape]] = {
     "callback_health": CallbackHealth,
     "redeliveries": Redelivery,
     "shortfalls": Shortfall,
+    "bank_account_verifications": BankAccountVerification,
+    "disputes": Dispute,
 }
 
 

@@ -9,6 +9,7 @@ from api.views import (
     accounts,
     callbacks,
     customers,
+    disputes,
     events,
     funding,
     holds,
@@ -16,6 +17,7 @@ from api.views import (
     marketplaces,
     orders,
     rail,
+    verifications,
 )
 from api.views.transfers import (
     credit_account,
@@ -50,6 +52,7 @@ EVENT_PARENTS = (
     "bank_accounts",
     "cards",
     "accounts",
+    "disputes",
 )
 # Sub-lists of transfers: (parent collection, transfer collection, ListQuery scope).
 TRANSFER_SUBLISTS = [
@@ -104,6 +107,28 @@ def _transfer_routes() -> list[web.RouteDef]:
     for parent, plural, scope in TRANSFER_SUBLISTS:
         table.append(web.get(f"/{parent}/{{id}}/{plural}", lister(TRANSFER_KINDS[plural], scope)))
     return table
+
+
+def _verification_routes() -> list[web.RouteDef]:
+    """Bank-account verifications, and the ACH debits they allow (issue 10, item 4)."""
+    return [
+        web.post("/bank_accounts/{id}/verifications", verifications.create_verification),
+        web.get("/bank_accounts/{id}/verifications", verifications.list_verifications),
+        web.get("/verifications/{id}", verifications.get_verification),
+        web.put("/verifications/{id}", verifications.confirm_verification),
+        web.post("/bank_accounts/{id}/debits", verifications.debit_bank_account),
+    ]
+
+
+def _dispute_routes() -> list[web.RouteDef]:
+    """Disputes of card debits, read-only (issue 10, item 5)."""
+    return [
+        web.get("/disputes", disputes.list_disputes),
+        web.get("/disputes/{id}", disputes.get_dispute),
+        web.get("/debits/{id}/dispute", disputes.get_debit_dispute),
+        web.get("/cards/{id}/disputes", disputes.list_card_disputes),
+        web.get("/customers/{id}/disputes", disputes.list_customer_disputes),
+    ]
 
 
 def _instrument_routes() -> list[web.RouteDef]:
@@ -164,6 +189,8 @@ def routes() -> list[web.RouteDef]:
         web.delete("/card_holds/{id}", holds.void_hold),
         web.post("/card_holds/{id}/debits", holds.capture_hold),
         *_transfer_routes(),
+        *_verification_routes(),
+        *_dispute_routes(),
         web.get("/events", events.list_events),
         web.get("/events/{id}", events.get_event),
         web.get("/events/{id}/callbacks", events.list_event_callbacks),

@@ -50,6 +50,8 @@ class Transfer:
     succeeded_at: datetime | None
     failed_at: datetime | None
     compensates_id: str | None
+    #: Set on a debit the card network disputed (and charged back).
+    dispute_id: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> Transfer:
@@ -121,6 +123,28 @@ def _credit_lines(t: Transfer, snapshot: Snapshot) -> Lines:
     return {t.escrow: -kept_cents, settled: kept_cents}
 
 
+def _taken_back(t: Transfer, actual: Lines) -> Lines:
+    """A debit whose money left its escrow again (returned by the bank, or disputed): the
+    escrow gave back what it held, the rest is the shortfall, so what remains is the
+    shortfall's mirror on the escrow."""
+    shortfall_cents = actual.get(t.account("shortfall"), 0)
+    if not -t.amount_cents <= shortfall_cents <= 0:
+        return {t.account("shortfall"): 0}  # Impossible: reported as a mismatch.
+    return {t.escrow: -shortfall_cents, t.account("shortfall"): shortfall_cents}
+
+
+def _debit_lines(t: Transfer, actual: Lines) -> Lines:
+    """A card debit arrives at once from the card network; an ACH debit (it has a bank
+    account) when the rail settles it. A disputed or late-returned one was taken back."""
+    a = t.amount_cents
+    if t.dispute_id is not None or t.returned:
+        return _taken_back(t, actual)
+    if t.status != "succeeded":
+        return {}  # Pending at the rail, declined, refused or failed at the rail.
+    origin = t.account("card_network" if t.bank_account_id is None else "ach_settled")
+    return {origin: -a, t.escrow: a}
+
+
 def _reversal_lines(t: Transfer, snapshot: Snapshot, actual: Lines) -> Lines:
     r, settled = t.amount_cents, t.account("ach_settled")
     if t.bank_account_id is None:
@@ -162,7 +186,7 @@ def expected_lines(t: Transfer, snapshot: Snapshot, actual: Lines) -> Lines:
     a = t.amount_cents
     network = t.account("card_network")
     if t.kind == "debit":
-        return {network: -a, t.escrow: a} if t.status == "succeeded" else {}
+        return _nonzero(_debit_lines(t, actual))
     if t.kind == "refund":
         return {t.escrow: -a, network: a} if t.status == "succeeded" else {}
     if t.kind == "credit":
@@ -299,6 +323,8 @@ def main(database_url: str) -> int:
     for line in found:
         print(line, file=sys.stderr)
     for marketplace_id, cents in short:
-        print(f"shortfall: marketplace {marketplace_id} is out {cents} cents (returned reversals)")
+        print(
+            f"shortfall: marketplace {marketplace_id} is out {cents} cents (late returns, disputes)"
+        )
     print("audit: clean" if not found else f"audit: {len(found)} violation(s)")
     return 0 if not found else 1

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import asyncpg
 
-from ledger import instruments, marketplaces, postings, transfers
+from ledger import disputes, instruments, marketplaces, postings, transfers
 from ledger.errors import BalancedError, Conflict
 from ledger.records import DestinationKind, Transfer, TransferKind
 from ledger.status import Status
@@ -60,6 +60,9 @@ async def debit_card(
         },
     )
     succeeded, jobs = await transfers.succeed_now(connection, row)
+    if card["processor_verdict"] == "approve_dispute":
+        succeeded, disputed_jobs = await disputes.open_on_debit(connection, succeeded)
+        jobs += disputed_jobs
     return TransferResult(Transfer.from_row(succeeded), jobs)
 
 
@@ -69,6 +72,15 @@ async def refund(
     """Give a debit's money back to its card, in full or in part, from the escrow it went
     into. A refund that would overdraw the escrow is refused and nothing is recorded."""
     debit = await transfers.lock(connection, marketplace_id, TransferKind.DEBIT, debit_id)
+    if debit.dispute_id is not None:
+        # The card network already gave the cardholder the money back (ledger/disputes.py).
+        raise Conflict("Debit has been disputed.", category_code="debit-disputed")
+    if debit.rail_entry_kind is not None:
+        raise Conflict(
+            "The given funding source cannot be refunded: ACH debits are not refunded "
+            "through ballast yet.",
+            category_code="funding-source-not-refundable",
+        )
     if debit.status != Status.SUCCEEDED:
         raise BalancedError(
             "State of debit to refund must be ``succeeded``.",

@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg
 
-from ledger import credits, customers, debits, instruments
+from ledger import ach_debits, credits, customers, debits, instruments
 from ledger.errors import Conflict, RequestInvalid
 from ledger.outbox import Job
 from ledger.transfers import TransferRequest, TransferResult
@@ -36,11 +36,6 @@ class Instrument:
 
 # A nested form's function: (connection, marketplace, instrument id, request) → result.
 Move = Callable[[asyncpg.Connection, str, str, TransferRequest], Awaitable[TransferResult]]
-
-NOT_DEBITABLE = (
-    "The given funding source cannot have a debit created against it.",
-    "funding-source-not-debitable",
-)
 
 
 async def debit_customer(
@@ -116,11 +111,9 @@ async def _debit(
 ) -> TransferResult:
     if source_id.startswith("CC"):
         return await debits.debit_card(connection, marketplace_id, source_id, request)
-    # A bank account is debited over ACH once it is verified; ballast has no ACH debits
-    # yet (issue 10, item 4), so a bank account is not a source it can debit.
+    # A bank account is debited over ACH, once a verification of it succeeded.
     assert source_id.startswith("BA"), source_id
-    await instruments.usable_bank_account(connection, marketplace_id, source_id, "debited")
-    raise Conflict(NOT_DEBITABLE[0], category_code=NOT_DEBITABLE[1])
+    return await ach_debits.debit_bank_account(connection, marketplace_id, source_id, request)
 
 
 async def _instrument_id(

@@ -24,6 +24,8 @@ PREFIXES = {
     "reversal": "RV",
     "settlement": "ST",
     "card_hold": "HL",
+    "bank_account_verification": "BZ",
+    "dispute": "DT",
     "event": "EV",
     "callback": "CB",
     "delivery": "DL",

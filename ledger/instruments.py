@@ -52,6 +52,8 @@ AVS_POSTAL_ANSWERS = {"90210": "no", "90211": "unsupported"}
 AVS_STREET_ANSWERS = {"21 Jump St": "no"}
 # A debit card to which a pushed credit stays pending.
 PENDING_PUSH_CARD_NUMBERS = frozenset({"4210101111111112"})
+# Balanced's card whose debits succeed and are then disputed by the cardholder.
+DISPUTED_CARD_NUMBERS = frozenset({"6500000000000002"})
 
 
 def merchant_status(fields: dict[str, Any]) -> str:
@@ -241,6 +243,8 @@ def _verdict(number: str) -> str:
     Balanced's test numbers (the number itself is not kept)."""
     if number in DECLINED_CARD_NUMBERS:
         return "decline"
+    if number in DISPUTED_CARD_NUMBERS:
+        return "approve_dispute"
     return "approve_credit_pending" if number in PENDING_PUSH_CARD_NUMBERS else "approve"
 
 

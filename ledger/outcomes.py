@@ -22,7 +22,7 @@ from typing import Any
 
 import asyncpg
 
-from ledger import accounts, events, postings, transfers, wire
+from ledger import accounts, ach_debits, events, postings, transfers, wire
 from ledger.outbox import Job
 from ledger.records import DestinationKind, RailOutcome, TransferKind
 from ledger.sql import QUERIES
@@ -248,6 +248,8 @@ async def apply_rail_outcome(
     if row["kind"] == TransferKind.REVERSAL:
         assert parent is not None, row
         return await _reversal_outcome(connection, row, parent, target, outcome)
+    if row["kind"] == TransferKind.DEBIT:
+        return await ach_debits.apply_outcome(connection, row, target, outcome)
     previous = Status(row["status"])
     if target not in ALLOWED_TRANSITIONS[previous]:
         return []  # A repeated or out-of-order outcome: an operating fact, not a bug.

@@ -75,6 +75,8 @@ class Transfer:
     compensates_id: str | None
     #: None where destination_id names no instrument.
     destination_kind: DestinationKind | None
+    #: The dispute the card network opened on this debit.
+    dispute_id: str | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Transfer:
@@ -113,6 +115,7 @@ class Transfer:
             destination_kind=None
             if destination_kind is None
             else DestinationKind(destination_kind),
+            dispute_id=row.get("dispute_id"),
         )
         assert transfer.amount_cents > 0, transfer.id
         assert (transfer.status == Status.FAILED) == (transfer.failure_reason_code is not None)

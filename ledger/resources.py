@@ -10,12 +10,14 @@ import asyncpg
 from ledger import (
     accounts,
     callbacks,
+    disputes,
     events,
     holds,
     instruments,
     marketplaces,
     orders,
     transfers,
+    verifications,
     wire,
 )
 from ledger.errors import NotFound
@@ -77,6 +79,12 @@ async def _find_other(
         return "callbacks", wire.callback(
             await callbacks.get(connection, marketplace_id, resource_id)
         )
+    if prefix == "BZ":
+        return "bank_account_verifications", wire.bank_account_verification(
+            await verifications.get(connection, marketplace_id, resource_id)
+        )
+    if prefix == "DT":
+        return "disputes", wire.dispute(await disputes.get(connection, marketplace_id, resource_id))
     if prefix == "AK":
         return "api_keys", wire.api_key(
             await marketplaces.get_api_key(connection, marketplace_id, resource_id)

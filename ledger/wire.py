@@ -19,6 +19,8 @@ Row = Mapping[str, Any]
 Resource = dict[str, Any]
 
 ADDRESS_KEYS = ("line1", "line2", "city", "state", "postal_code", "country_code")
+# Confirmations a bank-account verification allows (the CHECKs of its table).
+VERIFICATION_ATTEMPTS_MAX = 3
 
 # Response-level link templates per resource type, as Balanced's fixtures require them.
 LINK_TEMPLATES: dict[str, dict[str, str]] = {
@@ -146,6 +148,15 @@ LINK_TEMPLATES: dict[str, dict[str, str]] = {
         "card_holds.order": "/orders/{card_holds.order}",
     },
     "events": {"events.callbacks": "/events/{events.self}/callbacks"},
+    "bank_account_verifications": {
+        "bank_account_verifications.bank_account": (
+            "/bank_accounts/{bank_account_verifications.bank_account}"
+        ),
+    },
+    "disputes": {
+        "disputes.events": "/disputes/{disputes.id}/events",
+        "disputes.transaction": "/resources/{disputes.transaction}",
+    },
     # Deliveries of an event and their attempts (Balanced's EventCallback and
     # EventCallbackLog, which its fixtures do not describe).
     "event_callbacks": {
@@ -195,12 +206,14 @@ def marketplace(row: Row) -> Resource:
     return item
 
 
-def shortfall(marketplace_id: str, amount_cents: int) -> Resource:
-    """A ballast addition: what a marketplace is out because reversals were returned after
-    the escrow they had refilled was paid out again (see README, reversals)."""
+def shortfall(marketplace_id: str, amount_cents: int, returnable_cents: int = 0) -> Resource:
+    """A ballast addition: what a marketplace is out because money came back out of an
+    escrow that had paid it out already — reversals or ACH debits returned late, disputes —
+    and what its ACH debits brought in that banks may still return (see README)."""
     return {
         "href": f"/marketplaces/{marketplace_id}/shortfall",
         "amount": amount_cents,
+        "ach_debits_returnable": returnable_cents,
         "currency": CURRENCY,
         "links": {"marketplace": marketplace_id},
     }
@@ -251,8 +264,13 @@ def bank_account(row: Row) -> Resource:
         "address": address(row["address"]),
         "fingerprint": row["fingerprint"],
         "can_credit": row.get("deleted_at") is None,
-        "can_debit": False,
-        "links": {"customer": row["customer_id"], "bank_account_verification": None},
+        # Debitable over ACH once a verification of it succeeded (ledger/verifications.py),
+        # until it is unstored.
+        "can_debit": row.get("verified_at") is not None and row.get("deleted_at") is None,
+        "links": {
+            "customer": row["customer_id"],
+            "bank_account_verification": row.get("verification_id"),
+        },
     }
     return item
 
@@ -334,7 +352,7 @@ def _transaction_links(transfer: Transfer) -> dict[str, Any]:
             "source": transfer.source_id,
             "customer": transfer.customer_id,
             "order": transfer.order_id,
-            "dispute": None,
+            "dispute": transfer.dispute_id,
             "card_hold": transfer.card_hold_id,
         }
     if kind == TransferKind.CREDIT:
@@ -345,7 +363,11 @@ def _transaction_links(transfer: Transfer) -> dict[str, Any]:
             "settlement": transfer.settlement_id,
         }
     if kind == TransferKind.REFUND:
-        return {"debit": transfer.parent_id, "order": transfer.order_id, "dispute": None}
+        return {
+            "debit": transfer.parent_id,
+            "order": transfer.order_id,
+            "dispute": transfer.dispute_id,
+        }
     if kind == TransferKind.REVERSAL:
         return {
             "credit": transfer.parent_id,
@@ -404,6 +426,37 @@ def card_hold(row: Row) -> Resource:
         "expires_at": timestamp(row["expires_at"]),
         "voided_at": timestamp(row["voided_at"]) if row["voided_at"] else None,
         "links": {"card": row["card_id"], "debit": row["debit_id"], "order": row["order_id"]},
+    }
+    return item
+
+
+def bank_account_verification(row: Row) -> Resource:
+    """A verification of a bank account's micro-deposits (`BZ…`)."""
+    return {
+        "id": row["id"],
+        "href": f"/verifications/{row['id']}",
+        "created_at": timestamp(row["created_at"]),
+        "updated_at": timestamp(row["updated_at"]),
+        "attempts": row["attempts"],
+        "attempts_remaining": VERIFICATION_ATTEMPTS_MAX - row["attempts"],
+        "deposit_status": row["deposit_status"],
+        "verification_status": row["verification_status"],
+        "meta": dict(row["meta"]),
+        "links": {"bank_account": row["bank_account_id"]},
+    }
+
+
+def dispute(row: Row) -> Resource:
+    """A dispute of a card debit (`DT…`), read-only."""
+    item = _common(row, "disputes")
+    item |= {
+        "amount": row["amount_cents"],
+        "currency": CURRENCY,
+        "reason": row["reason"],
+        "status": row["status"],
+        "initiated_at": timestamp(row["initiated_at"]),
+        "respond_by": timestamp(row["respond_by"]),
+        "links": {"transaction": row["transaction_id"]},
     }
     return item
 

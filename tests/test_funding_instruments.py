@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 
 from tests.conftest import Marketplace
-from tests.support import flows, steps
+from tests.support import ach, flows, steps
 from tests.support.pipeline import Pipeline
 
 
@@ -131,12 +131,22 @@ async def test_a_root_credit_to_a_payable_account_by_href(marketplace: Marketpla
     assert response.body["credits"][0]["status"] == "succeeded"
 
 
-async def test_a_bank_account_is_no_debit_source_yet(marketplace: Marketplace) -> None:
-    """ACH debits are issue 10, item 4: until then a bank account source is refused whole."""
-    bank_account = await steps.tokenized_bank_account(marketplace.api)
-    body = {"amount": 100, "source": bank_account["href"]}
-    steps.error(await marketplace.api.post("/debits", body), 409, "funding-source-not-debitable")
-    assert (await marketplace.api.get("/debits?status=failed")).body["meta"]["total"] == 0
+async def test_a_root_debit_of_a_bank_account_is_an_ach_debit_once_it_is_verified(
+    marketplace: Marketplace,
+) -> None:
+    """Unverified, the debit is kept `failed` and answered 409 beside it; verified, it is an
+    ACH debit, `pending` until the rail settles it."""
+    api = marketplace.api
+    unverified = await steps.tokenized_bank_account(api)
+    body = {"amount": 100, "source": unverified["href"]}
+    response = await api.post("/debits", body)
+    steps.error(response, 409, "funding-source-not-debitable")
+    assert response.body["debits"][0]["status"] == "failed"
+    assert (await api.get("/debits?status=failed")).body["meta"]["total"] == 1
+    verified = await ach.verified_bank_account(api)
+    response = await api.post("/debits", {"amount": 100, "source": verified["href"]})
+    assert response.status == 201, response.body
+    assert response.body["debits"][0]["status"] == "pending"
 
 
 async def test_a_root_debit_with_a_bad_inline_card_leaves_nothing(marketplace: Marketplace) -> None:

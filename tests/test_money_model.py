@@ -1,7 +1,8 @@
-"""A stateful property test: random sequences of debits, credits, refunds, reversals (some
-racing each other), account credits, settlements, card holds captured and voided at once,
-and the bank's answers in any order — settlements, returns, late returns of credits and of
-reversals, notifications of change — driven through the real API and the real rail,
+"""A stateful property test: random sequences of debits (by card and by ACH), credits,
+refunds, reversals (some racing each other), account credits, settlements, card holds
+captured and voided at once, and the bank's answers in any order — settlements, returns,
+late returns of credits, of reversals and of ACH debits, notifications of change — driven
+through the real API and the real rail,
 against a model of every balance. After every step the API's figures must equal the
 model's and the ledger must audit clean, which includes "money is counted once": a credit
 and its reversals never give the escrow back more than the credit took.
@@ -21,7 +22,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from ledger import audit
-from tests.support import flows
+from tests.support import ach, flows
 from tests.support.pipeline import Api, Pipeline, eventually
 
 EXAMPLES = int(os.environ.get("BALLAST_MODEL_EXAMPLES", "150"))
@@ -39,6 +40,8 @@ OUTCOME_APPLIED = """
     SELECT EXISTS (SELECT 1 FROM outbox WHERE job = 'apply_outcome' AND done_at IS NOT NULL
                    AND args->'entry'->>'id' = $1 AND args->>'type' = $2)"""
 SUBMITTED = "SELECT submitted_at IS NOT NULL FROM transactions WHERE id = $1"
+# Transfers the rail decides.
+RAIL_KINDS = ("bank_credit", "reversal", "settlement_out", "settlement_in", "ach_debit")
 
 
 @dataclass
@@ -46,7 +49,7 @@ class Transfer:
     id: str
     amount: int
     status: str
-    kind: str  # bank_credit, account_credit, reversal, settlement_out, settlement_in
+    kind: str  # bank_credit, account_credit, reversal, settlement_out, settlement_in, ach_debit
     order_id: str | None = None
     parent: Transfer | None = None
     children: list[Transfer] = field(default_factory=list)
@@ -87,6 +90,11 @@ class MoneyModel(RuleBasedStateMachine):
         self.card_id = (await self.api.get(f"/debits/{funded.debit_id}")).body["debits"][0][
             "links"
         ]["source"]
+        # A buyer's bank account, verified, that the rail keeps pending until told.
+        buyer = await ach.verified_bank_account(
+            self.api, flows.ROUTING, flows.ACCOUNT_STAYS_PENDING
+        )
+        self.buyer_bank_account_id = buyer["id"]
         self.escrow = 5000
         self.balance = 0
         self.shortfall = 0
@@ -118,6 +126,20 @@ class MoneyModel(RuleBasedStateMachine):
         assert response.status == 201, response.body
         self.debits[response.body["debits"][0]["id"]] = amount
         self.escrow += amount
+
+    @rule(amount=amounts)
+    def ach_debit(self, amount: int) -> None:
+        """Pending: it adds nothing to the escrow until the rail settles it."""
+        response = self.run(
+            self.api.post(
+                f"/bank_accounts/{self.buyer_bank_account_id}/debits",
+                {"amount": amount, "order": self.order_id},
+            )
+        )
+        assert response.status == 201, response.body
+        item = response.body["debits"][0]
+        assert item["status"] == "pending"
+        self.transfers.append(Transfer(item["id"], amount, "pending", "ach_debit", self.order_id))
 
     @rule(amount=amounts, to_account=st.booleans())
     def credit(self, amount: int, to_account: bool) -> None:
@@ -215,23 +237,16 @@ class MoneyModel(RuleBasedStateMachine):
         self.transfers.append(Transfer(item["id"], abs(self.balance), "pending", kind))
         self.balance = 0
 
-    @precondition(
-        lambda self: bool(
-            self._pending("bank_credit", "reversal", "settlement_out", "settlement_in")
-        )
-    )
+    @precondition(lambda self: bool(self._pending(*RAIL_KINDS)))
     @rule(data=st.data(), succeed=st.booleans())
     def rail_decides(self, data: st.DataObject, succeed: bool) -> None:
-        transfer = data.draw(
-            st.sampled_from(
-                self._pending("bank_credit", "reversal", "settlement_out", "settlement_in")
-            )
-        )
+        transfer = data.draw(st.sampled_from(self._pending(*RAIL_KINDS)))
         self.run(self._simulate(transfer, "settle" if succeed else "return"))
         transfer.status = "succeeded" if succeed else "failed"
         transfer.rail = "settled" if succeed else "returned"
-        returns_to_escrow = "reversal" if succeed else "bank_credit"
-        if transfer.kind == returns_to_escrow:
+        # A settled reversal or ACH debit brings money in; a returned credit brings it back.
+        fills_escrow = ("reversal", "ach_debit") if succeed else ("bank_credit",)
+        if transfer.kind in fills_escrow:
             self.escrow += transfer.amount
         elif transfer.kind == "settlement_out" and not succeed:
             self.balance += transfer.amount
@@ -257,6 +272,21 @@ class MoneyModel(RuleBasedStateMachine):
         for reversal in credit.children:
             if reversal.status == "pending":
                 reversal.status, reversal.credit_returned = "failed", True
+
+    def _late_returnable_ach_debits(self) -> list[Transfer]:
+        return [t for t in self._on_rail("settled", "ach_debit") if t.status == "succeeded"]
+
+    @precondition(lambda self: bool(self._late_returnable_ach_debits()))
+    @rule(data=st.data())
+    def ach_debit_returned_late(self, data: st.DataObject) -> None:
+        """The buyer's bank takes a settled debit back: the escrow gives back what it holds,
+        and what it paid out already is the marketplace's shortfall."""
+        debit = data.draw(st.sampled_from(self._late_returnable_ach_debits()))
+        self.run(self._simulate(debit, "return"))
+        debit.status, debit.rail = "failed", "returned"
+        absorbed = min(debit.amount, self.escrow)
+        self.escrow -= absorbed
+        self.shortfall += debit.amount - absorbed
 
     def _orphans(self) -> list[Transfer]:
         return [t for t in self._on_rail("pending", "reversal") if t.credit_returned]

@@ -26,7 +26,7 @@ from schemathesis import GenerationMode
 from api import idempotency, openapi, parsing
 from api.routes import routes
 from tests.conftest import Marketplace
-from tests.support import flows
+from tests.support import ach, flows
 from tests.support.pipeline import Api, Pipeline, eventually
 from tests.support.receiver import Receiver
 
@@ -182,14 +182,18 @@ async def _seed(pipeline: Pipeline, marketplace: Marketplace) -> dict[str, list[
     # Another key of the marketplace: the fuzzing may revoke it, never its own.
     other_key = await _created(api, "/api_keys", {})
     hold = await _created(api, f"/cards/{debit['links']['source']}/card_holds", {"amount": 100})
+    verified = await ach.verified_bank_account(api)
+    disputed = await ach.disputed_debit(api, 100)
     return {
         "marketplaces": [marketplace.id],
         "customers": [funded.merchant_id],
-        "bank_accounts": [funded.bank_account_id],
+        "bank_accounts": [funded.bank_account_id, verified["id"]],
+        "verifications": [verified["links"]["bank_account_verification"]],
+        "disputes": [disputed["links"]["dispute"]],
         "cards": [debit["links"]["source"]],
         "orders": [funded.order_id],
         "accounts": [account["id"]],
-        "debits": [funded.debit_id],
+        "debits": [funded.debit_id, disputed["id"]],
         "credits": [credit["id"]],
         "refunds": [refund["id"]],
         "reversals": [reversal["id"]],

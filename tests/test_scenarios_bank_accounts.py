@@ -1,7 +1,7 @@
 """Balanced's bank_accounts.feature, one test per scenario (REFERENCE.md §E), each named
 after it; responses are checked against Balanced's own schemas. "Tokenize a bank account"
-(without a secret key) is a deliberate difference, and "Debit a bank account" waits for
-ACH debits (README, Balanced's scenarios)."""
+(without a secret key) is a deliberate difference, and "Debit a bank account" is in
+tests/test_ach_debits.py with the other ACH debits."""
 
 from __future__ import annotations
 

@@ -1,8 +1,7 @@
 """Balanced's debits.feature and credits.feature and the push-to-card scenarios that
 credit at the root (`POST /credits`): one test per scenario (REFERENCE.md §E), each named
 after it, responses checked against Balanced's own schemas. "Debit a verified bank
-account" and "Debits to unverified bank accounts fail" wait for ACH debits (README,
-Balanced's scenarios)."""
+account" and "Debits to unverified bank accounts fail" are in tests/test_ach_debits.py."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from api.parsing import page, parse, read_json
 from api.request_models import MarketplaceCreate
 from api.responses import no_content
 from api.views.common import many, one, transaction
-from ledger import marketplaces, wire
+from ledger import ach_debits, marketplaces, wire
 from ledger.errors import NotFound
 
 
@@ -64,7 +64,8 @@ async def get_shortfall(request: web.Request) -> web.Response:
     if requested != marketplace_id(request):
         raise NotFound(f"Marketplace {requested} could not be found.")
     amount_cents = await marketplaces.shortfall_cents(request.app[POOL], requested)
-    return one("shortfalls", wire.shortfall(requested, amount_cents))
+    returnable_cents = await ach_debits.returnable_cents(request.app[POOL], requested)
+    return one("shortfalls", wire.shortfall(requested, amount_cents, returnable_cents))
 
 
 async def list_api_keys(request: web.Request) -> web.Response:

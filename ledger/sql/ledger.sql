@@ -40,7 +40,7 @@ GROUP BY a.id HAVING a.balance_cents <> coalesce(sum(l.amount_cents), 0)
 -- name: audit_transfers
 -- Every transfer's facts (the audit derives the money from these, not from postings).
 SELECT id, marketplace_id, kind, status, amount_cents, order_id, source_id, destination_id,
-       parent_id, bank_account_id, succeeded_at, failed_at, compensates_id
+       parent_id, bank_account_id, succeeded_at, failed_at, compensates_id, dispute_id
 FROM transactions
 
 -- name: audit_transfer_lines

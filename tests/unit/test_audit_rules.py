@@ -86,6 +86,50 @@ def test_a_debit_moves_money_from_the_card_network_into_escrow_once_it_succeeds(
     assert expected_lines(replace(debit, status="pending"), snapshot, {}) == {}
 
 
+SHORTFALL = f"{MP}:shortfall"
+
+
+def test_an_ach_debit_moves_money_from_the_bank_into_escrow_once_the_rail_settles_it() -> None:
+    debit = _transfer("WD0000000000000002", "debit", 500, bank_account_id=BANK_ACCOUNT)
+    snapshot = _snapshot([debit], {})
+    assert expected_lines(debit, snapshot, {}) == {}
+    settled = replace(debit, status="succeeded", succeeded_at=DAY_1)
+    assert expected_lines(settled, snapshot, {}) == {SETTLED: -500, ORDER: 500}
+    failed_at_once = replace(debit, status="failed", failed_at=DAY_1)
+    assert expected_lines(failed_at_once, snapshot, {}) == {}
+
+
+def test_an_ach_debit_returned_late_leaves_in_escrow_only_what_the_shortfall_mirrors() -> None:
+    returned = _transfer(
+        "WD0000000000000002",
+        "debit",
+        500,
+        bank_account_id=BANK_ACCOUNT,
+        status="failed",
+        succeeded_at=DAY_1,
+        failed_at=DAY_1 + timedelta(days=2),
+    )
+    snapshot = _snapshot([returned], {})
+    assert expected_lines(returned, snapshot, {}) == {}  # The escrow gave all of it back.
+    short = {ORDER: 300, SHORTFALL: -300}  # 300 had been paid out: the marketplace is out.
+    assert expected_lines(returned, snapshot, short) == short
+    beyond = {ORDER: 600, SHORTFALL: -600}  # More than the debit: impossible, a mismatch.
+    assert expected_lines(returned, snapshot, beyond) != beyond
+
+
+def test_a_disputed_card_debit_was_charged_back_out_of_its_escrow() -> None:
+    disputed = _transfer(
+        "WD0000000000000003",
+        "debit",
+        500,
+        status="succeeded",
+        succeeded_at=DAY_1,
+        dispute_id="DT0000000000000001",
+    )
+    snapshot = _snapshot([disputed], {})
+    assert expected_lines(disputed, snapshot, {}) == {}
+
+
 def test_a_credit_to_a_payable_account_leaves_escrow_at_once() -> None:
     credit = _transfer(CREDIT_ID, "credit", CREDIT_CENTS, destination_id=PAYABLE)
     snapshot = _snapshot([credit], {})
