@@ -1,7 +1,8 @@
 """Balanced's official Python client (balanced 1.2, made to import on Python 3 by
 tests/support/balanced_client.py) against ballast, as a marketplace moving from Balanced
 would run its existing code: associating cards and bank accounts to customers, default
-funding instruments, root debits and credits, updating and unstoring instruments.
+funding instruments, root debits and credits, updating and unstoring instruments,
+verifying and debiting a bank account, reading disputes.
 
 The client is synchronous (requests): each test runs it in a thread beside the API."""
 
@@ -134,3 +135,34 @@ async def test_instruments_are_updated_and_unstored(
     meta, email, refused = await _run(pipeline, marketplace, script)
     assert (meta, email) == ({"fb_account": "48120"}, "henry@example.com")
     assert refused == (409, "card-not-valid")
+
+
+async def test_a_bank_account_is_verified_then_debited_and_a_dispute_is_read(
+    pipeline: Pipeline, marketplace: Marketplace
+) -> None:
+    def script(balanced: ModuleType) -> dict[str, Any]:
+        customer = balanced.Customer(**MERCHANT).save()
+        bank_account = balanced.BankAccount(**BANK_ACCOUNT).save()
+        bank_account.associate_to_customer(customer)
+        verification = bank_account.verify()
+        confirmed = verification.confirm(amount_1=1, amount_2=1)
+        ach_debit = bank_account.debit(amount=2500)
+        disputed_card = balanced.Card(
+            number="6500000000000002", expiration_month="12", expiration_year="2030"
+        ).save()
+        card_debit = disputed_card.debit(amount=1200)
+        dispute = balanced.Debit.fetch(card_debit.href).dispute
+        return {
+            "verification": confirmed.verification_status,
+            "ach_debit": (ach_debit.status, ach_debit.source.id),
+            "bank_account": bank_account.id,
+            "dispute": (dispute.amount, dispute.status, balanced.Dispute.fetch(dispute.href).id),
+            "disputes": [item.id for item in balanced.Dispute.query],
+        }
+
+    seen = await _run(pipeline, marketplace, script)
+    assert seen["verification"] == "succeeded"
+    assert seen["ach_debit"] == ("pending", seen["bank_account"])
+    amount, status, dispute_id = seen["dispute"]
+    assert (amount, status) == (1200, "pending")
+    assert seen["disputes"] == [dispute_id]
