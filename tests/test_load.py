@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,16 +9,14 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
 from ballast import load
 from ballast.cli import main as cli_main
 from ballast.load import LoadConfig, LoadError
 from ballast.load.scenario import Mix, default_scenario, load_scenario
-from rails.app import RailConfig, create_app
 from tests.support.pipeline import Pipeline
+from tests.support.rails import RAIL_SECRET, running_rail
 
-RAIL_SECRET = "whsec_" + base64.b64encode(b"load-test-secret-0123456789abcdef").decode()
 RAIL_CONTROL_TOKEN = "load-test-control-token-0123456789abcdef"
 FIGURES = (
     "latency_over_time",
@@ -35,13 +32,8 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture
 async def rail_url() -> AsyncIterator[str]:
     """A real rail on an ephemeral loopback port; day_ms=0 decides outcomes at once."""
-    config = RailConfig(secret=RAIL_SECRET, control_token=RAIL_CONTROL_TOKEN, day_ms=0)
-    server = TestServer(create_app(config), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    async with running_rail(control_token=RAIL_CONTROL_TOKEN) as url:
+        yield url
 
 
 def rail_config(url: str, out_dir: Path, **changes: Any) -> LoadConfig:

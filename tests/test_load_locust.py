@@ -4,7 +4,6 @@ against a real rail, and the master writes the same report as `ballast load`."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import os
 import shutil
@@ -14,24 +13,17 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestServer
 
-from rails.app import RailConfig, create_app
+from tests.support.rails import RAIL_SECRET, running_rail
 
-RAIL_SECRET = "whsec_" + base64.b64encode(b"load-locust-secret-0123456789abcdef").decode()
 LOCUSTFILE = Path(__file__).resolve().parents[1] / "ballast" / "load" / "locustfile.py"
 RUN_TIMEOUT_S = 60.0  # Locust starts in ~1 s a process; the run is 2 s and a short drain.
 
 
 @pytest.fixture
 async def rail_url() -> AsyncIterator[str]:
-    config = RailConfig(secret=RAIL_SECRET, open_control=True, day_ms=0)
-    server = TestServer(create_app(config), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    async with running_rail(open_control=True) as url:
+        yield url
 
 
 def free_port() -> int:

@@ -3,7 +3,6 @@ summary.json in the HTML, the raw samples, the figures; and the comparison of tw
 
 from __future__ import annotations
 
-import base64
 import csv
 import html
 import json
@@ -13,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestServer
 
 from ballast import load
 from ballast.cli import main as cli_main
@@ -24,9 +22,8 @@ from ballast.load.figures import FIGURES
 from ballast.load.report import SAMPLES_HEADER
 from ballast.load.scenario import Scenario, Step
 from ballast.load.thresholds import parse_thresholds
-from rails.app import RailConfig, create_app
+from tests.support.rails import RAIL_SECRET, running_rail
 
-RAIL_SECRET = "whsec_" + base64.b64encode(b"load-report-secret-0123456789abcdef").decode()
 # Everything but the per-bucket timeline and the distribution, which are drawn (and the
 # timeline also tabled) rather than listed one by one.
 DRAWN_ONLY = ("timeline", "distribution")
@@ -34,13 +31,8 @@ DRAWN_ONLY = ("timeline", "distribution")
 
 @pytest.fixture
 async def rail_url() -> AsyncIterator[str]:
-    config = RailConfig(secret=RAIL_SECRET, open_control=True, day_ms=0)
-    server = TestServer(create_app(config), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    async with running_rail(open_control=True) as url:
+        yield url
 
 
 def mixed_scenario() -> Scenario:

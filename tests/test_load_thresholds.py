@@ -3,32 +3,23 @@ thresholds, and bad input is one clear line and exit code 2, never a traceback."
 
 from __future__ import annotations
 
-import base64
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestServer
 
 from ballast.cli import main as cli_main
 from ballast.load import LoadError
 from ballast.load.scenario import Mix, load_scenario, shipped_scenarios
 from ballast.load.thresholds import parse_threshold
-from rails.app import RailConfig, create_app
-
-RAIL_SECRET = "whsec_" + base64.b64encode(b"load-cli-secret-0123456789abcdefgh").decode()
+from tests.support.rails import RAIL_SECRET, running_rail
 
 
 @pytest.fixture
 async def rail_url() -> AsyncIterator[str]:
-    config = RailConfig(secret=RAIL_SECRET, open_control=True, day_ms=0)
-    server = TestServer(create_app(config), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    async with running_rail(open_control=True) as url:
+        yield url
 
 
 def summary_with(**figures: Any) -> dict[str, Any]:
