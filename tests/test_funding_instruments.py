@@ -176,3 +176,16 @@ async def test_a_patch_holding_a_nul_character_is_refused(marketplace: Marketpla
     card = await steps.tokenized_card(marketplace.api)
     patch = [{"op": "add", "path": "/cards/0/meta/a", "value": "b\u0000"}]
     steps.error(await marketplace.api.request("PATCH", card["href"], patch), 400, "request")
+
+
+async def test_a_null_meta_in_a_put_keeps_the_customers_meta(marketplace: Marketplace) -> None:
+    """Found by schemathesis: it was a NOT NULL violation (500); null means "not given", as
+    for cards and bank accounts."""
+    customer = steps.item(
+        await marketplace.api.post("/customers", {"name": "Ada", "meta": {"tier": "gold"}}),
+        "customers",
+        201,
+    )
+    response = await marketplace.api.put(customer["href"], {"meta": None, "name": "Ada L."})
+    updated = steps.item(response, "customers")
+    assert (updated["name"], updated["meta"]) == ("Ada L.", {"tier": "gold"})

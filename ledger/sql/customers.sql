@@ -15,10 +15,11 @@ SELECT * FROM customers WHERE marketplace_id = $1 AND id = $2 FOR UPDATE
 
 -- name: update_customer
 -- A customer's details, underwriting verdict and named default instruments, all at once
--- (the caller merged them with the current ones).
+-- (the caller merged them with the current ones; a null meta keeps the current one).
 UPDATE customers
 SET name = $3, business_name = $4, email = $5, phone = $6, ssn_last4 = $7, ein = $8,
-    dob_month = $9, dob_year = $10, address = $11, merchant_status = $12, meta = $13,
+    dob_month = $9, dob_year = $10, address = $11, merchant_status = $12,
+    meta = coalesce($13, meta),
     source_card_id = $14, source_bank_account_id = $15, destination_bank_account_id = $16,
     updated_at = now()
 WHERE marketplace_id = $1 AND id = $2
