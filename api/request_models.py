@@ -98,6 +98,12 @@ Meta = Annotated[
     BeforeValidator(_meta),
     WithJsonSchema(META_SCHEMA),
 ]
+# In an update: the new meta, or null (or absent) to keep the current one.
+MetaChange = Annotated[
+    dict[str, str] | None,
+    BeforeValidator(lambda value: None if value is None else _meta(value)),
+    WithJsonSchema(META_SCHEMA),
+]
 AmountCents = Annotated[
     int, Field(ge=AMOUNT_CENTS_MIN, le=AMOUNT_CENTS_MAX), BeforeValidator(parse_amount_cents)
 ]
@@ -228,10 +234,7 @@ class CustomerUpdate(Body):
     dob_month: Month | None = None
     dob_year: Year | None = None
     address: Address | None = None
-    meta: Annotated[
-        dict[str, str] | None,
-        BeforeValidator(lambda value: None if value is None else _meta(value)),
-    ] = None
+    meta: MetaChange = None
     source: SourceRef | None = None
     destination: BankAccountOnlyRef | None = None
     links: CustomerDefaults = Field(default_factory=CustomerDefaults)
@@ -264,10 +267,7 @@ class BankAccountUpdate(Body):
 
     links: BankAccountLinks = Field(default_factory=BankAccountLinks)
     customer: CustomerRef | None = None
-    meta: Annotated[
-        dict[str, str] | None,
-        BeforeValidator(lambda value: None if value is None else _meta(value)),
-    ] = None
+    meta: MetaChange = None
 
 
 class CardUpdate(BankAccountUpdate):
@@ -341,10 +341,7 @@ class DetailsUpdate(Body):
     """`PUT` of a transfer or an order: only `description` and `meta` are writable."""
 
     description: Description = None
-    meta: Annotated[
-        dict[str, str] | None,
-        BeforeValidator(lambda value: None if value is None else _meta(value)),
-    ] = None
+    meta: MetaChange = None
 
 
 EventRef = Annotated[str, _reference_field("events", "EV"), _reference_check("events", "EV")]
