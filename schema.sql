@@ -739,6 +739,11 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_open ON outbox (not_before) WHERE done_at IS NULL;
 -- A batch claims the due rows of one job name (ledger/sql/outbox.sql, claim_due).
 CREATE INDEX IF NOT EXISTS outbox_open_by_job ON outbox (job, not_before) WHERE done_at IS NULL;
+-- The open deliveries by callback (an id is `<callback id>/<event id>`): a claim that spares
+-- busy callbacks visits each callback once instead of walking their backlog (claim_due_sparing).
+CREATE INDEX IF NOT EXISTS outbox_open_deliveries_by_callback
+    ON outbox (split_part(id, '/', 1), not_before)
+    WHERE done_at IS NULL AND job = 'deliver_callback';
 
 -- Idempotency-Key (Stripe semantics): the first response to a key is kept and replayed to
 -- every retry with the same request; a different request under the same key is refused.

@@ -16,7 +16,7 @@ from typing import Any
 
 import asyncpg
 
-from ledger import idempotency
+from ledger import idempotency, protocol
 from ledger.sql import QUERIES
 
 Q = QUERIES["outbox"]
@@ -94,7 +94,11 @@ async def claim_due(
     them. The caller marks them done, or releases them.
     In the order they were written (the rail's notifications of one entry come in order)."""
     assert limit >= 1 and lease_ms > 0
-    rows = await pool.fetch(Q["claim_due"], job, limit, lease_ms, busy_prefixes)
+    # Only deliveries have busy prefixes (their callbacks); sparing them by walking the due
+    # rows would cost the busy callback's whole backlog on every claim.
+    assert not busy_prefixes or job == protocol.DELIVER_CALLBACK, (job, busy_prefixes)
+    query = Q["claim_due_sparing"] if busy_prefixes else Q["claim_due"]
+    rows = await pool.fetch(query, job, limit, lease_ms, busy_prefixes)
     claimed = [Claimed(row["id"], row["args"], row["created_at"]) for row in rows]
     return sorted(claimed, key=_written_order)
 

@@ -46,6 +46,8 @@ CALLBACK_ID_PREFIX: Final = PREFIXES["callback"]
 DELIVERY_ID_PREFIX: Final = PREFIXES["delivery"]
 # Separates the parts of a delivery's job id: `CB…/DL…`, or `CB…/DL…/<nonce>` for a
 # redelivery (a new id per request, so an earlier redelivery's job never collides).
+# PostgreSQL reads a delivery's callback off its id too (`split_part(id, '/', 1)` in
+# migration 0011's index and outbox.sql's claim_due_sparing): the two change together.
 DELIVERY_JOB_SEPARATOR: Final = "/"
 
 

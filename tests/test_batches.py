@@ -216,3 +216,33 @@ async def test_a_claim_leaves_the_deliveries_of_a_busy_callback_for_later(
     finally:
         await pipeline.pool.execute("DELETE FROM outbox WHERE id = ANY($1)", rows)
         await pipeline.start_worker()
+
+
+async def test_a_claim_sparing_a_busy_callback_takes_the_oldest_due_deliveries_of_the_others(
+    pipeline: Pipeline,
+) -> None:
+    """Across callbacks, oldest first and at most the batch: the busy callback's backlog and
+    deliveries not yet due (a retry waiting out its backoff) stay where they are."""
+    busy = [f"CBbusy/DL{n}" for n in range(50)]
+    due = {"CBone/DL1": -3, "CBtwo/DL2": -2, "CBone/DL3": -1, "CBtwo/DL4": 0}
+    later = "CBtwo/DL5"
+    await pipeline.stop_worker()  # Only this test claims.
+    try:
+        await pipeline.pool.execute(
+            "INSERT INTO outbox (id, job, not_before) "
+            "SELECT id, 'deliver_callback', now() + make_interval(secs => s) "
+            "FROM unnest($1::text[], $2::int[]) AS r (id, s)",
+            [*busy, *due, later],
+            [-10] * len(busy) + [seconds - 5 for seconds in due.values()] + [3600],
+        )
+        claimed = await outbox.claim_due(
+            pipeline.pool, protocol.DELIVER_CALLBACK, 3, 60_000, ["CBbusy/"]
+        )
+        assert sorted(job.id for job in claimed) == ["CBone/DL1", "CBone/DL3", "CBtwo/DL2"]
+        rest = await outbox.claim_due(
+            pipeline.pool, protocol.DELIVER_CALLBACK, 10, 60_000, ["CBbusy/"]
+        )
+        assert [job.id for job in rest] == ["CBtwo/DL4"]
+    finally:
+        await pipeline.pool.execute("DELETE FROM outbox WHERE id = ANY($1)", [*busy, *due, later])
+        await pipeline.start_worker()

@@ -123,6 +123,45 @@ FROM (
 WHERE o.id = due.id
 RETURNING o.id, o.args, o.created_at
 
+-- name: claim_due_sparing
+-- claim_due for deliveries when the callbacks with the id prefixes $4 are busy: visits each
+-- callback with open deliveries once (a loose index scan of
+-- outbox_open_deliveries_by_callback) and takes the oldest due deliveries of the others, so
+-- that a busy callback's backlog, however long, is never walked. $1 is 'deliver_callback'.
+-- `split_part(id, '/', 1)` is a delivery's callback (ledger/protocol.py,
+-- DELIVERY_JOB_SEPARATOR), spelled as the index spells it.
+WITH RECURSIVE callbacks (callback_id) AS (
+    (SELECT split_part(id, '/', 1) FROM outbox
+     WHERE job = 'deliver_callback' AND done_at IS NULL
+     ORDER BY split_part(id, '/', 1) LIMIT 1)
+    UNION ALL
+    SELECT (SELECT split_part(o.id, '/', 1) FROM outbox o
+            WHERE o.job = 'deliver_callback' AND o.done_at IS NULL
+              AND split_part(o.id, '/', 1) > callbacks.callback_id
+            ORDER BY split_part(o.id, '/', 1) LIMIT 1)
+    FROM callbacks WHERE callbacks.callback_id IS NOT NULL
+),
+due AS (
+    SELECT d.id FROM callbacks
+    CROSS JOIN LATERAL (
+        SELECT o.id, o.not_before FROM outbox o
+        WHERE o.job = 'deliver_callback' AND o.done_at IS NULL
+          AND split_part(o.id, '/', 1) = callbacks.callback_id AND o.not_before <= now()
+        ORDER BY o.not_before
+        LIMIT $2
+        FOR UPDATE SKIP LOCKED
+    ) d
+    WHERE callbacks.callback_id IS NOT NULL AND $1 = 'deliver_callback'
+      AND callbacks.callback_id || '/' <> ALL ($4::text[])
+    ORDER BY d.not_before
+    LIMIT $2
+)
+UPDATE outbox o
+SET not_before = now() + make_interval(secs => $3 / 1000.0), enqueued_at = now()
+FROM due
+WHERE o.id = due.id
+RETURNING o.id, o.args, o.created_at
+
 -- name: mark_done_many
 -- The jobs $1 are done (their work committed in this transaction).
 UPDATE outbox SET done_at = now() WHERE id = ANY($1::text[]) AND done_at IS NULL
