@@ -171,8 +171,8 @@ async def submit_jobless(pool: asyncpg.Pool, older_than_ms: int) -> list[Job]:
 IDEMPOTENCY_KEYS_KEPT_HOURS = 24
 # Rows one purge statement deletes at most: bounds its transaction.
 PURGE_BATCH_MAX = 5_000
-# Statements one purge runs at most: 100,000 rows, more than a minute of the fastest
-# traffic writes, so that purging keeps up without one pass running for long.
+# Statements one purge runs at most: 100,000 rows, far more than the sweeper's 10 s between
+# purges write at the fastest traffic, so that purging keeps up without one pass running long.
 PURGE_ROUNDS_MAX = 20
 
 
