@@ -1,0 +1,35 @@
+"""Reading a posted form without ever answering 500 to a malformed one."""
+
+from __future__ import annotations
+
+from multidict import MultiDictProxy
+
+from aiohttp import web
+
+# The longest text field any dashboard form takes (an API key secret, a description).
+FIELD_CHARS_MAX = 2048
+
+
+async def read_form(request: web.Request) -> MultiDictProxy[str | web.FileField]:
+    """The posted form (aiohttp caches it: the CSRF check and the handler share it), or a
+    400 for a body that is not one (bad encoding, broken multipart)."""
+    try:
+        return await request.post()
+    except (ValueError, UnicodeDecodeError, AssertionError):
+        raise web.HTTPBadRequest(reason="The form could not be read.") from None
+
+
+def text_field(form: MultiDictProxy[str | web.FileField], name: str) -> str | None:
+    """A text field, stripped; None when absent, empty, too long, or not storable text
+    (a NUL or a lone surrogate, which PostgreSQL cannot take)."""
+    value = form.get(name)
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    if not value or len(value) > FIELD_CHARS_MAX or "\x00" in value:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return value
