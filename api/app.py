@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from arq import create_pool
 from arq.connections import RedisSettings
 
@@ -33,7 +34,6 @@ from config import Settings, SettingsError, require_session_key
 from dashboard.app import DASHBOARD_PREFIX, create_dashboard
 from ledger import db, instruments
 
-Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 # Request bodies are small JSON objects; anything above this is refused with a 413.
 REQUEST_BODY_BYTES_MAX = 64 * 1024
 
@@ -86,16 +86,16 @@ def create_app(settings: Settings) -> web.Application:
         middlewares=[
             error_middleware,
             queue_health_middleware,
-            *map(
-                _api_only,
-                [
+            *[
+                _api_only(middleware)
+                for middleware in (
                     auth_middleware,
                     rate_limit_middleware,
                     text_guard_middleware,
                     documented_query_middleware,
                     idempotency_middleware,
-                ],
-            ),
+                )
+            ],
         ],
         client_max_size=REQUEST_BODY_BYTES_MAX,
     )

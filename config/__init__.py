@@ -140,7 +140,6 @@ class Settings(StoreSettings):
             raise ValueError(f"needs at least {RAIL_SECRET_KEY_BYTES_MIN} key bytes")
         return value
 
-
     @field_validator("session_key")
     @classmethod
     def _session_key_is_a_fernet_key(cls, value: str | None) -> str | None:

@@ -8,14 +8,14 @@ MINUS = "\N{MINUS SIGN}"
 
 
 def money(cents: int) -> str:
-    """Integer cents as dollars: 123456 → `$1,234.56`, -1200 → `−$12.00`."""
+    """Integer cents as dollars: 123456 → `$1,234.56`, -1200 → `$12.00` after a minus sign (U+2212)."""
     dollars, rest = divmod(abs(cents), 100)
     text = f"${dollars:,}.{rest:02d}"
     return MINUS + text if cents < 0 else text
 
 
 def signed_money(cents: int) -> str:
-    """Cents with their direction: `+$12.00` in, `−$12.00` out, `$0.00`."""
+    """Cents with their direction: `+$12.00` in, U+2212 and `$12.00` out, `$0.00`."""
     return "+" + money(cents) if cents > 0 else money(cents)
 
 

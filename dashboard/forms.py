@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from multidict import MultiDictProxy
-
 from aiohttp import web
+from multidict import MultiDictProxy
 
 # The longest text field any dashboard form takes (an API key secret, a description).
 FIELD_CHARS_MAX = 2048
 
 
-async def read_form(request: web.Request) -> MultiDictProxy[str | web.FileField]:
+async def read_form(
+    request: web.Request,
+) -> MultiDictProxy[str | bytes | bytearray | web.FileField]:
     """The posted form (aiohttp caches it: the CSRF check and the handler share it), or a
     400 for a body that is not one (bad encoding, broken multipart)."""
     try:
@@ -19,7 +20,9 @@ async def read_form(request: web.Request) -> MultiDictProxy[str | web.FileField]
         raise web.HTTPBadRequest(reason="The form could not be read.") from None
 
 
-def text_field(form: MultiDictProxy[str | web.FileField], name: str) -> str | None:
+def text_field(
+    form: MultiDictProxy[str | bytes | bytearray | web.FileField], name: str
+) -> str | None:
     """A text field, stripped; None when absent, empty, too long, or not storable text
     (a NUL or a lone surrogate, which PostgreSQL cannot take)."""
     value = form.get(name)

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from dashboard.errors import Handler
 from dashboard.nav import NAV
 from dashboard.templating import render
 
 COMING = frozenset({"orders", "customers", "transactions", "events", "rail", "api_keys"})
 
 
-def _placeholder(label: str) -> web.RouteDef:
+def _placeholder(label: str) -> Handler:
     async def page(request: web.Request) -> web.Response:
         return await render(request, "coming.html", {"label": label})
 

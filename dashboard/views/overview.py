@@ -36,7 +36,9 @@ async def overview(request: web.Request) -> web.Response:
         "chart": charts.activity_chart(activity, chart_start.date(), CHART_DAYS),
     }
     # htmx refreshes only the figures (the live element), not the whole page.
-    template = "overview/figures.html" if request.query.get("part") == "figures" else "overview/index.html"
+    template = (
+        "overview/figures.html" if request.query.get("part") == "figures" else "overview/index.html"
+    )
     return await render(request, template, figures)
 
 
