@@ -8,7 +8,8 @@ MINUS = "\N{MINUS SIGN}"
 
 
 def money(cents: int) -> str:
-    """Integer cents as dollars: 123456 → `$1,234.56`, -1200 → `$12.00` after a minus sign (U+2212)."""
+    """Integer cents as dollars: 123456 → `$1,234.56`; -1200 → a minus sign (U+2212, not a
+    hyphen) and `$12.00`."""
     dollars, rest = divmod(abs(cents), 100)
     text = f"${dollars:,}.{rest:02d}"
     return MINUS + text if cents < 0 else text
