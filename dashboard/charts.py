@@ -73,15 +73,24 @@ def activity_chart(activity: list[DayActivity], first: date, days: int) -> Chart
     series = _days(activity, first, days)
     slot = (WIDTH - LEFT - RIGHT) / days
     bar_width = round(slot * BAR_SHARE, 1)
-    volume_max = max((day.volume_cents for day in series), default=0) or 1
-    count_max = max((day.succeeded + day.failed + day.pending for day in series), default=0) or 1
+    volume_top = max((day.volume_cents for day in series), default=0)
+    count_top = max((day.succeeded + day.failed + day.pending for day in series), default=0)
+    # The scales' maxima (never 0: an empty chart divides by them too).
+    volume_max, count_max = volume_top or 1, count_top or 1
     bars: list[Bar] = []
     labels = [
-        Label(LEFT - 8, VOLUME_TOP + 4, money(volume_max if volume_max > 1 else 0), "end"),
+        Label(LEFT - 8, VOLUME_TOP + 4, money(volume_top), "end"),
         Label(LEFT - 8, VOLUME_BOTTOM, "$0.00", "end"),
-        Label(LEFT - 8, OUTCOMES_TOP + 4, f"{count_max if count_max > 1 else 0} transfers", "end"),
+        Label(
+            LEFT - 8,
+            OUTCOMES_TOP + 4,
+            f"{count_top} transfer{'' if count_top == 1 else 's'}",
+            "end",
+        ),
         Label(LEFT - 8, OUTCOMES_BOTTOM, "0", "end"),
     ]
+    # Every label_step-th day is named, counting back from today's, so that today's is.
+    label_step = max(days // 7, 1)
     for index, day in enumerate(series):
         x = round(LEFT + index * slot + (slot - bar_width) / 2, 1)
         height = round((VOLUME_BOTTOM - VOLUME_TOP) * day.volume_cents / volume_max, 1)
@@ -97,7 +106,7 @@ def activity_chart(activity: list[DayActivity], first: date, days: int) -> Chart
             bottom = round(bottom - height, 1)
             title = f"{day.day.isoformat()}: {count} {attribute}"
             bars.append(Bar(x, bottom, bar_width, height, f"chart-{kind}", title))
-        if index % max(days // 7, 1) == 0 or index == days - 1:
+        if (days - 1 - index) % label_step == 0:
             middle = round(x + bar_width / 2, 1)
             labels.append(Label(middle, DAY_LABELS_Y, day.day.strftime("%b %d"), "middle"))
     total_cents = sum(day.volume_cents for day in series)
