@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiDictProxy
 
 # The longest text field any dashboard form takes (an API key secret, a description).
@@ -16,7 +17,7 @@ async def read_form(
     400 for a body that is not one (bad encoding, broken multipart)."""
     try:
         return await request.post()
-    except (ValueError, UnicodeDecodeError, AssertionError):
+    except (ValueError, UnicodeDecodeError, AssertionError, HttpProcessingError):
         raise web.HTTPBadRequest(reason="The form could not be read.") from None
 
 
