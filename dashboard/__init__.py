@@ -1,4 +1,4 @@
-'''The operator dashboard: `/dashboard` on the API, server-rendered, signed in with an API key.
+"""The operator dashboard: `/dashboard` on the API, server-rendered, signed in with an API key.
 
 Layout of the package
 ---------------------
@@ -108,4 +108,4 @@ How to add a page (say "orders")
    of tests/conftest.py (`marketplace`, `pipeline`); data through the API
    (tests/support/flows.py), assertions with Playwright's `expect`. Screenshots only when
    BALLAST_SCREENSHOTS=1, into docs/screenshots/.
-'''
+"""
