@@ -8,7 +8,8 @@
                                     PACKAGEs, by default over pyproject's [tool.mypy] files
 
 `test` lints first, as CI does, and stops before pytest when the lint fails; `--no-lint`
-skips that for a quick local run.
+skips that for a quick local run. It also makes sure the browser tests have Chromium:
+run as root it installs Debian's `chromium` when missing, otherwise it says what to install.
 
 Creates `.venv` next to this file on first use and installs the project into it
 (`pip install -e '.[dev]'`), again whenever pyproject.toml changes.
@@ -37,6 +38,11 @@ EDITABLE_WARNING_FILTER = "ignore:Editable installation"
 USAGE = "usage: python3 dev.py {up|test|lint} [ARGS...]"
 # The argument of `test` that skips the lint; pytest has no option of that name.
 NO_LINT = "--no-lint"
+# The browser tests (tests/browser) drive Debian's chromium: Playwright's own browser
+# download is not reachable from the project's machines. BALLAST_CHROMIUM names another.
+CHROMIUM_VARIABLE = "BALLAST_CHROMIUM"
+CHROMIUM_DEFAULT = Path("/usr/bin/chromium")
+CHROMIUM_INSTALL = ["apt-get", "install", "-y", "chromium"]
 
 
 def main(argv: list[str]) -> int:
@@ -68,6 +74,11 @@ def main(argv: list[str]) -> int:
     if command == "lint":
         return lint(passthrough)
     lint_wanted, pytest_args = split_no_lint(passthrough)
+    try:
+        ensure_chromium()
+    except (SetupError, subprocess.CalledProcessError) as error:
+        print(f"dev.py: {error}", file=sys.stderr)
+        return 1
     if lint_wanted and lint([]) != 0:
         print(
             f"dev.py: the lint failed, so the tests did not run ({NO_LINT} skips the lint"
@@ -164,6 +175,30 @@ def ensure_installed() -> None:
     subprocess.run([*pip, "--no-deps", *alone], cwd=ROOT, env=env, check=True)
     # Written only after a successful install, so that a failed one is retried next time.
     INSTALL_STAMP.write_text(digest + "\n")
+
+
+def ensure_chromium() -> None:
+    """Make sure the browser tests have their browser: Debian's chromium, installed here
+    when missing and we are root (apt-get), else SetupError saying what to install."""
+    named = os.environ.get(CHROMIUM_VARIABLE)
+    if named:
+        if not Path(named).exists():
+            raise SetupError(f"{CHROMIUM_VARIABLE} names {named}, which does not exist")
+        return
+    if CHROMIUM_DEFAULT.exists():
+        return
+    root = getattr(os, "geteuid", lambda: -1)() == 0
+    if not root or shutil.which("apt-get") is None:
+        raise SetupError(
+            "the browser tests need Chromium at /usr/bin/chromium: install it with "
+            f"`sudo {' '.join(CHROMIUM_INSTALL)}` (Debian/Ubuntu), or set {CHROMIUM_VARIABLE} "
+            "to a Chromium binary"
+        )
+    print(f"dev.py: installing chromium for the browser tests ({' '.join(CHROMIUM_INSTALL)})")
+    if subprocess.run(CHROMIUM_INSTALL, stdin=subprocess.DEVNULL).returncode != 0:
+        # A fresh machine's package lists may be missing or stale.
+        subprocess.run(["apt-get", "update"], stdin=subprocess.DEVNULL, check=True)
+        subprocess.run(CHROMIUM_INSTALL, stdin=subprocess.DEVNULL, check=True)
 
 
 def install_pip() -> None:

@@ -59,6 +59,8 @@ RAIL_SECRET_BYTES = 32
 # base64 of them: 43 characters, above the minimum of 32 that the rail and API require).
 CONTROL_TOKEN_BYTES = 32
 FINGERPRINT_KEY_BYTES = 32
+# The dashboard's session key: a Fernet key, URL-safe base64 of exactly 32 bytes (config).
+SESSION_KEY_BYTES = 32
 # The fingerprint key's file, beside (not in) the embedded PostgreSQL's data dir: kept
 # with the data by --keep-data, removed with it otherwise, and never in the database.
 FINGERPRINT_KEY_FILE = "fingerprint.key"
@@ -79,7 +81,12 @@ SHUTDOWN_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # What the launcher makes for its children; none is inherited from its own environment
 # but the fingerprint key, which a user may set to keep fingerprints across runs.
 SECRET_VARIABLES = frozenset(
-    {"BALLAST_RAIL_SECRET", "BALLAST_RAIL_CONTROL_TOKEN", "BALLAST_FINGERPRINT_KEY"}
+    {
+        "BALLAST_RAIL_SECRET",
+        "BALLAST_RAIL_CONTROL_TOKEN",
+        "BALLAST_FINGERPRINT_KEY",
+        "BALLAST_SESSION_KEY",
+    }
 )
 
 assert SUPERVISE_POLL_INTERVAL_S < CHILD_STOP_GRACE_S
@@ -203,7 +210,11 @@ def _bring_up_and_watch(stack: contextlib.ExitStack, gate: _SignalGate, system: 
     _wait_healthy([rail], f"{rail_url}/healthz", gate)
     # With several API processes the port answers as soon as the first is ready; the
     # others join it as they finish starting (or, failing, stop everything like any death).
-    apis = _spawn_apis(children, system.api_processes, ballast_env)
+    # Only the API serves the dashboard, whose session cookies this key encrypts; a new key
+    # each run signs every operator out when the system restarts.
+    session_key = base64.urlsafe_b64encode(secrets.token_bytes(SESSION_KEY_BYTES)).decode()
+    api_env = ballast_env | {"BALLAST_SESSION_KEY": session_key}
+    apis = _spawn_apis(children, system.api_processes, api_env)
     _wait_healthy(apis, f"{api_url}/healthz", gate)
     for number in range(1, workers + 1):
         children.spawn(f"worker-{number}", ["worker"], ballast_env, STAGE_CLIENT)
@@ -476,6 +487,7 @@ def _print_banner(banner: _Banner) -> None:
                 "",
                 "ballast is up.",
                 f"  API:          {api_url}",
+                f"  Dashboard:    {api_url}/dashboard/ (sign in with the API key)",
                 f"  API key:      {banner.api_key_secret}",
                 f"  Marketplace:  {marketplace_id}",
                 f"  Rail:         {banner.rail_url} (one banking day = {banner.rail_day_ms} ms)",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import secrets
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_core import ErrorDetails
@@ -27,6 +28,9 @@ RAIL_SECRET_KEY_BYTES_MIN = 32
 # ≥ 160 bits, far beyond any search, while a short word would be found at once.
 FINGERPRINT_KEY_CHARS_MIN = 32
 WEBHOOK_SECRET_PREFIX = "whsec_"
+# The dashboard's session cookies are encrypted and authenticated with a Fernet key: the
+# URL-safe base64 of exactly 32 random bytes (AES-128 and HMAC-SHA256 keys, 16 bytes each).
+SESSION_KEY_BYTES = 32
 # Appended to the one-line message of a process that refuses to start.
 ENVIRONMENT_HINT = " (`ballast up` generates the secrets; see the README, Configuration)"
 
@@ -70,6 +74,11 @@ class Settings(StoreSettings):
     # reveals nothing. Keep it for the installation's life: with another key, the same
     # card gets another fingerprint.
     fingerprint_key: str = Field(repr=False, min_length=FINGERPRINT_KEY_CHARS_MIN)
+    # BALLAST_SESSION_KEY: the key the dashboard encrypts its session cookies with (a
+    # Fernet key, see SESSION_KEY_BYTES). Whoever has it can sign in as any API key's
+    # marketplace, so it has no default. Only the API uses it: `ballast api` refuses to
+    # start without it (api/app.py), the workers never need it.
+    session_key: str | None = Field(None, repr=False)
 
     # arq queue name; tests give each run its own so that runs never share work.
     queue_name: str = "ballast:queue"
@@ -130,6 +139,31 @@ class Settings(StoreSettings):
         if len(key) < RAIL_SECRET_KEY_BYTES_MIN:
             raise ValueError(f"needs at least {RAIL_SECRET_KEY_BYTES_MIN} key bytes")
         return value
+
+    @field_validator("session_key")
+    @classmethod
+    def _session_key_is_a_fernet_key(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            key = base64.urlsafe_b64decode(value.encode())
+        except (binascii.Error, ValueError):
+            raise ValueError("needs URL-safe base64") from None
+        if len(key) != SESSION_KEY_BYTES:
+            raise ValueError(f"needs exactly {SESSION_KEY_BYTES} key bytes in URL-safe base64")
+        return value
+
+
+def new_session_key() -> str:
+    """A fresh BALLAST_SESSION_KEY (what `ballast up` and the tests use)."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(SESSION_KEY_BYTES)).decode()
+
+
+def require_session_key(settings: Settings) -> str:
+    """The session key, or SettingsError: the API serves the dashboard and needs it."""
+    if settings.session_key is None:
+        raise SettingsError("BALLAST_SESSION_KEY is not set" + ENVIRONMENT_HINT)
+    return settings.session_key
 
 
 def from_environment() -> Settings:

@@ -18,7 +18,7 @@ import pytest
 import redis.asyncio as redis_asyncio
 
 from ballast.embedded import EmbeddedPostgres, EmbeddedValkey
-from config import Settings
+from config import Settings, new_session_key
 from ledger import audit, db
 from tests.support.pipeline import Api, Pipeline, random_rail_secret, start_pipeline
 
@@ -105,6 +105,7 @@ def settings(database_url: str, redis_url: str) -> Settings:
         # Secrets have no defaults (config/__init__.py): each run makes its own.
         rail_secret=random_rail_secret(),
         fingerprint_key=secrets.token_urlsafe(32),
+        session_key=new_session_key(),
     )
 
 

@@ -17,7 +17,7 @@ from ledger.sql import SQL_DIR
 
 REPO = Path(__file__).resolve().parent.parent
 # The packages that must go through the ledger for every database call.
-OUTSIDE_LEDGER = ("api", "workers", "jobqueue")
+OUTSIDE_LEDGER = ("api", "workers", "jobqueue", "dashboard")
 # asyncpg's ways of running SQL, on a pool or a connection.
 SQL_METHODS = re.compile(r"^(fetch|fetchrow|fetchval|execute|executemany|copy_\w+)$")
 # Calls that are allowed anyway, as (file, method): each needs a reason. None today.

@@ -32,7 +32,12 @@ _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 # The rail secret that ballast/settings.py used to default to. Anyone could read it, so
 # it must never be accepted again.
 PUBLISHED_RAIL_SECRET = "whsec_ZGV2LXJhaWwtc2VjcmV0LW5vdC1mb3ItcHJvZHVjdGlvbg=="
-SECRET_VARIABLES = ("BALLAST_RAIL_SECRET", "BALLAST_FINGERPRINT_KEY", "BALLAST_RAIL_CONTROL_TOKEN")
+SECRET_VARIABLES = (
+    "BALLAST_RAIL_SECRET",
+    "BALLAST_FINGERPRINT_KEY",
+    "BALLAST_RAIL_CONTROL_TOKEN",
+    "BALLAST_SESSION_KEY",
+)
 
 
 def _environment(**variables: str) -> dict[str, str]:
@@ -70,6 +75,25 @@ def test_api_and_worker_refuse_to_start_without_their_secrets(command: str) -> N
 
     only_key = _refusal(["-m", "ballast", command], BALLAST_FINGERPRINT_KEY="k" * 40)
     assert "BALLAST_RAIL_SECRET is not set" in only_key and "FINGERPRINT" not in only_key
+
+
+def test_the_api_refuses_to_start_without_the_dashboards_session_key() -> None:
+    line = _refusal(
+        ["-m", "ballast", "api"],
+        BALLAST_RAIL_SECRET=random_rail_secret(),
+        BALLAST_FINGERPRINT_KEY=secrets.token_urlsafe(32),
+    )
+    assert line.startswith("ballast api: ") and "BALLAST_SESSION_KEY is not set" in line
+
+
+def test_a_session_key_that_is_no_fernet_key_is_refused() -> None:
+    line = _refusal(
+        ["-m", "ballast", "api"],
+        BALLAST_RAIL_SECRET=random_rail_secret(),
+        BALLAST_FINGERPRINT_KEY=secrets.token_urlsafe(32),
+        BALLAST_SESSION_KEY="too-short",
+    )
+    assert "BALLAST_SESSION_KEY is invalid" in line
 
 
 def test_weak_secrets_are_refused_too() -> None:

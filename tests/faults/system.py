@@ -33,6 +33,7 @@ import redis.asyncio as redis_asyncio
 from aiohttp import web
 
 from ballast.embedded import EmbeddedPostgres, EmbeddedValkey, free_port
+from config import new_session_key
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 LOOPBACK = "127.0.0.1"
@@ -367,6 +368,7 @@ class System:
             "BALLAST_RAIL_SECRET": self.rail_secret,
             "BALLAST_RAIL_CONTROL_TOKEN": self.rail_control_token,
             "BALLAST_FINGERPRINT_KEY": self.fingerprint_key,
+            "BALLAST_SESSION_KEY": new_session_key(),
             "BALLAST_QUEUE_NAME": self.queue_name,
             "BALLAST_CALLBACKS_ALLOW_PRIVATE": "true",
             "BALLAST_WORKER_MAX_JOBS": str(tuning.worker_max_jobs),

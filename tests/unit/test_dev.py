@@ -8,6 +8,8 @@ import tomllib
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -50,3 +52,27 @@ def test_mypy_checks_every_installed_package() -> None:
     }
     assert set(_dev().mypy_files()) == packages
     assert config["tool"]["mypy"]["strict"] is True
+
+
+def test_the_browser_tests_chromium_is_found_where_ballast_chromium_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dev = _dev()
+    browser = tmp_path / "chromium"
+    browser.write_text("")
+    monkeypatch.setenv("BALLAST_CHROMIUM", str(browser))
+    dev.ensure_chromium()  # Found: nothing to install.
+    monkeypatch.setenv("BALLAST_CHROMIUM", str(tmp_path / "missing"))
+    with pytest.raises(dev.SetupError, match="BALLAST_CHROMIUM names"):
+        dev.ensure_chromium()
+
+
+def test_without_chromium_and_root_the_test_command_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dev = _dev()
+    monkeypatch.delenv("BALLAST_CHROMIUM", raising=False)
+    monkeypatch.setattr(dev, "CHROMIUM_DEFAULT", tmp_path / "no-chromium")
+    monkeypatch.setattr(dev.os, "geteuid", lambda: 1000)
+    with pytest.raises(dev.SetupError, match=r"sudo apt-get install -y chromium"):
+        dev.ensure_chromium()
