@@ -29,6 +29,7 @@ ASSETS = {
     "LICENSE": "text/plain",
     "NOTICE": "text/plain",
     "swagger-ui-bundle.js.LICENSE.txt": "text/plain",
+    "favicon-32x32.png": "image/png",
 }
 # The page loads its scripts, styles and the document from this origin only; images are
 # Swagger UI's own icons, inlined in its stylesheet as data: URLs.
@@ -52,6 +53,7 @@ def page(title: str) -> str:
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)}</title>
+<link rel="icon" type="image/png" href="{assets}favicon-32x32.png">
 <link rel="stylesheet" href="{assets}swagger-ui.css">
 <link rel="stylesheet" href="{assets}docs.css">
 </head><body>
@@ -82,10 +84,11 @@ async def asset(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     if name not in ASSETS:
         raise web.HTTPNotFound(reason="No such file of the API reference.")
+    media_type = ASSETS[name]
     return web.Response(
         body=_asset(name),
-        content_type=ASSETS[name],
-        charset="utf-8",
+        content_type=media_type,
+        charset="utf-8" if media_type.startswith("text/") else None,
         headers=security_headers() | {"Cache-Control": f"public, max-age={ASSETS_CACHE_S}"},
     )
 

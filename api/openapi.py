@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import json
 import weakref
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web

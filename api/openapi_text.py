@@ -46,8 +46,7 @@ TAGS: dict[str, str] = {
     "Customers": "Buyers and merchants: their details, default funding instruments, and "
     "everything that happened to their money.",
     "Cards": "Cards, tokenized: debited by buyers, credited (push to card) when creditable.",
-    "Bank accounts": "Bank accounts, tokenized: credited (ACH payouts), and debited once "
-    "verified.",
+    "Bank accounts": "Bank accounts, tokenized: credited (ACH payouts), and debited once verified.",
     "Verifications": "Micro-deposit verifications, which let a bank account be debited.",
     "Orders": "An order is one merchant's escrow: debits fill it (`amount_escrowed`), "
     "refunds and credits empty it, reversals refill it.",
@@ -147,7 +146,7 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
     "itself: it works offline). No key needed.",
     ("GET", "/openapi.json"): "The OpenAPI 3.1 document of this API, which this reference "
     "shows and clients can generate code from. No key needed.",
-    ("GET", "/healthz"): "Answers 200 `{\"status\": \"ok\"}` once the API is serving and its "
+    ("GET", "/healthz"): 'Answers 200 `{"status": "ok"}` once the API is serving and its '
     "database is migrated. No key needed.",
     ("POST", "/api_keys"): "Without credentials: the first key of a new marketplace (limited "
     "per client address, as anyone may call it); then create the marketplace with "
@@ -396,8 +395,7 @@ FIELDS: dict[str, str] = {
     "error": "Why the attempt failed (a timeout, a refused connection); null if it answered.",
     "attempted_at": "When the attempt was made.",
     "enabled": "Whether events are delivered to it.",
-    "disabled_reason": "Why it was disabled (410 Gone, or failing for too long); null if "
-    "enabled.",
+    "disabled_reason": "Why it was disabled (410 Gone, or failing for too long); null if enabled.",
     "failing_since": "Since when every delivery has failed; null if the last succeeded.",
     "as_of": "When this was read.",
     "queued": "How many deliveries were queued.",
@@ -453,8 +451,7 @@ MODEL_FIELDS: dict[tuple[str, str], str] = {
     ("CaptureCreate", "order"): "The order to capture into; the hold's order by default.",
     ("CustomerLinks", "source"): "The customer's default funding source.",
     ("CustomerLinks", "destination"): "The customer's default bank account for payouts.",
-    ("CustomerDefaults", "source"): "The customer's default funding source (card or bank "
-    "account).",
+    ("CustomerDefaults", "source"): "The customer's default funding source (card or bank account).",
     ("CustomerDefaults", "destination"): "The customer's default bank account for payouts.",
     ("DebitLinks", "source"): "The card or bank account debited.",
     ("CreditLinks", "destination"): "The bank account, card or payable account credited.",

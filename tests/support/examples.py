@@ -103,7 +103,9 @@ def _json_or_none(data: bytes) -> Any:
 def _redacted(value: Any) -> Any:
     if isinstance(value, dict):
         return {
-            key: _placeholder(item) if key in REDACTED and isinstance(item, str) else _redacted(item)
+            key: _placeholder(item)
+            if key in REDACTED and isinstance(item, str)
+            else _redacted(item)
             for key, item in value.items()
         }
     if isinstance(value, list):
@@ -165,9 +167,7 @@ async def _crowdfunding(pipeline: Pipeline, api: Recorder) -> dict[str, str]:
     credit = await flows.credit_order(api, funded, 6_000)
     await flows.credit_status(api, credit["id"], "succeeded")
     refund = _item(await api.post(f"/debits/{funded.debit_id}/refunds", {"amount": 1_000}), 201)
-    reversal = _item(
-        await api.post(f"/credits/{credit['id']}/reversals", {"amount": 500}), 201
-    )
+    reversal = _item(await api.post(f"/credits/{credit['id']}/reversals", {"amount": 500}), 201)
     await flows.status(api, f"/reversals/{reversal['id']}", "succeeded")
     debit = _item(await api.get(f"/debits/{funded.debit_id}"))
     return {
@@ -206,7 +206,9 @@ async def _customers_and_instruments(api: Recorder, ids: dict[str, str]) -> None
     root = {"source": card["id"], "amount": 1_500, "order": order}
     _item(await api.post("/debits", root), 201)
     bank = {"routing_number": flows.ROUTING, "account_number": flows.ACCOUNT_SUCCEEDS}
-    added = _item(await api.post(f"/customers/{merchant}/bank_accounts", bank | {"name": "Ada"}), 201)
+    added = _item(
+        await api.post(f"/customers/{merchant}/bank_accounts", bank | {"name": "Ada"}), 201
+    )
     _ok(await api.put(f"/bank_accounts/{added['id']}", {"meta": {"use": "payouts"}}))
     patch = [{"op": "add", "path": "/bank_accounts/0/meta/branch", "value": "SF"}]
     _ok(await api.request("PATCH", f"/bank_accounts/{added['id']}", patch))
@@ -217,7 +219,9 @@ async def _customers_and_instruments(api: Recorder, ids: dict[str, str]) -> None
     # Push to card: a creditable debit card of the order's merchant.
     pushed |= {"name": "Ada Lovelace"}
     creditable = _item(await api.post(f"/customers/{merchant}/cards", pushed), 201)
-    _item(await api.post(f"/cards/{creditable['id']}/credits", {"amount": 500, "order": order}), 201)
+    _item(
+        await api.post(f"/cards/{creditable['id']}/credits", {"amount": 500, "order": order}), 201
+    )
     # What deletion looks like, on instruments and a customer made for it.
     spare = _item(await api.post("/customers", {"name": "Spare"}), 201)
     spare_card = _item(await api.post("/cards", body), 201)
@@ -244,9 +248,7 @@ async def _accounts_and_settlements(api: Recorder, ids: dict[str, str]) -> None:
     payout = {"amount": 2_000, "order": ids["order"]}
     credit = _item(await api.post(f"/accounts/{account['id']}/credits", payout), 201)
     ids["account_credit"] = credit["id"]
-    reversal = _item(
-        await api.post(f"/credits/{credit['id']}/reversals", {"amount": 200}), 201
-    )
+    reversal = _item(await api.post(f"/credits/{credit['id']}/reversals", {"amount": 200}), 201)
     ids["account_reversal"] = reversal["id"]
     body = {"funding_instrument": ids["bank_account"], "description": "Weekly settlement"}
     settlement = _item(await api.post(f"/accounts/{account['id']}/settlements", body), 201)
@@ -338,9 +340,7 @@ def _is_list(path: str) -> bool:
 
 async def _callbacks_and_events(pipeline: Pipeline, api: Recorder, ids: dict[str, str]) -> None:
     receiver = await pipeline.serve(Receiver().app())
-    callback = _item(
-        await api.post("/callbacks", {"url": str(receiver.make_url("/hooks"))}), 201
-    )
+    callback = _item(await api.post("/callbacks", {"url": str(receiver.make_url("/hooks"))}), 201)
     path = f"/callbacks/{callback['id']}"
     # An event after the subscription, so that it has a delivery with an attempt.
     update = {"description": "Campaign: a telescope for the school"}
@@ -422,8 +422,7 @@ def shape(value: Any) -> Any:
     if isinstance(value, dict):
         # An event's entity is whichever resource changed: an object, whatever its keys.
         return {
-            key: "object" if key == "entity" else shape(item)
-            for key, item in sorted(value.items())
+            key: "object" if key == "entity" else shape(item) for key, item in sorted(value.items())
         }
     if isinstance(value, list):
         return [shape(value[0])] if value else []
