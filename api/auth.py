@@ -24,8 +24,11 @@ PUBLIC_ROUTES = frozenset(
         ("POST", "/_rail/notifications"),
         ("GET", "/openapi.json"),
         ("GET", "/docs"),
+        ("GET", "/"),
     }
 )
+# The API reference page's own files (api/docs.py).
+PUBLIC_PREFIXES = ("/docs/assets/",)
 # Longest Authorization header accepted; real ones are well under 100 bytes.
 AUTHORIZATION_LENGTH_MAX = 512
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="ballast"'}
@@ -62,7 +65,9 @@ async def _authenticate(request: web.Request, secret: str) -> asyncpg.Record | N
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     header = request.headers.get("Authorization")
-    public = (request.method, request.path) in PUBLIC_ROUTES
+    public = (request.method, request.path) in PUBLIC_ROUTES or (
+        request.method == "GET" and request.path.startswith(PUBLIC_PREFIXES)
+    )
     if header is None and public:
         request[API_KEY] = None
         return await handler(request)

@@ -1,114 +1,117 @@
-"""The API reference page (`GET /docs`): the OpenAPI document rendered as plain HTML.
+"""The API reference for people (`GET /docs`) and the API's front door (`GET /`).
 
-Self-contained on purpose (no script, no stylesheet or font from elsewhere): it must work
-on a machine without internet access, and it shows exactly what `/openapi.json` says."""
+The reference is Swagger UI reading `/openapi.json`. Its files are served from this
+package (`api/docs_assets/`: swagger-ui-dist from the npm registry, vendored unchanged, and
+our two small files), never from elsewhere: the page works on a machine without internet
+access, and under a Content-Security-Policy that allows scripts from this origin alone
+(Swagger UI is started by `docs.js`, not by an inline script)."""
 
 from __future__ import annotations
 
-import json
+import functools
 from html import escape
-from typing import Any
+from pathlib import Path
 
-STYLE = """
-body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #222; }
-table { border-collapse: collapse; width: 100%; }
-th, td { border-bottom: 1px solid #ddd; padding: .35em .5em; text-align: left; }
-td { vertical-align: top; }
-code, pre { font: 12px/1.4 ui-monospace, monospace; }
-pre { background: #f6f6f6; padding: .75em; overflow-x: auto; }
-.method { font-weight: bold; text-transform: uppercase; }
-.small { color: #666; font-size: 12px; }
-"""
+from aiohttp import web
 
+from api.responses import json_response
 
-def _ref_name(schema: dict[str, Any]) -> str:
-    """The component a schema refers to, or a short rendering of it."""
-    if "$ref" in schema:
-        name = str(schema["$ref"]).rsplit("/", 1)[-1]
-        return f'<a href="#schema-{escape(name)}">{escape(name)}</a>'
-    for combinator in ("anyOf", "oneOf"):
-        if combinator in schema:
-            return " | ".join(_ref_name(part) for part in schema[combinator])
-    return f"<code>{escape(json.dumps(schema))}</code>"
-
-
-def _body(operation: dict[str, Any]) -> str:
-    body = operation.get("requestBody")
-    if body is None:
-        return ""
-    schema = next(iter(body["content"].values()))["schema"]
-    if "anyOf" in schema:
-        schema = schema["anyOf"][0]  # The flat form; the envelope form wraps the same.
-    return _ref_name(schema) + (
-        "" if body.get("required") else ' <span class="small">(optional)</span>'
-    )
+ASSETS_DIR = Path(__file__).with_name("docs_assets")
+# The vendored Swagger UI (api/docs_assets/README.md says how to update it).
+SWAGGER_UI_VERSION = "5.35.0"
+ASSETS_PREFIX = "/docs/assets/"
+# What `GET /docs/assets/{name}` serves: these names only, with their media types.
+ASSETS = {
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui.css": "text/css",
+    "docs.js": "text/javascript",
+    "docs.css": "text/css",
+    "LICENSE": "text/plain",
+    "NOTICE": "text/plain",
+    "swagger-ui-bundle.js.LICENSE.txt": "text/plain",
+    "favicon-32x32.png": "image/png",
+}
+# The page loads its scripts, styles and the document from this origin only; images are
+# Swagger UI's own icons, inlined in its stylesheet as data: URLs.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
+# The files change only with a new release of ballast.
+ASSETS_CACHE_S = 3600
+DASHBOARD_PATH = "/dashboard/"
+OPENAPI_PATH = "/openapi.json"
+DOCS_PATH = "/docs"
 
 
-def _responses(operation: dict[str, Any]) -> tuple[str, str]:
-    success, errors = "", []
-    for status, response in operation["responses"].items():
-        if status.startswith("2"):
-            content = response.get("content")
-            schema = next(iter(content.values()))["schema"] if content else None
-            success = escape(status) + (f" {_ref_name(schema)}" if schema else "")
-        else:
-            errors.append(escape(status))
-    return success, " ".join(errors)
-
-
-def _parameters(operation: dict[str, Any]) -> str:
-    names = [
-        f"<code>{escape(p['name'])}</code>" + (" (path)" if p["in"] == "path" else "")
-        for p in operation.get("parameters", [])
-    ]
-    return ", ".join(names)
-
-
-def _row(path: str, method: str, operation: dict[str, Any]) -> str:
-    success, errors = _responses(operation)
-    public = operation.get("security") is not None
-    cells = [
-        f'<span class="method">{escape(method)}</span>',
-        f"<code>{escape(path)}</code>" + (' <span class="small">public</span>' if public else ""),
-        escape(operation.get("summary", "")),
-        _parameters(operation),
-        _body(operation),
-        success,
-        f'<span class="small">{errors}</span>',
-    ]
-    return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
-
-
-def page(document: dict[str, Any]) -> str:
-    info = document["info"]
-    rows = [
-        _row(path, method, operation)
-        for path, operations in document["paths"].items()
-        for method, operation in operations.items()
-    ]
-    components = [
-        f'<details id="schema-{escape(name)}"><summary><code>{escape(name)}</code></summary>'
-        f"<pre>{escape(json.dumps(schema, indent=2))}</pre></details>"
-        for name, schema in sorted(document["components"]["schemas"].items())
-    ]
-    header = "".join(
-        f"<th>{title}</th>"
-        for title in ("Method", "Path", "Summary", "Parameters", "Body", "Success", "Errors")
-    )
+def page(title: str) -> str:
+    """The reference page: Swagger UI's stylesheet and scripts, relative to `/docs`, so
+    that it also works behind a proxy that serves the API under a path of its own."""
+    assets = ASSETS_PREFIX.lstrip("/")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<title>{escape(info["title"])} API {escape(info["version"])}</title>
-<style>{STYLE}</style></head>
-<body>
-<h1>{escape(info["title"])} API <span class="small">{escape(info["version"])}</span></h1>
-<p>{escape(info["description"])} Authenticate with HTTP Basic, the API key secret as the
-username. Every error answers with Balanced's error envelope
-(<a href="#schema-ErrorEnvelope">ErrorEnvelope</a>). The machine-readable document is at
-<a href="/openapi.json"><code>/openapi.json</code></a> (OpenAPI {escape(document["openapi"])}).</p>
-<table><thead><tr>{header}</tr></thead><tbody>
-{"".join(rows)}
-</tbody></table>
-<h2>Schemas</h2>
-{"".join(components)}
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)}</title>
+<link rel="icon" type="image/png" href="{assets}favicon-32x32.png">
+<link rel="stylesheet" href="{assets}swagger-ui.css">
+<link rel="stylesheet" href="{assets}docs.css">
+</head><body>
+<div id="swagger-ui" data-openapi="{OPENAPI_PATH.lstrip("/")}"></div>
+<noscript><p class="ballast-header">The reference needs JavaScript. The machine-readable
+document is at <a href="{OPENAPI_PATH.lstrip("/")}">{OPENAPI_PATH}</a>.</p></noscript>
+<script src="{assets}swagger-ui-bundle.js"></script>
+<script src="{assets}docs.js"></script>
 </body></html>
 """
+
+
+@functools.cache
+def _asset(name: str) -> bytes:
+    return (ASSETS_DIR / name).read_bytes()
+
+
+def security_headers() -> dict[str, str]:
+    return {
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
+
+
+async def asset(request: web.Request) -> web.Response:
+    """One of the reference page's files (Swagger UI's, or ours)."""
+    name = request.match_info["name"]
+    if name not in ASSETS:
+        raise web.HTTPNotFound(reason="No such file of the API reference.")
+    media_type = ASSETS[name]
+    return web.Response(
+        body=_asset(name),
+        content_type=media_type,
+        charset="utf-8" if media_type.startswith("text/") else None,
+        headers=security_headers() | {"Cache-Control": f"public, max-age={ASSETS_CACHE_S}"},
+    )
+
+
+def wants_html(request: web.Request) -> bool:
+    """A browser asks for HTML first; API clients, curl and Balanced's client do not."""
+    return "text/html" in request.headers.get("Accept", "")
+
+
+async def index(request: web.Request) -> web.Response:
+    """Where to go from here: a browser is sent (303) to the dashboard, whose sign-in page
+    links to this reference; any other client gets the links to the API's documents."""
+    if wants_html(request):
+        return web.Response(status=303, headers={"Location": DASHBOARD_PATH})
+    return json_response(
+        {
+            "name": "ballast",
+            "api_revision": "1.1",
+            "links": {
+                "reference": DOCS_PATH,
+                "openapi": OPENAPI_PATH,
+                "dashboard": DASHBOARD_PATH,
+                "health": "/healthz",
+            },
+        }
+    )

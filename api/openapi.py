@@ -14,13 +14,15 @@ from __future__ import annotations
 import json
 import weakref
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from api import docs, request_models, response_models
+from api import docs, openapi_text, request_models, response_models
 from api.errors import Handler
 from api.openapi_params import (
     ANY_RESOURCE_KINDS,
@@ -30,10 +32,17 @@ from api.openapi_params import (
     query_parameters,
 )
 from api.responses import CONTENT_TYPE
+from dashboard.urls import DASHBOARD_PREFIX
 from ledger import wire
 from ledger.errors import RequestInvalid
 
 OPENAPI_VERSION = "3.1.0"
+# Per operation ("GET /orders/{id}"), a request and its response as the tests sent and
+# received them: written by tests/support/examples.py, checked by tests/test_api_reference.py.
+EXAMPLES_PATH = Path(__file__).with_name("examples.json")
+# Routes that are not the Balanced API: the reference page's files, and the dashboard (HTML
+# for people, with its own sign-in).
+HIDDEN_PREFIXES = (docs.ASSETS_PREFIX, DASHBOARD_PREFIX)
 API_VERSION = "1.1"
 REF = "#/components/schemas/{model}"
 
@@ -172,6 +181,38 @@ SPECS: dict[tuple[str, str], Spec] = {
         media_type="text/html",
         summary="The API reference page",
     ),
+    ("GET", "/"): Spec(
+        None,
+        public=True,
+        schema={"$ref": REF.format(model="Index")},
+        summary="Where to start: the dashboard for a browser, links for the rest",
+    ),
+}
+# Summaries where "Create a debit" would not say whose.
+SUMMARIES = {
+    ("POST", "/cards/{id}/debits"): "Debit a card",
+    ("POST", "/bank_accounts/{id}/debits"): "Debit a verified bank account (ACH)",
+    ("POST", "/customers/{id}/debits"): "Debit a customer's default source",
+    ("POST", "/debits"): "Debit a card or bank account given in the body",
+    ("POST", "/bank_accounts/{id}/credits"): "Pay out to a bank account (ACH credit)",
+    ("POST", "/accounts/{id}/credits"): "Pay out into a payable account",
+    ("POST", "/cards/{id}/credits"): "Push money to a debit card",
+    ("POST", "/customers/{id}/credits"): "Pay out to a customer's default destination",
+    ("POST", "/credits"): "Pay out to an instrument given in the body",
+    ("POST", "/debits/{id}/refunds"): "Refund a debit",
+    ("POST", "/credits/{id}/reversals"): "Reverse a credit",
+    ("POST", "/accounts/{id}/settlements"): "Settle a payable account to a bank account",
+    ("POST", "/cards/{id}/card_holds"): "Hold an amount on a card",
+    ("POST", "/card_holds/{id}/debits"): "Capture a card hold",
+    ("POST", "/customers/{id}/orders"): "Create an order (a merchant's escrow)",
+    ("POST", "/customers/{id}/cards"): "Add a card to a customer",
+    ("POST", "/customers/{id}/bank_accounts"): "Add a bank account to a customer",
+    ("POST", "/cards"): "Tokenize a card",
+    ("POST", "/bank_accounts"): "Tokenize a bank account",
+    ("DELETE", "/api_keys/{id}"): "Revoke an API key",
+    ("DELETE", "/cards/{id}"): "Unstore a card",
+    ("DELETE", "/bank_accounts/{id}"): "Unstore a bank account",
+    ("DELETE", "/callbacks/{id}"): "Unsubscribe a callback",
 }
 
 # Error statuses every authenticated operation may answer, and those only some may.
@@ -242,17 +283,28 @@ def envelope_schema(plural: str, listing: bool) -> dict[str, Any]:
     templates = wire.LINK_TEMPLATES.get(plural, {})
     links = {
         "type": "object",
-        "properties": {key: {"const": value} for key, value in templates.items()},
+        "description": "URI templates of related resources: `{debits.order}` stands for the "
+        "item's `links.order` (Balanced's top-level `links`).",
+        "properties": {
+            key: {"const": value, "description": f"Where `{key}` points: `{value}`."}
+            for key, value in templates.items()
+        },
         "required": sorted(templates),
         "additionalProperties": False,
     }
-    item = {"$ref": REF.format(model=response_models.ITEMS[plural].__name__)}
+    name = response_models.ITEMS[plural].__name__
+    item = {"$ref": REF.format(model=name)}
     items: dict[str, Any] = {"type": "array", "items": item}
-    if not listing:
-        items |= {"minItems": 1, "maxItems": 1}
+    if listing:
+        items["description"] = f"This page of the list ({name} items)."
+    else:
+        items |= {"minItems": 1, "maxItems": 1, "description": f"The {name}, alone in a list."}
     properties: dict[str, Any] = {plural: items, "links": links}
     if listing:
-        properties["meta"] = {"$ref": REF.format(model="PageMeta")}
+        properties["meta"] = {
+            "$ref": REF.format(model="PageMeta"),
+            "description": "Where this page is in the list.",
+        }
     return {
         "type": "object",
         "properties": properties,
@@ -262,7 +314,12 @@ def envelope_schema(plural: str, listing: bool) -> dict[str, Any]:
 
 
 def error_envelope() -> dict[str, Any]:
-    errors = {"type": "array", "items": {"$ref": REF.format(model="Error")}, "minItems": 1}
+    errors = {
+        "type": "array",
+        "items": {"$ref": REF.format(model="Error")},
+        "minItems": 1,
+        "description": "What went wrong: one error (Balanced's clients read the first).",
+    }
     return {
         "type": "object",
         "properties": {"errors": errors},
@@ -342,6 +399,8 @@ def summary(method: str, path: str, spec: Spec) -> str:
     """`List the credits of a bank account`, `Fetch a credit`…, from the route's shape."""
     if spec.summary is not None:
         return spec.summary
+    if (method, path) in SUMMARIES:
+        return SUMMARIES[(method, path)]
     segments = path.strip("/").split("/")
     thing = str(spec.plural).replace("_", " ")
     if spec.listing:
@@ -378,14 +437,15 @@ def operation(method: str, path: str, handler: Any) -> dict[str, Any]:
             name = failed_name(str(spec.plural))
         responses[str(status)] = {"$ref": f"#/components/responses/{name}"}
     result: dict[str, Any] = {
-        "operationId": method.lower() + "".join(c if c.isalnum() else "_" for c in path),
+        "operationId": method.lower() + ("".join(c if c.isalnum() else "_" for c in path)),
         "summary": summary(method, path, spec),
-        "tags": [path.strip("/").split("/")[0]],
+        "description": openapi_text.description(
+            method, path, spec.plural, spec.listing, handler.__doc__
+        ),
+        "tags": [openapi_text.tag_of(method, path, spec.plural)],
         "parameters": parameters,
         "responses": responses,
     }
-    if handler.__doc__:
-        result["description"] = " ".join(handler.__doc__.split())
     if spec.public:
         result["security"] = [{}, {"basic": []}]
     if (method, path) in BODIES:
@@ -405,6 +465,7 @@ def component_schemas() -> dict[str, Any]:
         response_models.PageMeta,
         response_models.Error,
         response_models.Health,
+        response_models.Index,
     ]
     _, top = models_json_schema(
         [(model, "validation") for model in [*requests, *responses]],
@@ -417,6 +478,7 @@ def component_schemas() -> dict[str, Any]:
     for plural in sorted(FAILABLE_PLURALS):
         components[failed_name(plural)] = failed_transfer_envelope(plural)
     components["ErrorEnvelope"] = error_envelope()
+    openapi_text.describe_fields(components)
     return components
 
 
@@ -428,18 +490,26 @@ def document(app: web.Application) -> dict[str, Any]:
         if route.method == "HEAD" or route.resource is None:
             continue
         path = route.resource.canonical
-        paths.setdefault(path, {})[route.method.lower()] = operation(
-            route.method, path, route.handler
-        )
+        if path.startswith(HIDDEN_PREFIXES):
+            continue
+        built = operation(route.method, path, route.handler)
+        example = examples().get(f"{route.method} {path}")
+        if example is not None:
+            with_example(built, path, example)
+        paths.setdefault(path, {})[route.method.lower()] = built
+    used = {operation["tags"][0] for item in paths.values() for operation in item.values()}
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
             "title": "ballast",
             "version": API_VERSION,
-            "description": "Marketplace escrow and payouts, wire-compatible with the "
-            "Balanced Payments API 1.1. Request bodies are accepted flat or in Balanced's "
-            "envelope; every error is Balanced's error envelope.",
+            "description": openapi_text.INTRODUCTION,
         },
+        "tags": [
+            {"name": name, "description": words}
+            for name, words in openapi_text.TAGS.items()
+            if name in used
+        ],
         "paths": paths,
         "components": {
             "schemas": component_schemas(),
@@ -456,6 +526,35 @@ def document(app: web.Application) -> dict[str, Any]:
     }
 
 
+@cache
+def examples() -> dict[str, dict[str, Any]]:
+    """The recorded examples (api/examples.json), by "METHOD /path/{template}"."""
+    recorded: dict[str, dict[str, Any]] = json.loads(EXAMPLES_PATH.read_text())
+    return recorded
+
+
+def with_example(built: dict[str, Any], path: str, example: dict[str, Any]) -> None:
+    """Put a recorded exchange into an operation: its parameters' values, its request body
+    and its response body, each where Swagger UI shows it."""
+    concrete, _, query = str(example["path"]).partition("?")
+    values = dict(zip(path.split("/"), concrete.split("/"), strict=False))
+    queried = dict(part.partition("=")[::2] for part in query.split("&") if part)
+    for parameter in built["parameters"]:
+        if parameter["in"] == "path":
+            parameter["example"] = values["{" + parameter["name"] + "}"]
+        elif parameter["in"] == "query" and parameter["name"] in queried:
+            value: Any = queried[parameter["name"]]
+            parameter["example"] = int(value) if value.isdigit() else value
+    body = built.get("requestBody")
+    if body is not None and example.get("request") is not None:
+        for media in body["content"].values():
+            media["example"] = example["request"]
+    response = built["responses"].get(str(example["status"]), {})
+    for media in response.get("content", {}).values():
+        if example.get("response") is not None:
+            media["example"] = example["response"]
+
+
 @dataclass(frozen=True)
 class Rendered:
     json_body: bytes
@@ -466,8 +565,9 @@ def rendered(app: web.Application) -> Rendered:
     """The document of `app`, built on first use and kept for the application's life."""
     if app not in _rendered:
         built = document(app)
+        title = f"{built['info']['title']} API {built['info']['version']} reference"
         _rendered[app] = Rendered(
-            json.dumps(built, separators=(",", ":")).encode(), docs.page(built)
+            json.dumps(built, separators=(",", ":")).encode(), docs.page(title)
         )
     return _rendered[app]
 
@@ -514,4 +614,6 @@ async def openapi_json(request: web.Request) -> web.Response:
 
 async def docs_page(request: web.Request) -> web.Response:
     """The API reference, as a page for people."""
-    return web.Response(text=rendered(request.app).html, content_type="text/html")
+    return web.Response(
+        text=rendered(request.app).html, content_type="text/html", headers=docs.security_headers()
+    )

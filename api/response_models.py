@@ -472,3 +472,18 @@ class Error(Shape):
 
 class Health(Shape):
     status: Literal["ok"]
+
+
+class IndexLinks(Shape):
+    reference: Literal["/docs"] = Field(description="This API reference, for people.")
+    openapi: Literal["/openapi.json"] = Field(description="The OpenAPI 3.1 document.")
+    dashboard: Literal["/dashboard/"] = Field(description="The operator dashboard.")
+    health: Literal["/healthz"] = Field(description="The health check.")
+
+
+class Index(Shape):
+    """`GET /` for a client that does not ask for HTML: where to go from here."""
+
+    name: Literal["ballast"] = Field(description="This service.")
+    api_revision: Literal["1.1"] = Field(description="The Balanced API revision it speaks.")
+    links: IndexLinks = Field(description="Where the API's documents are.")

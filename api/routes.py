@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from api import openapi
+from api import docs, openapi
 from api.views import (
     accounts,
     callbacks,
@@ -208,4 +208,6 @@ def routes() -> list[web.RouteDef]:
         web.get("/healthz", rail.health),
         web.get("/openapi.json", openapi.openapi_json),
         web.get("/docs", openapi.docs_page),
+        web.get("/docs/assets/{name}", docs.asset),
+        web.get("/", docs.index),
     ]

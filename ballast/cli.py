@@ -1,4 +1,5 @@
-"""The `ballast` command line: `up`, `api`, `worker`, `rails`, `audit`, `migrate`, `load`.
+"""The `ballast` command line: `up`, `status`, `api`, `worker`, `rails`, `audit`, `migrate`,
+`load`.
 
 Each subcommand imports what it runs only when it runs, so that `ballast up` and
 `ballast --help` do not load the API, the workers or the rail.
@@ -7,12 +8,14 @@ Each subcommand imports what it runs only when it runs, so that `ballast up` and
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ballast.launcher import API_PROCESSES_MAX
+from ballast.logs import LEVELS
 
 if TYPE_CHECKING:
     from config import Settings
@@ -66,7 +69,11 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--keep-data", action="store_true", help="keep the embedded servers' data on exit"
     )
+    _add_log_level(up)
     up.set_defaults(run=_run_up)
+    commands.add_parser(
+        "status", help="print what `ballast up` printed: its URLs and API key"
+    ).set_defaults(run=_run_status)
 
     api = commands.add_parser("api", help="run the HTTP API")
     api.add_argument(
@@ -75,8 +82,11 @@ def _parser() -> argparse.ArgumentParser:
         default=1,
         help=f"API processes sharing the port (SO_REUSEPORT), 1 to {API_PROCESSES_MAX}",
     )
+    _add_log_level(api)
     api.set_defaults(run=_run_api)
-    commands.add_parser("worker", help="run one background worker").set_defaults(run=_run_worker)
+    worker = commands.add_parser("worker", help="run one background worker")
+    _add_log_level(worker)
+    worker.set_defaults(run=_run_worker)
 
     # Its options are the rail's own (`ballast rails --help` lists them).
     rails = commands.add_parser("rails", help="run the simulated ACH rail", add_help=False)
@@ -89,6 +99,16 @@ def _parser() -> argparse.ArgumentParser:
 
     _add_load_parser(commands)
     return parser
+
+
+def _add_log_level(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log-level",
+        choices=sorted(LEVELS),
+        default=None,
+        help="info brings back a line per job; default: our own lines at info, "
+        "per-job lines (arq's) at warning ($BALLAST_LOG_LEVEL)",
+    )
 
 
 def _add_load_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -160,7 +180,7 @@ def _add_load_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
         "--rail-url",
         default=None,
         help="the rail's control API, for its clock and rules (token: "
-        "$BALLAST_RAIL_CONTROL_TOKEN; default: the rail target, or :8091)",
+        "$BALLAST_RAIL_CONTROL_TOKEN; default: the rail target, or `ballast up`'s, :8091)",
     )
     load.add_argument("--no-progress", action="store_true", help="no live progress bar")
     load.add_argument(
@@ -186,17 +206,30 @@ def _run_up(args: argparse.Namespace) -> int:
         rail_day_ms=args.rail_day_ms,
         keep_data=args.keep_data,
         api_processes=args.api_processes,
+        log_level=args.log_level,
     )
+
+
+def _run_status(args: argparse.Namespace) -> int:
+    from ballast import status
+
+    return status.main()
 
 
 def _run_api(args: argparse.Namespace) -> int:
     settings = _settings_or_none("api")
     if settings is None:
         return EXIT_CONFIG_ERROR
+    from ballast import logs
+
     if args.processes > 1:
         from ballast import launcher
 
+        # Each API process configures its own logging from the environment.
+        if args.log_level:
+            os.environ[logs.LOG_LEVEL_VARIABLE] = args.log_level
         return launcher.run_api_processes(args.processes)
+    logs.configure("api", args.log_level)
     from api.app import run
 
     run(settings)
@@ -207,6 +240,9 @@ def _run_worker(args: argparse.Namespace) -> int:
     settings = _settings_or_none("worker")
     if settings is None:
         return EXIT_CONFIG_ERROR
+    from ballast import logs
+
+    logs.configure("worker", args.log_level)
     from workers.main import run
 
     run(settings)

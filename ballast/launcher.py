@@ -34,7 +34,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from ballast import status
 from ballast.embedded import EmbeddedPostgres, EmbeddedServerError, EmbeddedValkey, free_port
+from ballast.logs import LOG_LEVEL_VARIABLE
 
 LOCAL_HOST = "127.0.0.1"
 # The API applies schema migrations before it reports healthy; on a fresh embedded
@@ -110,7 +112,12 @@ RAIL_NOTIFY_BATCH_MAX = 500
 
 
 def run_up(
-    port: int, workers: int, rail_day_ms: int, keep_data: bool, api_processes: int = 1
+    port: int,
+    workers: int,
+    rail_day_ms: int,
+    keep_data: bool,
+    api_processes: int = 1,
+    log_level: str | None = None,
 ) -> int:
     """Run the whole system until a signal or a child's death; return the exit code."""
     assert 0 < port < 65536, port
@@ -121,7 +128,7 @@ def run_up(
     previous_handlers = {sig: signal.signal(sig, gate.handle) for sig in SHUTDOWN_SIGNALS}
     try:
         with contextlib.ExitStack() as stack:
-            system = _System(port, workers, rail_day_ms, keep_data, api_processes)
+            system = _System(port, workers, rail_day_ms, keep_data, api_processes, log_level)
             return _bring_up_and_watch(stack, gate, system)
     except ShutdownRequested:
         _say("ballast up: stopped.")
@@ -174,6 +181,7 @@ class _System:
     rail_day_ms: int
     keep_data: bool
     api_processes: int
+    log_level: str | None = None  # ballast.logs: None keeps per-job lines quiet.
 
 
 def _bring_up_and_watch(stack: contextlib.ExitStack, gate: _SignalGate, system: _System) -> int:
@@ -199,6 +207,8 @@ def _bring_up_and_watch(stack: contextlib.ExitStack, gate: _SignalGate, system: 
         # Children's logs share our terminal; unbuffered, they appear as they happen.
         "PYTHONUNBUFFERED": "1",
     }
+    if system.log_level is not None:
+        env[LOG_LEVEL_VARIABLE] = system.log_level
     children = _Children(gate, env)
     stack.callback(children.stop_all)
     # The secret reaches the rail through the environment, not argv, which `ps` shows.
@@ -219,9 +229,11 @@ def _bring_up_and_watch(stack: contextlib.ExitStack, gate: _SignalGate, system: 
     for number in range(1, workers + 1):
         children.spawn(f"worker-{number}", ["worker"], ballast_env, STAGE_CLIENT)
     api_key_secret, marketplace_id = _create_api_key_and_marketplace(api_url)
-    _print_banner(
+    banner = _print_banner(
         _Banner(api_url, rail_url, rail_day_ms, control_token, api_key_secret, marketplace_id)
     )
+    # `ballast status` prints it again, until we stop.
+    stack.callback(status.remove, status.write(port, banner))
     return children.watch()
 
 
@@ -479,26 +491,29 @@ class _Banner:
     marketplace_id: str
 
 
-def _print_banner(banner: _Banner) -> None:
+def _print_banner(banner: _Banner) -> str:
+    """Print the banner; return it (for `ballast status`)."""
     api_url, marketplace_id = banner.api_url, banner.marketplace_id
-    _say(
-        "\n".join(
-            [
-                "",
-                "ballast is up.",
-                f"  API:          {api_url}",
-                f"  Dashboard:    {api_url}/dashboard/ (sign in with the API key)",
-                f"  API key:      {banner.api_key_secret}",
-                f"  Marketplace:  {marketplace_id}",
-                f"  Rail:         {banner.rail_url} (one banking day = {banner.rail_day_ms} ms)",
-                f"  Rail token:   {banner.rail_control_token} (control API: "
-                "Authorization: Bearer <token>)",
-                "",
-                f"Try:  curl -u {banner.api_key_secret}: {api_url}/marketplaces/{marketplace_id}",
-                "",
-            ]
-        )
+    text = "\n".join(
+        [
+            "",
+            "ballast is up.",
+            f"  API:          {api_url}",
+            f"  Dashboard:    {api_url}/dashboard/ (sign in with the API key)",
+            f"  Reference:    {api_url}/docs",
+            f"  API key:      {banner.api_key_secret}",
+            f"  Marketplace:  {marketplace_id}",
+            f"  Rail:         {banner.rail_url} (one banking day = {banner.rail_day_ms} ms)",
+            f"  Rail token:   {banner.rail_control_token} (control API: "
+            "Authorization: Bearer <token>)",
+            "",
+            f"Try:  curl -u {banner.api_key_secret}: {api_url}/marketplaces/{marketplace_id}",
+            "`ballast status` prints this again; `--log-level info` shows a line per job.",
+            "",
+        ]
     )
+    _say(text)
+    return text
 
 
 def _port_free(port: int) -> bool:

@@ -61,7 +61,7 @@ class Settings(StoreSettings):
     # a second API started by mistake on a busy port fails instead of sharing it.
     api_reuse_port: bool = False
 
-    rail_url: str = "http://127.0.0.1:8091"
+    rail_url: str = "http://127.0.0.1:8095"  # A rail started alone: rails.config.DEFAULT_PORT.
     # BALLAST_RAIL_SECRET: the secret shared with the rail, which signs its outcome
     # notifications with it (Standard Webhooks: `whsec_` + base64 of ≥ 32 random bytes).
     # Whoever has it can fail a paid credit, so it has no default.

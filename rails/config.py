@@ -22,6 +22,9 @@ SECRET_KEY_BYTES_MIN = 32
 # A bearer token of 32 random characters carries ≥ 160 bits; a short word is guessed.
 CONTROL_TOKEN_CHARS_MIN = 32
 PORT_MAX = 65535
+# A rail started on its own listens here: not on 8091, which `ballast up` (API on 8090)
+# gives its own rail, so that the README's standalone rail runs beside `ballast up`.
+DEFAULT_PORT = 8095
 
 
 class RailConfigError(ValueError):
@@ -39,7 +42,7 @@ class RailConfig:
     # Serve the control API without a token: only for a rail on a machine of one's own.
     open_control: bool = False
     host: str = "127.0.0.1"
-    port: int = 8091
+    port: int = DEFAULT_PORT
     # Wall milliseconds per simulated day: 86_400_000 is real time, 0 makes every outcome
     # due at once (tests). The clock can be frozen (`PUT /clock`) and advanced
     # (`POST /clock/advance`).
@@ -98,7 +101,7 @@ def _check_control(control_token: str | None, open_control: bool) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The rail's options. Secrets come only from the environment: argv is public (`ps`)."""
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=_port, default=8091)
+    parser.add_argument("--port", type=_port, default=DEFAULT_PORT)
     parser.add_argument(
         "--day-ms",
         type=_count,

@@ -87,7 +87,9 @@ async def test_document_is_valid_openapi_31_and_lists_every_route(pipeline: Pipe
         for method in operations
     }
     served = {(route.method, route.path) for route in routes()}
-    assert documented == served
+    # The reference page's own files are not API operations.
+    hidden = {(m, p) for m, p in served if p.startswith(openapi.HIDDEN_PREFIXES)}
+    assert hidden and documented == served - hidden
     for name in document["components"]["schemas"]:
         assert "__" not in name, f"two models share the name of {name}: rename one"
     undocumented = [
@@ -97,16 +99,6 @@ async def test_document_is_valid_openapi_31_and_lists_every_route(pipeline: Pipe
         if openapi.UNDOCUMENTED["description"] in json.dumps(operation)
     ]
     assert not undocumented, "give these a response model in api/response_models.py"
-
-
-async def test_docs_page_shows_every_operation(pipeline: Pipeline) -> None:
-    async with pipeline.http.get(pipeline.api.base_url + "/docs") as response:
-        assert response.status == 200
-        assert response.headers["Content-Type"].startswith("text/html")
-        page = await response.text()
-    assert "<script" not in page and "http://" not in page and "https://" not in page
-    for route in routes():
-        assert f"<code>{route.path}</code>" in page
 
 
 # Requests schemathesis once answered with a 500 (or a wrong content type), and the status

@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from ballast.load.arrival import parse_duration_s, parse_stages
-from ballast.load.config import DEFAULT_URLS, REPORTS_DIR, LoadConfig, LoadError
+from ballast.load.config import (
+    DEFAULT_PIPELINE_RAIL_URL,
+    DEFAULT_URLS,
+    REPORTS_DIR,
+    LoadConfig,
+    LoadError,
+)
 from ballast.load.driver import run, stop_on_interrupt
 from ballast.load.report import one_line
 from ballast.load.scenario import LoadShape, load_scenario
@@ -61,7 +67,7 @@ def config_from_args(args: argparse.Namespace) -> LoadConfig:
     shape = scenario.load if scenario is not None else LoadShape()
     target = args.target or shape.target or "rail"
     url = (args.url or DEFAULT_URLS[target]).rstrip("/")
-    rail_url = args.rail_url or (url if target == "rail" else DEFAULT_URLS["rail"])
+    rail_url = args.rail_url or (url if target == "rail" else DEFAULT_PIPELINE_RAIL_URL)
     return LoadConfig(
         target=target,
         url=url,

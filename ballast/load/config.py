@@ -30,7 +30,10 @@ DRAIN_TIMEOUT_S_MAX = 600.0
 ORDERS_MAX = 1000
 DEFAULT_COUNT = 1000
 AMOUNT_CENTS = 100  # Each transfer's amount: $1.00.
-DEFAULT_URLS = {"rail": "http://127.0.0.1:8091", "pipeline": "http://127.0.0.1:8090"}
+# A rail started alone (`ballast rails`), and `ballast up`'s API with its own rail (the port
+# after the API's).
+DEFAULT_URLS = {"rail": "http://127.0.0.1:8095", "pipeline": "http://127.0.0.1:8090"}
+DEFAULT_PIPELINE_RAIL_URL = "http://127.0.0.1:8091"
 REPORTS_DIR = Path("load-reports")  # Each run writes a timestamped folder in here.
 # Balanced's test bank accounts (the rail's default rules): success and an R03 return.
 ROUTING_NUMBER = "021000021"

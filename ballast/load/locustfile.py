@@ -2,7 +2,7 @@
 rail or the pipeline, spread over Locust workers, and the same report at the end.
 
     locust -f "$(ballast load locustfile)" --headless --master --expect-workers 2 \\
-        -u 20 -r 20 -t 60s --host http://127.0.0.1:8091 --ballast-scenario payday
+        -u 20 -r 20 -t 60s --host http://127.0.0.1:8095 --ballast-scenario payday
     locust -f "$(ballast load locustfile)" --worker      # once per worker, any machine
 
 Each worker receives the outcomes of its own transfers on a receiver of its own
@@ -34,7 +34,13 @@ from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
 from ballast.load.command import CONTROL_TOKEN_ENV, RAIL_SECRET_ENV, report_dir
-from ballast.load.config import DEFAULT_URLS, LoadConfig, LoadError, check_loopback
+from ballast.load.config import (
+    DEFAULT_PIPELINE_RAIL_URL,
+    DEFAULT_URLS,
+    LoadConfig,
+    LoadError,
+    check_loopback,
+)
 from ballast.load.distributed import (
     SAMPLES_MESSAGE,
     Batch,
@@ -235,7 +241,7 @@ def _config(environment: Environment) -> LoadConfig:
     options = _options(environment)
     target = options.ballast_target
     url = (environment.host or DEFAULT_URLS[target]).rstrip("/")
-    rail_url = options.ballast_rail_url or (url if target == "rail" else DEFAULT_URLS["rail"])
+    rail_url = options.ballast_rail_url or (url if target == "rail" else DEFAULT_PIPELINE_RAIL_URL)
     if not options.ballast_allow_remote:
         check_loopback(url)
         check_loopback(rail_url)

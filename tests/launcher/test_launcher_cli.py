@@ -30,9 +30,13 @@ def test_up_passes_its_options_to_the_launcher(monkeypatch: pytest.MonkeyPatch) 
     assert cli.main(["up"]) == 4
     argv = ["up", "--port", "9000", "--workers", "3", "--rail-day-ms", "50", "--keep-data"]
     assert cli.main([*argv, "--api-processes", "2"]) == 4
+    assert cli.main(["up", "--log-level", "info"]) == 4
+    defaults = {"port": 8090, "workers": 1, "rail_day_ms": 2000, "keep_data": False}
     assert calls == [
-        {"port": 8090, "workers": 1, "rail_day_ms": 2000, "keep_data": False, "api_processes": 1},
-        {"port": 9000, "workers": 3, "rail_day_ms": 50, "keep_data": True, "api_processes": 2},
+        defaults | {"api_processes": 1, "log_level": None},
+        {"port": 9000, "workers": 3, "rail_day_ms": 50, "keep_data": True}
+        | {"api_processes": 2, "log_level": None},
+        defaults | {"api_processes": 1, "log_level": "info"},
     ]
 
 
@@ -47,6 +51,8 @@ def test_up_passes_its_options_to_the_launcher(monkeypatch: pytest.MonkeyPatch) 
         ["up", "--api-processes", "0"],
         ["up", "--api-processes", str(launcher.API_PROCESSES_MAX + 1)],
         ["api", "--processes", "0"],
+        ["up", "--log-level", "chatty"],
+        ["worker", "--log-level", "error"],
     ],
 )
 def test_bad_arguments_exit_with_usage(argv: list[str]) -> None:

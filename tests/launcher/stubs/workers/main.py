@@ -4,6 +4,7 @@ needs the rail and Redis, and fails with a traceback if either is gone by then."
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -23,7 +24,15 @@ IDLE_S = 3600
 CONNECT_TIMEOUT_S = 2.0
 
 
+# What a real worker logs per job (arq's own words), and a line of our own.
+JOB_LINE = "→ stub-job:1 started"
+OWN_LINE = "stub worker: our own info line"
+
+
 def run(settings: Settings) -> None:
+    # Logged before the record is written: once it exists, the lines are out.
+    logging.getLogger("arq.worker").info(JOB_LINE)
+    logging.getLogger("workers.stub").info(OWN_LINE)
     record("worker", {"queue_name": settings.queue_name})
     exit_after_s = os.environ.get("STUB_WORKER_EXIT_AFTER_S")
     if exit_after_s:
