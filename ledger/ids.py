@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import secrets
 import string
+import time
 
-# Balanced ids are a type prefix plus 16..32 alphanumerics; 32 hex digits carry 128 random
-# bits, so ids can be minted anywhere (API, workers) without coordination.
+# Balanced ids are a type prefix plus 16..32 alphanumerics. Ours are 32 hex digits: the
+# minting time in milliseconds (12 digits, good until the year 10889), then 80 random bits,
+# so ids can be minted anywhere (API, workers) without coordination and never collide in
+# practice. Time first makes every id index grow at its right edge, as a sequence would:
+# random ids touched pages all over each index, and after every checkpoint PostgreSQL logs
+# each page's first change whole (a full-page image), most of the WAL once tables grew.
 ID_BODY_HEX_DIGITS = 32
+ID_TIME_HEX_DIGITS = 12
 _TRANSACTION_NUMBER_ALPHABET = string.digits + string.ascii_uppercase
 
 PREFIXES = {
@@ -36,7 +42,11 @@ PREFIXES = {
 def new_id(kind: str) -> str:
     """A fresh id for a resource of `kind` (a key of PREFIXES)."""
     prefix = PREFIXES[kind]
-    identifier = prefix + secrets.token_hex(ID_BODY_HEX_DIGITS // 2)
+    minted_ms = time.time_ns() // 1_000_000
+    random_digits = ID_BODY_HEX_DIGITS - ID_TIME_HEX_DIGITS
+    identifier = (
+        f"{prefix}{minted_ms:0{ID_TIME_HEX_DIGITS}x}{secrets.token_hex(random_digits // 2)}"
+    )
     assert len(identifier) == len(prefix) + ID_BODY_HEX_DIGITS
     return identifier
 

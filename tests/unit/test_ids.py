@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
 from ledger.ids import (
     ID_BODY_HEX_DIGITS,
+    ID_TIME_HEX_DIGITS,
     PREFIXES,
     new_api_key_secret,
     new_id,
@@ -25,8 +27,24 @@ def test_every_kind_gets_its_prefix_and_a_balanced_id_body(kind: str) -> None:
     assert len(identifier) == len(PREFIXES[kind]) + ID_BODY_HEX_DIGITS
 
 
-def test_ids_are_random_not_sequential() -> None:
+def test_ids_minted_in_one_millisecond_are_distinct() -> None:
     assert len({new_id("credit") for _ in range(1_000)}) == 1_000
+
+
+def test_ids_grow_with_time_so_that_indexes_grow_at_their_right_edge() -> None:
+    earlier = new_id("credit")
+    time.sleep(0.002)  # Two milliseconds apart: the time digits differ.
+    later = new_id("credit")
+    assert earlier < later
+    body = later.removeprefix(PREFIXES["credit"])
+    assert abs(int(body[:ID_TIME_HEX_DIGITS], 16) - time.time() * 1000) < 60_000
+
+
+def test_the_random_part_is_unguessable() -> None:
+    """80 random bits after the time: knowing when an id was minted does not give it away."""
+    bodies = {new_id("credit")[len(PREFIXES["credit"]) + ID_TIME_HEX_DIGITS :] for _ in range(100)}
+    assert len(bodies) == 100
+    assert ID_BODY_HEX_DIGITS - ID_TIME_HEX_DIGITS == 20
 
 
 def test_prefixes_tell_every_kind_apart() -> None:
