@@ -711,6 +711,13 @@ CREATE TABLE IF NOT EXISTS callback_deliveries (
     UNIQUE (event_id, callback_id)
 );
 
+-- A delivery's id, one per (event, callback), in time order: the event id's time digits
+-- (ledger/ids.py), then 20 digits of a hash of both ids.
+CREATE OR REPLACE FUNCTION delivery_id(p_event_id text, p_callback_id text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT 'DL' || substr(p_event_id, 3, 12) || substr(md5(p_event_id || p_callback_id), 1, 20)
+$$;
+
 CREATE TABLE IF NOT EXISTS callback_attempts (
     id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     delivery_id      text NOT NULL REFERENCES callback_deliveries (id),

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from ledger import protocol
+from ledger.ids import ID_TIME_HEX_DIGITS, PREFIXES
 from ledger.sql import SQL_DIR
 
 REPO = Path(__file__).resolve().parent.parent
@@ -105,9 +106,17 @@ def test_the_sql_that_writes_jobs_spells_the_protocol_names() -> None:
     separator = protocol.DELIVERY_JOB_SEPARATOR
     for sql in (events_sql, callbacks_sql):
         assert f"'{protocol.DELIVER_CALLBACK}'" in sql
-        assert f"'{protocol.DELIVERY_ID_PREFIX}' || md5(" in sql
+        assert "delivery_id(" in sql
         assert f"|| '{separator}' ||" in sql
     assert f"'{protocol.SUBMIT_JOB_PREFIX}' || t.id, '{protocol.SUBMIT_TRANSFER}'" in outbox_sql
+    # A delivery's callback, read off its job id (claim_due_sparing and its index).
+    assert f"split_part(id, '{separator}', 1)" in outbox_sql
+    assert f"split_part(id, '{separator}', 1)" in (REPO / "schema.sql").read_text()
+    # Deliveries' ids, made by SQL (ledger/migrations/0012): the prefix, then an event id's
+    # body (an event id is its prefix and then the time it was minted).
+    migration = (REPO / "ledger" / "migrations" / "0012_time_ordered_delivery_ids.sql").read_text()
+    assert f"'{protocol.DELIVERY_ID_PREFIX}' || substr(p_event_id, 3, 12)" in migration
+    assert len(PREFIXES["event"]) == 2 and ID_TIME_HEX_DIGITS == 12
     jobs_named = set(re.findall(r"'([a-z_]+)', jsonb_build_object", events_sql + outbox_sql))
     jobs_named |= set(re.findall(r"'([a-z_]+)',\s*jsonb_build_object", callbacks_sql))
     assert jobs_named <= protocol.JOB_NAMES, jobs_named

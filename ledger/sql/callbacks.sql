@@ -143,7 +143,7 @@ WITH chosen AS (
 ),
 deliveries AS (
     INSERT INTO callback_deliveries (id, event_id, callback_id)
-    SELECT 'DL' || md5(chosen.event_id || $2), chosen.event_id, $2 FROM chosen
+    SELECT delivery_id(chosen.event_id, $2), chosen.event_id, $2 FROM chosen
     ON CONFLICT (event_id, callback_id)
         DO UPDATE SET status = 'pending', updated_at = now()
     RETURNING id

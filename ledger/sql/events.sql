@@ -24,7 +24,7 @@ live AS (
 ),
 deliveries AS (
     INSERT INTO callback_deliveries (id, event_id, callback_id)
-    SELECT 'DL' || md5(event.id || live.id), event.id, live.id
+    SELECT delivery_id(event.id, live.id), event.id, live.id
     FROM event JOIN live ON live.marketplace_id = event.marketplace_id
     RETURNING id, callback_id
 ),
