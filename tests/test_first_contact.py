@@ -33,7 +33,7 @@ READY_TIMEOUT_S = 30.0
 EXIT_TIMEOUT_S = 30.0
 STUB_SECRET = "ak-test-stub0123456789"
 # What the stand-in worker logs (tests/launcher/stubs/workers/main.py).
-JOB_LINE = "→ stub-job:1 started"
+JOB_LINE = "  0.01s → stub-job:1()"
 OWN_LINE = "stub worker: our own info line"
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
@@ -152,6 +152,7 @@ def test_up_keeps_per_job_lines_out_of_its_output_by_default(up: list[_Up], tmp_
     launcher.wait_ready()
     lines = launcher.stop()
     assert any(OWN_LINE in line for line in lines), lines
+    assert any("Starting worker" in line for line in lines), lines
     assert not any(JOB_LINE in line for line in lines), lines
 
 

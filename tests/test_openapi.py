@@ -305,16 +305,20 @@ def _is_positive(case: Any) -> bool:
 def _make_acceptable(case: Any) -> None:
     """What the document allows but cannot state, made so in a valid case: a card number's
     Luhn digit and a routing number's ABA checksum (VALID_FIELDS, in bodies and in their
-    envelopes), a return within what remains (RETURN_PATHS),
+    envelopes and inline instruments), a return within what remains (RETURN_PATHS),
     and integers written without a decimal point (JSON Schema counts 100.0 as an integer;
     ballast refuses it: money is never a float)."""
     if isinstance(case.body, dict | list):  # Assigning marks the case modified: only bodies.
         case.body = _without_integral_floats(case.body)
     items = [case.body] if isinstance(case.body, dict) else []
-    for item in list(items):  # And what Balanced's envelope holds (`{"refunds": [{…}]}`).
+    # And what Balanced's envelope holds (`{"refunds": [{…}]}`), and an instrument given
+    # inline (`{"destination": {"routing_number": …}}` on POST /credits).
+    for item in list(items):
         for inner in item.values():
             if isinstance(inner, list):
                 items += [entry for entry in inner if isinstance(entry, dict)]
+            elif isinstance(inner, dict):
+                items.append(inner)
     for item in items:
         for name, value in VALID_FIELDS.items():
             if name in item:

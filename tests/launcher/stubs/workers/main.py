@@ -25,12 +25,15 @@ CONNECT_TIMEOUT_S = 2.0
 
 
 # What a real worker logs per job (arq's own words), and a line of our own.
-JOB_LINE = "→ stub-job:1 started"
+JOB_LINE = "  0.01s → stub-job:1()"
 OWN_LINE = "stub worker: our own info line"
+# arq's line when a worker starts (kept: it is not per job).
+STARTED_LINE = "Starting worker for 1 functions: stub-job"
 
 
 def run(settings: Settings) -> None:
     # Logged before the record is written: once it exists, the lines are out.
+    logging.getLogger("arq.worker").info(STARTED_LINE)
     logging.getLogger("arq.worker").info(JOB_LINE)
     logging.getLogger("workers.stub").info(OWN_LINE)
     record("worker", {"queue_name": settings.queue_name})
