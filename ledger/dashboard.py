@@ -387,3 +387,31 @@ async def api_keys(
     rows = await pool.fetch(Q["api_keys"], marketplace_id, limit, offset)
     keys = [ApiKey(row["id"], row["created_at"], row["revoked_at"]) for row in rows]
     return keys, int(rows[0]["total"]) if rows else 0
+
+
+@dataclass(frozen=True)
+class EventRow:
+    id: str
+    type: str
+    entity_id: str
+    status: str | None
+    occurred_at: datetime
+
+
+async def events_newest(
+    pool: asyncpg.Pool,
+    marketplace_id: str,
+    entity_id: str | None,
+    event_type: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[EventRow], int]:
+    """One page of the event log, newest first, and how many events match."""
+    rows = await pool.fetch(
+        Q["events_newest"], marketplace_id, entity_id, event_type, limit, offset
+    )
+    events = [
+        EventRow(row["id"], row["type"], row["entity_id"], row["status"], row["occurred_at"])
+        for row in rows
+    ]
+    return events, int(rows[0]["total"]) if rows else 0

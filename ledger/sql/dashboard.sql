@@ -154,3 +154,16 @@ FROM api_keys k
 WHERE k.marketplace_id = $1
 ORDER BY k.created_at DESC, k.id DESC
 LIMIT $2 OFFSET $3
+
+-- name: events_newest
+-- One page of marketplace $1's events, newest first: of entity $2 when set (for an order,
+-- its transfers' too), of type $3 when set; with the count of the whole list.
+SELECT e.id, e.type, e.entity_id, e.occurred_at, e.entity ->> 'status' AS status,
+       count(*) OVER () AS total
+FROM events e
+WHERE e.marketplace_id = $1
+  AND ($2::text IS NULL OR e.entity_id = $2
+       OR e.entity_id IN (SELECT id FROM transactions WHERE order_id = $2))
+  AND ($3::text IS NULL OR e.type = $3)
+ORDER BY e.occurred_at DESC, e.position DESC
+LIMIT $4 OFFSET $5
