@@ -288,7 +288,7 @@ async def files_page(request: web.Request) -> web.Response:
 
 async def _file(request: web.Request) -> tuple[str, bytes]:
     control = _configured(request)
-    name = request.match_info["name"]
+    name = request.match_info["file"]
     if not FILE_NAME.fullmatch(name):
         raise web.HTTPNotFound()
     try:
@@ -322,10 +322,10 @@ ROUTES = [
     web.post("/rail/clock/advance", advance, name="rail.advance"),
     web.get("/rail/transfers/{id}/status", transfer_status, name="rail.transfer_status"),
     web.post("/rail/entries/{id}/settle", settle, name="rail.settle"),
-    web.post("/rail/entries/{id}/return", return_entry, name="rail.return"),
+    web.post("/rail/entries/{id}/return", return_entry, name="rail.return_entry"),
     web.post("/rail/entries/{id}/correct", correct, name="rail.correct"),
     web.post("/rail/rules", put_rules, name="rail.rules"),
     web.get("/rail/files", files_page, name="rail.files"),
-    web.get("/rail/files/{name}", file_page, name="rail.file"),
-    web.get("/rail/files/{name}/download", file_download, name="rail.download"),
+    web.get("/rail/files/{file}", file_page, name="rail.file"),
+    web.get("/rail/files/{file}/download", file_download, name="rail.download"),
 ]
