@@ -223,7 +223,11 @@ def _bring_up_and_watch(stack: contextlib.ExitStack, gate: _SignalGate, system: 
     # Only the API serves the dashboard, whose session cookies this key encrypts; a new key
     # each run signs every operator out when the system restarts.
     session_key = base64.urlsafe_b64encode(secrets.token_bytes(SESSION_KEY_BYTES)).decode()
-    api_env = ballast_env | {"BALLAST_SESSION_KEY": session_key}
+    # The API's dashboard drives the rail's control API (its Rail page) with the token.
+    api_env = ballast_env | {
+        "BALLAST_SESSION_KEY": session_key,
+        "BALLAST_RAIL_CONTROL_TOKEN": control_token,
+    }
     apis = _spawn_apis(children, system.api_processes, api_env)
     _wait_healthy(apis, f"{api_url}/healthz", gate)
     for number in range(1, workers + 1):

@@ -62,6 +62,10 @@ class Settings(StoreSettings):
     api_reuse_port: bool = False
 
     rail_url: str = "http://127.0.0.1:8095"  # A rail started alone: rails.config.DEFAULT_PORT.
+    # BALLAST_RAIL_CONTROL_TOKEN: the bearer token of the rail's control API (clock,
+    # simulations, rules, files), which the dashboard's Rail page calls from the server.
+    # Optional: without it that page says the rail is not configured. Never shown in a page.
+    rail_control_token: str | None = Field(None, repr=False)
     # BALLAST_RAIL_SECRET: the secret shared with the rail, which signs its outcome
     # notifications with it (Standard Webhooks: `whsec_` + base64 of ≥ 32 random bytes).
     # Whoever has it can fail a paid credit, so it has no default.

@@ -7,7 +7,7 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp_session import session_middleware
 
-from dashboard import session, templating
+from dashboard import rail_client, session, templating
 from dashboard.csrf import csrf_middleware
 from dashboard.errors import error_pages_middleware
 from dashboard.keys import LIVE_HUB
@@ -40,6 +40,7 @@ def create_dashboard(session_key: str) -> web.Application:
     templating.setup(app)
     app[LIVE_HUB] = LiveHub()
     app.on_shutdown.append(_close_live_hub)
+    app.cleanup_ctx.append(rail_client.http_session)
     app.on_response_prepare.append(add_security_headers)
     app.router.add_routes(routes())
     app.router.add_static("/static", STATIC_DIR, name="static", append_version=False)

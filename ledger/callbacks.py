@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from ledger import events, ids, wire
+from ledger import events, ids, outbox, protocol, wire
 from ledger.errors import Conflict, NotFound
 from ledger.outbox import Job
 from ledger.records import Callback
@@ -21,6 +21,15 @@ DUPLICATE_URL_INDEX = "callbacks_one_url_per_marketplace"
 # One redelivery request re-sends at most this many events; a wider range is refused in
 # parts by the client, so one request never floods the queue.
 REDELIVERY_EVENTS_MAX = 10_000
+# A range redelivery (up to 10k events) shares the one job queue with every marketplace's
+# transfers. Enqueued at once, it would put 10k deliveries ahead of every transfer job
+# created after it. So only the first REDELIVERY_BURST are queued at once; the others are
+# paced in the outbox, REDELIVERY_INTERVAL_MS apart (20 a second per callback, further
+# requests for the callback queueing behind), and the sweeper enqueues them as they fall
+# due. A transfer job therefore never waits behind more than REDELIVERY_BURST deliveries
+# of one request plus what fell due since.
+REDELIVERY_BURST = 100
+REDELIVERY_INTERVAL_MS = 50
 
 
 async def create(
@@ -130,3 +139,23 @@ async def redeliver(
         REDELIVERY_EVENTS_MAX,
     )
     return [(row["job"], row["id"]) for row in rows]
+
+
+async def queue_redelivery(
+    connection: asyncpg.Connection,
+    marketplace_id: str,
+    callback_id: str,
+    event_ids: list[str] | None,
+    occurred_range: tuple[datetime, datetime] | None,
+) -> tuple[int, list[Job]]:
+    """`redeliver`, paced (see REDELIVERY_BURST): how many events were queued, and the
+    jobs due now, to enqueue after the commit (the API's and the dashboard's redelivery)."""
+    jobs = await redeliver(connection, marketplace_id, callback_id, event_ids, occurred_range)
+    due = await outbox.spread(
+        connection,
+        jobs,
+        protocol.redelivery_job_prefix(callback_id),
+        REDELIVERY_BURST,
+        REDELIVERY_INTERVAL_MS,
+    )
+    return len(jobs), due

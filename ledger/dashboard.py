@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 import asyncpg
 
+from ledger.errors import NotFound
 from ledger.sql import QUERIES
 
 Q = QUERIES["dashboard"]
@@ -174,3 +175,243 @@ async def events_since(
         LiveEvent(row["id"], row["type"], row["entity_id"], row["status"], row["occurred_at"])
         for row in rows
     ]
+
+
+# ---------------------------------------------------------------------------------------
+# The operator pages: events and callbacks, the rail's transfers, API keys.
+
+# Callbacks the callbacks page lists at most (a marketplace has a handful).
+CALLBACKS_MAX = 100
+# Pending rail transfers the rail page offers to pick from.
+RAIL_TRANSFERS_MAX = 20
+
+
+@dataclass(frozen=True)
+class CallbackHealth:
+    """A callback and how its deliveries fare: its state, its recent success rate, and
+    its last failed attempt."""
+
+    id: str
+    url: str
+    method: str
+    failing_since: datetime | None
+    stalled_until: datetime | None
+    disabled_at: datetime | None
+    disabled_reason: str | None
+    created_at: datetime
+    recent_attempts: int
+    recent_succeeded: int
+    last_failure_at: datetime | None
+    last_failure_status: int | None
+    last_failure_error: str | None
+
+    def state(self, now: datetime) -> str:
+        """disabled, stalled (its receiver looks stuck), failing, or enabled."""
+        if self.disabled_at is not None:
+            return "disabled"
+        if self.stalled_until is not None and self.stalled_until > now:
+            return "stalled"
+        if self.failing_since is not None:
+            return "failing"
+        return "enabled"
+
+    @property
+    def success_rate(self) -> float | None:
+        """The share of recent attempts answered 2xx; None without any."""
+        if self.recent_attempts == 0:
+            return None
+        return self.recent_succeeded / self.recent_attempts
+
+
+def _callback_health(row: asyncpg.Record) -> CallbackHealth:
+    return CallbackHealth(
+        row["id"],
+        row["url"],
+        row["method"],
+        row["failing_since"],
+        row["stalled_until"],
+        row["disabled_at"],
+        row["disabled_reason"],
+        row["created_at"],
+        int(row["recent_attempts"]),
+        int(row["recent_succeeded"]),
+        row["last_failure_at"],
+        row["last_failure_status"],
+        row["last_failure_error"],
+    )
+
+
+async def callbacks_health(
+    pool: asyncpg.Pool, marketplace_id: str, since: datetime
+) -> list[CallbackHealth]:
+    """The marketplace's live callbacks, with their attempts since `since`."""
+    rows = await pool.fetch(Q["callbacks_health"], marketplace_id, since, None, CALLBACKS_MAX)
+    return [_callback_health(row) for row in rows]
+
+
+async def callback_health(
+    pool: asyncpg.Pool, marketplace_id: str, callback_id: str, since: datetime
+) -> CallbackHealth:
+    rows = await pool.fetch(Q["callbacks_health"], marketplace_id, since, callback_id, 1)
+    if not rows:
+        raise NotFound(f"Callback {callback_id} could not be found.")
+    return _callback_health(rows[0])
+
+
+@dataclass(frozen=True)
+class Attempt:
+    id: int
+    attempted_at: datetime
+    response_status: int | None
+    latency_ms: int
+    response_excerpt: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class CallbackDelivery:
+    """One event's delivery to a callback, with every attempt it took."""
+
+    id: str
+    event_id: str
+    event_type: str
+    entity_id: str
+    status: str
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    tries: list[Attempt]
+
+
+async def callback_deliveries(
+    pool: asyncpg.Pool, marketplace_id: str, callback_id: str, limit: int, offset: int
+) -> tuple[list[CallbackDelivery], int]:
+    """One page of a callback's deliveries, newest first, and how many there are."""
+    rows = await pool.fetch(Q["callback_deliveries"], marketplace_id, callback_id, limit, offset)
+    tries = await delivery_attempts(pool, marketplace_id, [row["id"] for row in rows])
+    deliveries = [
+        CallbackDelivery(
+            row["id"],
+            row["event_id"],
+            row["event_type"],
+            row["entity_id"],
+            row["status"],
+            int(row["attempts"]),
+            row["last_status_code"],
+            row["last_error"],
+            row["created_at"],
+            row["updated_at"],
+            tries.get(row["id"], []),
+        )
+        for row in rows
+    ]
+    return deliveries, int(rows[0]["total"]) if rows else 0
+
+
+async def delivery_attempts(
+    pool: asyncpg.Pool, marketplace_id: str, delivery_ids: list[str]
+) -> dict[str, list[Attempt]]:
+    """The attempts of the deliveries, oldest first, by delivery id."""
+    if not delivery_ids:
+        return {}
+    found: dict[str, list[Attempt]] = {}
+    for row in await pool.fetch(Q["delivery_attempts"], marketplace_id, delivery_ids):
+        found.setdefault(row["delivery_id"], []).append(
+            Attempt(
+                int(row["id"]),
+                row["attempted_at"],
+                row["response_status"],
+                int(row["latency_ms"]),
+                row["response_excerpt"],
+                row["error"],
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class RailTransfer:
+    """A transfer that travels on the ACH rail; the rail's entry has its id."""
+
+    id: str
+    kind: str
+    status: str
+    amount_cents: int
+    order_id: str | None
+    rail_entry_kind: str
+    failure_reason_code: str | None
+    submitted_at: datetime | None
+    created_at: datetime
+
+
+def _rail_transfer(row: asyncpg.Record) -> RailTransfer:
+    return RailTransfer(
+        row["id"],
+        row["kind"],
+        row["status"],
+        int(row["amount_cents"]),
+        row["order_id"],
+        row["rail_entry_kind"],
+        row["failure_reason_code"],
+        row["submitted_at"],
+        row["created_at"],
+    )
+
+
+async def rail_transfer(pool: asyncpg.Pool, marketplace_id: str, transfer_id: str) -> RailTransfer:
+    """The marketplace's transfer on the rail, or NotFound (another's, a card's, none)."""
+    row = await pool.fetchrow(Q["rail_transfer"], marketplace_id, transfer_id)
+    if row is None:
+        raise NotFound(f"No transfer {transfer_id} of this marketplace travels on the rail.")
+    return _rail_transfer(row)
+
+
+async def rail_transfers_pending(pool: asyncpg.Pool, marketplace_id: str) -> list[RailTransfer]:
+    rows = await pool.fetch(Q["rail_transfers_pending"], marketplace_id, RAIL_TRANSFERS_MAX)
+    return [_rail_transfer(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+async def api_keys(
+    pool: asyncpg.Pool, marketplace_id: str, limit: int, offset: int
+) -> tuple[list[ApiKey], int]:
+    """One page of the marketplace's keys, revoked ones too, newest first."""
+    rows = await pool.fetch(Q["api_keys"], marketplace_id, limit, offset)
+    keys = [ApiKey(row["id"], row["created_at"], row["revoked_at"]) for row in rows]
+    return keys, int(rows[0]["total"]) if rows else 0
+
+
+@dataclass(frozen=True)
+class EventRow:
+    id: str
+    type: str
+    entity_id: str
+    status: str | None
+    occurred_at: datetime
+
+
+async def events_newest(
+    pool: asyncpg.Pool,
+    marketplace_id: str,
+    entity_id: str | None,
+    event_type: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[EventRow], int]:
+    """One page of the event log, newest first, and how many events match."""
+    rows = await pool.fetch(
+        Q["events_newest"], marketplace_id, entity_id, event_type, limit, offset
+    )
+    events = [
+        EventRow(row["id"], row["type"], row["entity_id"], row["status"], row["occurred_at"])
+        for row in rows
+    ]
+    return events, int(rows[0]["total"]) if rows else 0

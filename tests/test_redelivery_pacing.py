@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import redis.asyncio as redis_asyncio
 
-from api.views.callbacks import REDELIVERY_BURST, REDELIVERY_INTERVAL_MS
 from ledger import protocol
+from ledger.callbacks import REDELIVERY_BURST, REDELIVERY_INTERVAL_MS
 from tests.conftest import Marketplace
 from tests.support import flows
 from tests.support.pipeline import Pipeline

@@ -14,18 +14,8 @@ from api.request_models import CallbackCreate, RedeliveryCreate, RotationCreate
 from api.responses import json_response, no_content
 from api.views.common import after_commit, many, one, transaction
 from callbacks import signing, ssrf
-from ledger import callbacks, outbox, protocol, wire
+from ledger import callbacks, wire
 from ledger.errors import RequestInvalid
-
-# A range redelivery (up to 10k events) shares the one job queue with every marketplace's
-# transfers. Enqueued at once, it would put 10k deliveries ahead of every transfer job
-# created after it. So only the first REDELIVERY_BURST are queued at once; the others are
-# paced in the outbox, REDELIVERY_INTERVAL_MS apart (20 a second per callback, further
-# requests for the callback queueing behind), and the sweeper enqueues them as they fall
-# due. A transfer job therefore never waits behind more than REDELIVERY_BURST deliveries
-# of one request plus what fell due since.
-REDELIVERY_BURST = 100
-REDELIVERY_INTERVAL_MS = 50
 
 
 async def create_callback(request: web.Request) -> web.Response:
@@ -110,19 +100,12 @@ async def redeliver(request: web.Request) -> web.Response:
     if occurred is not None and (occurred[0] is None or occurred[1] is None):
         raise RequestInvalid("Give either `event`, or both `since` and `until`.")
     async with transaction(request) as connection:
-        jobs = await callbacks.redeliver(
+        queued, due = await callbacks.queue_redelivery(
             connection,
             marketplace_id(request),
             request.match_info["id"],
             chosen,
             occurred,  # type: ignore[arg-type]
         )
-        due = await outbox.spread(
-            connection,
-            jobs,
-            protocol.redelivery_job_prefix(request.match_info["id"]),
-            REDELIVERY_BURST,
-            REDELIVERY_INTERVAL_MS,
-        )
     await after_commit(request, due)
-    return json_response({"redeliveries": [{"queued": len(jobs)}], "links": {}}, 202)
+    return json_response({"redeliveries": [{"queued": queued}], "links": {}}, 202)

@@ -5,9 +5,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from dashboard.views import coming, overview, sign_in, stream
+from dashboard.views import (
+    api_keys,
+    callbacks,
+    coming,
+    events,
+    overview,
+    rail,
+    sign_in,
+    stream,
+)
 
-MODULES = (sign_in, overview, stream, coming)
+MODULES = (sign_in, overview, stream, events, callbacks, rail, api_keys, coming)
 
 
 def routes() -> list[web.RouteDef]:

@@ -11,7 +11,7 @@ from dashboard.errors import Handler
 from dashboard.nav import NAV
 from dashboard.templating import render
 
-COMING = frozenset({"orders", "customers", "transactions", "events", "rail", "api_keys"})
+COMING = frozenset({"orders", "customers", "transactions"})
 
 
 def _placeholder(label: str) -> Handler:

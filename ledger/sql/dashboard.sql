@@ -78,3 +78,92 @@ FROM events e
 WHERE e.marketplace_id = $1 AND e.occurred_at > $2
 ORDER BY e.occurred_at, e.position
 LIMIT $3
+
+-- ---------------------------------------------------------------------------------------
+-- The operator pages: events and callbacks, the rail's transfers, API keys.
+
+-- name: callbacks_health
+-- The live callbacks of marketplace $1, with their attempts since $2 (how many, how many
+-- answered 2xx) and their last failed attempt ever.
+SELECT c.id, c.url, c.method, c.failing_since, c.stalled_until, c.disabled_at,
+       c.disabled_reason, c.created_at,
+       coalesce(recent.attempts, 0) AS recent_attempts,
+       coalesce(recent.succeeded, 0) AS recent_succeeded,
+       failure.attempted_at AS last_failure_at, failure.response_status AS last_failure_status,
+       failure.error AS last_failure_error
+FROM callbacks c
+LEFT JOIN LATERAL (
+    SELECT count(*) AS attempts,
+           count(*) FILTER (WHERE a.response_status BETWEEN 200 AND 299) AS succeeded
+    FROM callback_deliveries d JOIN callback_attempts a ON a.delivery_id = d.id
+    WHERE d.callback_id = c.id AND a.attempted_at >= $2
+) AS recent ON true
+LEFT JOIN LATERAL (
+    SELECT a.attempted_at, a.response_status, a.error
+    FROM callback_deliveries d JOIN callback_attempts a ON a.delivery_id = d.id
+    WHERE d.callback_id = c.id
+      AND (a.response_status IS NULL OR a.response_status NOT BETWEEN 200 AND 299)
+    ORDER BY a.id DESC
+    LIMIT 1
+) AS failure ON true
+WHERE c.marketplace_id = $1 AND c.deleted_at IS NULL AND ($3::text IS NULL OR c.id = $3)
+ORDER BY c.created_at, c.id
+LIMIT $4
+
+-- name: callback_deliveries
+-- One page of callback $2's deliveries (of marketplace $1), newest first, with their event.
+SELECT d.id, d.event_id, d.status, d.attempts, d.last_status_code, d.last_error,
+       d.created_at, d.updated_at, e.type AS event_type, e.entity_id,
+       count(*) OVER () AS total
+FROM callback_deliveries d JOIN events e ON e.id = d.event_id
+WHERE e.marketplace_id = $1 AND d.callback_id = $2
+ORDER BY d.created_at DESC, d.id DESC
+LIMIT $3 OFFSET $4
+
+-- name: delivery_attempts
+-- Every attempt of deliveries $2 (of marketplace $1), oldest first.
+SELECT a.id, a.delivery_id, a.attempted_at, a.response_status, a.latency_ms,
+       a.response_excerpt, a.error
+FROM callback_attempts a
+JOIN callback_deliveries d ON d.id = a.delivery_id
+JOIN events e ON e.id = d.event_id
+WHERE e.marketplace_id = $1 AND a.delivery_id = ANY ($2::text[])
+ORDER BY a.id
+
+-- name: rail_transfer
+-- Transfer $2 of marketplace $1 if it travels on the ACH rail (its id is the entry's).
+SELECT t.id, t.kind, t.status, t.amount_cents, t.order_id, t.rail_entry_kind,
+       t.failure_reason_code, t.submitted_at, t.created_at
+FROM transactions t
+WHERE t.marketplace_id = $1 AND t.id = $2 AND t.rail_entry_kind IS NOT NULL
+
+-- name: rail_transfers_pending
+-- The newest pending rail transfers of marketplace $1, at most $2: entries to act on.
+SELECT t.id, t.kind, t.status, t.amount_cents, t.order_id, t.rail_entry_kind,
+       t.failure_reason_code, t.submitted_at, t.created_at
+FROM transactions t
+WHERE t.marketplace_id = $1 AND t.rail_entry_kind IS NOT NULL AND t.status = 'pending'
+ORDER BY t.created_at DESC, t.id DESC
+LIMIT $2
+
+-- name: api_keys
+-- One page of marketplace $1's API keys, revoked ones too, newest first (never a secret:
+-- only hashes are stored).
+SELECT k.id, k.created_at, k.revoked_at, count(*) OVER () AS total
+FROM api_keys k
+WHERE k.marketplace_id = $1
+ORDER BY k.created_at DESC, k.id DESC
+LIMIT $2 OFFSET $3
+
+-- name: events_newest
+-- One page of marketplace $1's events, newest first: of entity $2 when set (for an order,
+-- its transfers' too), of type $3 when set; with the count of the whole list.
+SELECT e.id, e.type, e.entity_id, e.occurred_at, e.entity ->> 'status' AS status,
+       count(*) OVER () AS total
+FROM events e
+WHERE e.marketplace_id = $1
+  AND ($2::text IS NULL OR e.entity_id = $2
+       OR e.entity_id IN (SELECT id FROM transactions WHERE order_id = $2))
+  AND ($3::text IS NULL OR e.type = $3)
+ORDER BY e.occurred_at DESC, e.position DESC
+LIMIT $4 OFFSET $5

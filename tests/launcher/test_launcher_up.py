@@ -162,10 +162,14 @@ def test_up_wires_everything_and_stops_on_ctrl_c(
     assert api["rail_url"] == rail_url and api["api_port"] == launcher.api_port
     assert api["reuse_port"] is False  # One API: a second one on the port fails, not shares.
     assert api["env"]["BALLAST_RAIL_SECRET"] == config["secret"]
-    # The rail's control token is in the banner, reaches the rail alone and never argv.
+    # The rail's control token is in the banner, reaches the rail and the API (whose
+    # dashboard drives the rail's control API), never the workers, and never argv.
     token = launcher.wait_for_line(r"Rail token:\s+(\S+)")[1]
     assert config["control_token"] == token and len(token) >= 32
-    assert not config["open_control"] and "BALLAST_RAIL_CONTROL_TOKEN" not in api["env"]
+    assert not config["open_control"] and api["env"]["BALLAST_RAIL_CONTROL_TOKEN"] == token
+    for worker in launcher.records("worker"):
+        assert isinstance(worker["env"], dict)
+        assert "BALLAST_RAIL_CONTROL_TOKEN" not in worker["env"]
     assert len(api["env"]["BALLAST_FINGERPRINT_KEY"]) >= 32
     assert "BALLAST_FINGERPRINT_KEY" not in rail["env"]
     assert token not in Path(f"/proc/{rail['pid']}/cmdline").read_text()

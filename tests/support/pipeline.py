@@ -7,6 +7,7 @@ import asyncio
 import base64
 import contextlib
 import secrets
+import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,6 +99,7 @@ class Pipeline:
     worker: Worker | None = None
     worker_task: asyncio.Task[None] | None = None
     servers: list[TestServer] = field(default_factory=list)
+    nacha_dir: tempfile.TemporaryDirectory[str] | None = None
 
     @property
     def api(self) -> Api:
@@ -142,19 +144,30 @@ class Pipeline:
             await server.close()
         await self.http.close()
         await self.pool.close()
+        if self.nacha_dir is not None:
+            self.nacha_dir.cleanup()
 
 
 async def start_pipeline(settings: Settings, pool: asyncpg.Pool) -> Pipeline:
     control_token = secrets.token_urlsafe(32)
+    # The rail writes its NACHA files (the dashboard's Rail page lists and parses them);
+    # in instant mode at most one a second, so this costs the suite next to nothing.
+    nacha_dir = tempfile.TemporaryDirectory(prefix="ballast-nacha-")
     rail_config = RailConfig(
         secret=settings.rail_secret,
         control_token=control_token,
         day_ms=0,
         notify_batch_max=RAIL_NOTIFY_BATCH_MAX,
+        nacha_dir=nacha_dir.name,
     )
     rail_server = TestServer(create_rail_app(rail_config), host="127.0.0.1")
     await rail_server.start_server()
-    settings = settings.model_copy(update={"rail_url": str(rail_server.make_url("")).rstrip("/")})
+    settings = settings.model_copy(
+        update={
+            "rail_url": str(rail_server.make_url("")).rstrip("/"),
+            "rail_control_token": control_token,
+        }
+    )
     api_server = TestServer(create_app(settings), host="127.0.0.1")
     await api_server.start_server()
     settings = settings.model_copy(
@@ -168,6 +181,7 @@ async def start_pipeline(settings: Settings, pool: asyncpg.Pool) -> Pipeline:
         http=aiohttp.ClientSession(),
         api_server=api_server,
         rail_server=rail_server,
+        nacha_dir=nacha_dir,
     )
     await pipeline.start_worker()
     return pipeline
