@@ -12,6 +12,7 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -310,15 +311,9 @@ def _make_acceptable(case: Any) -> None:
     ballast refuses it: money is never a float)."""
     if isinstance(case.body, dict | list):  # Assigning marks the case modified: only bodies.
         case.body = _without_integral_floats(case.body)
-    items = [case.body] if isinstance(case.body, dict) else []
-    # And what Balanced's envelope holds (`{"refunds": [{…}]}`), and an instrument given
-    # inline (`{"destination": {"routing_number": …}}` on POST /credits).
-    for item in list(items):
-        for inner in item.values():
-            if isinstance(inner, list):
-                items += [entry for entry in inner if isinstance(entry, dict)]
-            elif isinstance(inner, dict):
-                items.append(inner)
+    # The body, what Balanced's envelope holds (`{"refunds": [{…}]}`) and any instrument
+    # given inline (`{"credits": [{"destination": {"routing_number": …}}]}`): every object.
+    items = list(_objects(case.body))
     for item in items:
         for name, value in VALID_FIELDS.items():
             if name in item:
@@ -327,6 +322,17 @@ def _make_acceptable(case: Any) -> None:
             # What remains of a debit to refund (a credit to reverse) is its state, not a
             # shape; more is 400 `invalid-amount`, as Balanced's "Create a failed refund".
             item["amount"] = 1
+
+
+def _objects(value: Any) -> Iterator[dict[str, Any]]:
+    """Every JSON object in `value`, itself included, outermost first."""
+    if isinstance(value, dict):
+        yield value
+        for inner in value.values():
+            yield from _objects(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _objects(inner)
 
 
 def _without_integral_floats(value: Any) -> Any:
