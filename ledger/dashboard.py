@@ -415,3 +415,295 @@ async def events_newest(
         for row in rows
     ]
     return events, int(rows[0]["total"]) if rows else 0
+
+
+# ---------------------------------------------------------------------------------------
+# The money pages: orders, transactions, customers.
+
+# An order's timeline shows at most this many transfers (an order is one purchase).
+TIMELINE_ROWS_MAX = 500
+# A customer's page lists at most this many of its bank accounts and of its cards.
+INSTRUMENTS_MAX = 100
+# Into escrow (+) or out of it (-): what each kind of an order's transfer does to it.
+ESCROW_DIRECTION = {"debit": 1, "refund": -1, "credit": -1, "reversal": 1}
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    id: str
+    description: str | None
+    merchant_customer_id: str
+    merchant_name: str | None
+    amount_escrowed_cents: int
+    created_at: datetime
+
+
+async def orders_found(
+    pool: asyncpg.Pool, marketplace_id: str, search: str | None, limit: int, offset: int
+) -> tuple[list[OrderRow], int]:
+    """One page of the orders, newest first: all, or those matching `search` (the id, or
+    text in the description)."""
+    rows = await pool.fetch(Q["orders_found"], marketplace_id, search, limit, offset)
+    orders = [
+        OrderRow(
+            row["id"],
+            row["description"],
+            row["merchant_customer_id"],
+            row["merchant_name"],
+            int(row["amount_escrowed_cents"]),
+            row["created_at"],
+        )
+        for row in rows
+    ]
+    return orders, int(rows[0]["total"]) if rows else 0
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One transfer of an order, signed as it moves the escrow."""
+
+    id: str
+    kind: str
+    status: str
+    amount_cents: int
+    parent_id: str | None
+    destination_id: str | None
+    destination_kind: str | None
+    bank_account_id: str | None
+    failure_reason_code: str | None
+    failure_reason: str | None
+    created_at: datetime
+    #: What is left to refund (a debit) or reverse (a credit).
+    remaining_cents: int
+
+    @property
+    def escrow_cents(self) -> int:
+        """The amount signed: into escrow positive, out of it negative."""
+        return ESCROW_DIRECTION.get(self.kind, 0) * self.amount_cents
+
+
+async def order_timeline(
+    pool: asyncpg.Pool, marketplace_id: str, order_id: str
+) -> list[TimelineEntry]:
+    rows = await pool.fetch(Q["order_timeline"], marketplace_id, order_id, TIMELINE_ROWS_MAX)
+    return [
+        TimelineEntry(
+            row["id"],
+            row["kind"],
+            row["status"],
+            int(row["amount_cents"]),
+            row["parent_id"],
+            row["destination_id"],
+            row["destination_kind"],
+            row["bank_account_id"],
+            row["failure_reason_code"],
+            row["failure_reason"],
+            row["created_at"],
+            int(row["remaining_cents"]),
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class TransferState:
+    id: str
+    kind: str
+    status: str
+    failure_reason_code: str | None
+
+
+async def transfer_state(
+    pool: asyncpg.Pool, marketplace_id: str, transfer_id: str
+) -> TransferState:
+    row = await pool.fetchrow(Q["transfer_state"], marketplace_id, transfer_id)
+    if row is None:
+        raise NotFound(f"Transfer {transfer_id} could not be found.")
+    return TransferState(row["id"], row["kind"], row["status"], row["failure_reason_code"])
+
+
+@dataclass(frozen=True)
+class TransferFilter:
+    """Which transfers the Transactions page lists: each bound applies when set; the
+    creation range is [created_from, created_until)."""
+
+    kind: str | None = None
+    status: str | None = None
+    amount_cents_min: int | None = None
+    amount_cents_max: int | None = None
+    created_from: datetime | None = None
+    created_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TransferRow:
+    id: str
+    kind: str
+    status: str
+    amount_cents: int
+    description: str | None
+    order_id: str | None
+    customer_id: str | None
+    source_id: str | None
+    destination_id: str | None
+    failure_reason_code: str | None
+    transaction_number: str
+    created_at: datetime
+
+
+async def transfers_found(
+    pool: asyncpg.Pool, marketplace_id: str, wanted: TransferFilter, limit: int, offset: int
+) -> tuple[list[TransferRow], int]:
+    """One page of every kind of transfer, newest first, and how many match."""
+    rows = await pool.fetch(
+        Q["transfers_found"],
+        marketplace_id,
+        wanted.kind,
+        wanted.status,
+        wanted.amount_cents_min,
+        wanted.amount_cents_max,
+        wanted.created_from,
+        wanted.created_until,
+        limit,
+        offset,
+    )
+    found = [
+        TransferRow(
+            row["id"],
+            row["kind"],
+            row["status"],
+            int(row["amount_cents"]),
+            row["description"],
+            row["order_id"],
+            row["customer_id"],
+            row["source_id"],
+            row["destination_id"],
+            row["failure_reason_code"],
+            row["transaction_number"],
+            row["created_at"],
+        )
+        for row in rows
+    ]
+    return found, int(rows[0]["total"]) if rows else 0
+
+
+@dataclass(frozen=True)
+class CustomerRow:
+    id: str
+    name: str | None
+    business_name: str | None
+    email: str | None
+    merchant_status: str
+    created_at: datetime
+
+
+async def customers_found(
+    pool: asyncpg.Pool, marketplace_id: str, search: str | None, limit: int, offset: int
+) -> tuple[list[CustomerRow], int]:
+    """One page of the live customers, newest first: all, or those matching `search` (the
+    id, or text in the name, business name or email)."""
+    rows = await pool.fetch(Q["customers_found"], marketplace_id, search, limit, offset)
+    found = [
+        CustomerRow(
+            row["id"],
+            row["name"],
+            row["business_name"],
+            row["email"],
+            row["merchant_status"],
+            row["created_at"],
+        )
+        for row in rows
+    ]
+    return found, int(rows[0]["total"]) if rows else 0
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: str
+    name: str | None
+    business_name: str | None
+    email: str | None
+    phone: str | None
+    merchant_status: str
+    meta: dict[str, str]
+    created_at: datetime
+    deleted_at: datetime | None
+
+
+async def customer(pool: asyncpg.Pool, marketplace_id: str, customer_id: str) -> Customer:
+    row = await pool.fetchrow(Q["customer"], marketplace_id, customer_id)
+    if row is None:
+        raise NotFound(f"Customer {customer_id} could not be found.")
+    return Customer(
+        row["id"],
+        row["name"],
+        row["business_name"],
+        row["email"],
+        row["phone"],
+        row["merchant_status"],
+        dict(row["meta"] or {}),
+        row["created_at"],
+        row["deleted_at"],
+    )
+
+
+@dataclass(frozen=True)
+class BankAccountRow:
+    id: str
+    name: str | None
+    bank_name: str
+    account_type: str
+    last4: str
+    routing_number: str
+    created_at: datetime
+
+
+async def customer_bank_accounts(
+    pool: asyncpg.Pool, marketplace_id: str, customer_id: str
+) -> list[BankAccountRow]:
+    rows = await pool.fetch(
+        Q["customer_bank_accounts"], marketplace_id, customer_id, INSTRUMENTS_MAX
+    )
+    return [
+        BankAccountRow(
+            row["id"],
+            row["name"],
+            row["bank_name"],
+            row["account_type"],
+            row["last4"],
+            row["routing_number"],
+            row["created_at"],
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class CardRow:
+    id: str
+    name: str | None
+    brand: str
+    last4: str
+    card_type: str
+    expiration_month: int
+    expiration_year: int
+    created_at: datetime
+
+
+async def customer_cards(
+    pool: asyncpg.Pool, marketplace_id: str, customer_id: str
+) -> list[CardRow]:
+    rows = await pool.fetch(Q["customer_cards"], marketplace_id, customer_id, INSTRUMENTS_MAX)
+    return [
+        CardRow(
+            row["id"],
+            row["name"],
+            row["brand"],
+            row["last4"],
+            row["card_type"],
+            int(row["expiration_month"]),
+            int(row["expiration_year"]),
+            row["created_at"],
+        )
+        for row in rows
+    ]

@@ -9,14 +9,29 @@ from dashboard.views import (
     api_keys,
     callbacks,
     coming,
+    customers,
     events,
+    orders,
     overview,
     rail,
     sign_in,
     stream,
+    transactions,
 )
 
-MODULES = (sign_in, overview, stream, events, callbacks, rail, api_keys, coming)
+MODULES = (
+    sign_in,
+    overview,
+    stream,
+    orders,
+    customers,
+    transactions,
+    events,
+    callbacks,
+    rail,
+    api_keys,
+    coming,
+)
 
 
 def routes() -> list[web.RouteDef]:

@@ -167,3 +167,96 @@ WHERE e.marketplace_id = $1
   AND ($3::text IS NULL OR e.type = $3)
 ORDER BY e.occurred_at DESC, e.position DESC
 LIMIT $4 OFFSET $5
+
+-- ---------------------------------------------------------------------------------------
+-- The money pages: orders, transactions, customers.
+
+-- name: orders_found
+-- One page of marketplace $1's orders, newest first: all, or those whose id is $2 or
+-- whose description contains $2 (any case); with the merchant's name and the escrow.
+SELECT o.id, o.description, o.merchant_customer_id, c.name AS merchant_name,
+       a.balance_cents AS amount_escrowed_cents, o.created_at, count(*) OVER () AS total
+FROM orders o
+JOIN ledger_accounts a ON a.id = o.id
+JOIN customers c ON c.id = o.merchant_customer_id
+WHERE o.marketplace_id = $1
+  AND ($2::text IS NULL OR o.id = $2 OR strpos(lower(o.description), lower($2)) > 0)
+ORDER BY o.created_at DESC, o.id DESC
+LIMIT $3 OFFSET $4
+
+-- name: order_timeline
+-- The debits, refunds, credits and reversals of order $2 (of marketplace $1), oldest first,
+-- each with what is left of it to refund or reverse (its live children subtracted).
+SELECT t.id, t.kind, t.status, t.amount_cents, t.parent_id, t.destination_id,
+       t.destination_kind, t.bank_account_id, t.failure_reason_code, t.failure_reason,
+       t.created_at,
+       t.amount_cents - coalesce((SELECT sum(k.amount_cents) FROM transactions k
+                                  WHERE k.parent_id = t.id AND k.status <> 'failed'), 0)
+           ::bigint AS remaining_cents
+FROM transactions t
+WHERE t.marketplace_id = $1 AND t.order_id = $2
+ORDER BY t.created_at, t.id
+LIMIT $3
+
+-- name: transfer_state
+-- Transfer $2 of marketplace $1: its kind, status and return code (a live badge).
+SELECT t.id, t.kind, t.status, t.failure_reason_code
+FROM transactions t
+WHERE t.marketplace_id = $1 AND t.id = $2
+
+-- name: transfers_found
+-- One page of marketplace $1's transfers, newest first, narrowed by kind $2, status $3,
+-- amount from $4 to $5 cents and creation from $6 (inclusive) to $7 (exclusive), each
+-- when set; with the count of the whole list.
+SELECT t.id, t.kind, t.status, t.amount_cents, t.description, t.order_id, t.customer_id,
+       t.source_id, t.destination_id, t.failure_reason_code, t.transaction_number,
+       t.created_at, count(*) OVER () AS total
+FROM transactions t
+WHERE t.marketplace_id = $1
+  AND ($2::text IS NULL OR t.kind = $2)
+  AND ($3::text IS NULL OR t.status = $3)
+  AND ($4::bigint IS NULL OR t.amount_cents >= $4)
+  AND ($5::bigint IS NULL OR t.amount_cents <= $5)
+  AND ($6::timestamptz IS NULL OR t.created_at >= $6)
+  AND ($7::timestamptz IS NULL OR t.created_at < $7)
+ORDER BY t.created_at DESC, t.id DESC
+LIMIT $8 OFFSET $9
+
+-- name: customers_found
+-- One page of marketplace $1's customers (not deleted), newest first: all, or those whose
+-- id is $2 or whose name, business name or email contains $2 (any case).
+SELECT c.id, c.name, c.business_name, c.email, c.merchant_status, c.created_at,
+       count(*) OVER () AS total
+FROM customers c
+WHERE c.marketplace_id = $1 AND c.deleted_at IS NULL
+  AND ($2::text IS NULL OR c.id = $2
+       OR strpos(lower(coalesce(c.name, '')), lower($2)) > 0
+       OR strpos(lower(coalesce(c.business_name, '')), lower($2)) > 0
+       OR strpos(lower(coalesce(c.email, '')), lower($2)) > 0)
+ORDER BY c.created_at DESC, c.id DESC
+LIMIT $3 OFFSET $4
+
+-- name: customer
+-- Customer $2 of marketplace $1 (deleted ones too: old orders still name them).
+SELECT c.id, c.name, c.business_name, c.email, c.phone, c.merchant_status, c.meta,
+       c.created_at, c.deleted_at
+FROM customers c
+WHERE c.marketplace_id = $1 AND c.id = $2
+
+-- name: customer_bank_accounts
+-- The bank accounts of customer $2 (of marketplace $1) not deleted, oldest first.
+SELECT b.id, b.name, b.bank_name, b.account_type, right(b.account_number, 4) AS last4,
+       b.routing_number, b.created_at
+FROM bank_accounts b
+WHERE b.marketplace_id = $1 AND b.customer_id = $2 AND b.deleted_at IS NULL
+ORDER BY b.created_at, b.id
+LIMIT $3
+
+-- name: customer_cards
+-- The cards of customer $2 (of marketplace $1) not deleted, oldest first.
+SELECT k.id, k.name, k.brand, k.last4, k.card_type, k.expiration_month, k.expiration_year,
+       k.created_at
+FROM cards k
+WHERE k.marketplace_id = $1 AND k.customer_id = $2 AND k.deleted_at IS NULL
+ORDER BY k.created_at, k.id
+LIMIT $3

@@ -1,0 +1,213 @@
+"""Orders (`/dashboard/orders`): the list (search by id or description) with what each
+holds in escrow, and an order's page — its merchant, its escrow (live), its timeline of
+debits, refunds, credits and reversals (statuses live), and the actions Balanced's
+dashboard had: pay out to the merchant's bank account, refund a debit, reverse a credit.
+Each runs the very ledger function the API's view runs (api/views/transfers.py:
+credits.credit_bank_account, debits.refund, credits.reverse), so a refusal shows the
+API's own error text."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+
+from dashboard import actions, context, paging
+from dashboard.formatting import money as _dollars
+from dashboard.forms import read_form, text_field
+from dashboard.templating import render
+from dashboard.views.transactions import dollars_cents
+from ledger import credits, debits, orders
+from ledger import dashboard as ledger_dashboard
+from ledger.transfers import TransferRequest, TransferResult
+
+# The longest search text the list takes (an id, or words of a description).
+SEARCH_CHARS_MAX = 200
+
+Move = Callable[[asyncpg.Connection, str, str, TransferRequest], Awaitable[TransferResult]]
+
+
+def search_text(request: web.Request) -> str:
+    return request.query.get("q", "").strip()[:SEARCH_CHARS_MAX]
+
+
+async def orders_list(request: web.Request) -> web.Response:
+    pool, marketplace_id = context.pool(request), context.marketplace_id(request)
+    search = search_text(request)
+    limit, offset = paging.limits(request)
+    found, total = await ledger_dashboard.orders_found(
+        pool, marketplace_id, search or None, limit, offset
+    )
+    return await render(
+        request,
+        "orders/index.html",
+        {"orders": found, "search": search, "page": paging.page(request, limit, offset, total)},
+    )
+
+
+async def _order(request: web.Request) -> dict[str, Any]:
+    return await orders.get(
+        context.pool(request), context.marketplace_id(request), request.match_info["id"]
+    )
+
+
+async def order_page(
+    request: web.Request,
+    *,
+    forms: dict[str, dict[str, str | None]] | None = None,
+    status: int = 200,
+) -> web.Response:
+    """The order; `forms` holds the outcome (`error` or `done`) of the action just run,
+    by the id of its form, for a request without htmx."""
+    pool, marketplace_id = context.pool(request), context.marketplace_id(request)
+    order = await _order(request)
+    merchant = await ledger_dashboard.customer(pool, marketplace_id, order["merchant_customer_id"])
+    bank_accounts = await ledger_dashboard.customer_bank_accounts(pool, marketplace_id, merchant.id)
+    timeline = await ledger_dashboard.order_timeline(pool, marketplace_id, order["id"])
+    # The payout form confirms an amount: the whole escrow, or what the operator asked.
+    payout_text = request.query.get("payout", "").strip()
+    payout_cents = dollars_cents(payout_text) if payout_text else None
+    if payout_cents is None:
+        payout_cents = order["amount_escrowed_cents"]
+    picked = request.query.get("bank_account", "")
+    payout_account = next(
+        (account for account in bank_accounts if account.id == picked),
+        bank_accounts[-1] if bank_accounts else None,
+    )
+    return await render(
+        request,
+        "orders/detail.html",
+        {
+            "order": order,
+            "merchant": merchant,
+            "bank_accounts": bank_accounts,
+            "payout_account": payout_account,
+            "payout_cents": payout_cents,
+            "payout_text": payout_text,
+            "payout_invalid": bool(payout_text) and dollars_cents(payout_text) is None,
+            "timeline": timeline,
+            "forms": forms or {},
+        },
+        status=status,
+    )
+
+
+async def escrow_figure(request: web.Request) -> web.Response:
+    """The order's escrow alone: a live element of its page."""
+    return await render(request, "orders/escrow.html", {"order": await _order(request)})
+
+
+async def timeline_part(request: web.Request) -> web.Response:
+    """The order's timeline alone: a live element of its page (any event may add a row)."""
+    order = await _order(request)
+    timeline = await ledger_dashboard.order_timeline(
+        context.pool(request), context.marketplace_id(request), order["id"]
+    )
+    return await render(
+        request, "orders/timeline.html", {"order": order, "timeline": timeline, "forms": {}}
+    )
+
+
+async def _act(
+    request: web.Request,
+    *,
+    form_prefix: str,
+    template: str,
+    target_field: str,
+    move: Move,
+    done: Callable[[TransferResult], str],
+) -> web.Response:
+    """Read the target and the confirmed amount, run `move` on them, and answer the form
+    again (htmx) or the whole page, with the API's error text or `done`."""
+    form = await read_form(request)
+    order_id = request.match_info["id"]
+    target_id = text_field(form, target_field)
+    amount_cents = actions.cents(text_field(form, "amount_cents"))
+    # A payout form is one per page; a refund or reversal form one per transfer.
+    form_id = form_prefix if form_prefix == "payout" else f"{form_prefix}-{target_id}"
+    error: str | None = None
+    message: str | None = None
+    if target_id is None or amount_cents is None:
+        error = "The form is incomplete: reload the page and try again."
+    elif form.get("confirm") != "yes":
+        error = "Tick the box to confirm the amount."
+    else:
+        marketplace_id = context.marketplace_id(request)
+        wanted = TransferRequest(amount_cents=amount_cents, order_id=order_id)
+        outcome = await actions.transfer(
+            request,
+            lambda connection: move(connection, marketplace_id, target_id, wanted),
+        )
+        error = outcome.error
+        if outcome.result is not None and error is None:
+            message = done(outcome.result)
+    if request.headers.get("HX-Request") == "true":
+        return await render(
+            request,
+            template,
+            {
+                "order_id": order_id,
+                "form_id": form_id,
+                "target_id": target_id or "",
+                "amount_cents": amount_cents or 0,
+                "error": error,
+                "done": message,
+            },
+        )
+    return await order_page(
+        request,
+        forms={form_id: {"error": error, "done": message}},
+        status=422 if error else 200,
+    )
+
+
+async def pay_out(request: web.Request) -> web.Response:
+    return await _act(
+        request,
+        form_prefix="payout",
+        template="orders/payout_form.html",
+        target_field="bank_account_id",
+        move=credits.credit_bank_account,
+        done=lambda result: (
+            f"Paid out {_dollars(result.row.amount_cents)}: credit {result.row.id} is "
+            f"{result.row.status}."
+        ),
+    )
+
+
+async def refund(request: web.Request) -> web.Response:
+    return await _act(
+        request,
+        form_prefix="refund",
+        template="orders/refund_form.html",
+        target_field="debit_id",
+        move=debits.refund,
+        done=lambda result: f"Refunded {_dollars(result.row.amount_cents)} ({result.row.id}).",
+    )
+
+
+async def reverse(request: web.Request) -> web.Response:
+    return await _act(
+        request,
+        form_prefix="reverse",
+        template="orders/reverse_form.html",
+        target_field="credit_id",
+        move=credits.reverse,
+        done=lambda result: (
+            f"Reversal {result.row.id} of {_dollars(result.row.amount_cents)} is "
+            f"{result.row.status}."
+        ),
+    )
+
+
+ROUTES = [
+    web.get("/orders", orders_list, name="orders.index"),
+    web.get("/orders/{id}", order_page, name="orders.detail"),
+    web.get("/orders/{id}/escrow", escrow_figure, name="orders.escrow"),
+    web.get("/orders/{id}/timeline", timeline_part, name="orders.timeline"),
+    web.post("/orders/{id}/payouts", pay_out, name="orders.payout"),
+    web.post("/orders/{id}/refunds", refund, name="orders.refund"),
+    web.post("/orders/{id}/reversals", reverse, name="orders.reverse"),
+]

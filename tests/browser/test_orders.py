@@ -1,0 +1,93 @@
+"""The Orders pages in a real browser: searching the list, a refused payout showing the
+API's own error text, hostile strings as text, and an action without its CSRF token."""
+
+from __future__ import annotations
+
+from playwright.async_api import expect
+
+from tests.browser.conftest import Watched
+from tests.browser.test_dashboard_shell import HOSTILE_NAMES
+from tests.conftest import Marketplace
+from tests.support import flows
+
+HOSTILE = " ".join(HOSTILE_NAMES)
+
+
+async def test_searching_orders_by_description_finds_the_order_with_its_escrow(
+    desktop: Watched, marketplace: Marketplace
+) -> None:
+    funded = await flows.funded_order(marketplace.api, 4200)
+    await desktop.sign_in(marketplace.secret)
+    page = desktop.page
+    await page.goto(desktop.url("/dashboard/orders"))
+    await page.get_by_label("Search orders").fill("order #1")
+    await page.get_by_role("button", name="Search").click()
+    row = page.locator("#orders tbody tr")
+    await expect(row).to_have_count(1)
+    await expect(row).to_contain_text("$42.00")
+    await row.get_by_role("link", name=f"Order {funded.order_id}").click()
+    await expect(page.locator("#order-escrow")).to_have_text("$42.00")
+
+
+async def test_a_payout_above_the_escrow_shows_the_apis_error_and_moves_nothing(
+    desktop: Watched, marketplace: Marketplace
+) -> None:
+    funded = await flows.funded_order(marketplace.api, 5000)
+    await desktop.sign_in(marketplace.secret)
+    page = desktop.page
+    await page.goto(desktop.url(f"/dashboard/orders/{funded.order_id}"))
+    await page.get_by_label("Amount to pay out (dollars)").fill("80")
+    await page.get_by_role("button", name="Change the amount").click()
+    payout = page.locator("#payout")
+    await payout.get_by_label("Yes, pay out $80.00").check()
+    await payout.get_by_role("button", name="Pay out $80.00").click()
+    await expect(payout.get_by_role("alert")).to_have_text(
+        f"Order {funded.order_id} has insufficient funds to cover a transfer of 8000."
+    )
+    await expect(page.locator("#order-escrow")).to_have_text("$50.00")
+    assert await flows.escrowed(marketplace.api, funded.order_id) == 5000
+
+
+async def test_hostile_merchant_name_and_order_meta_render_as_text_on_the_order_page(
+    desktop: Watched, marketplace: Marketplace
+) -> None:
+    api = marketplace.api
+    merchant = await flows.created(
+        await api.post("/customers", {"name": HOSTILE, "meta": {"note": HOSTILE}}), "customers"
+    )
+    order = await flows.created(
+        await api.post(
+            f"/customers/{merchant['id']}/orders",
+            {"description": HOSTILE, "meta": {"note": HOSTILE}},
+        ),
+        "orders",
+    )
+    await desktop.sign_in(marketplace.secret)
+    page = desktop.page
+    await page.goto(desktop.url(f"/dashboard/orders/{order['id']}"))
+    await expect(page.locator("#order-merchant")).to_have_text(HOSTILE)
+    await expect(page.locator("#order-description")).to_have_text(HOSTILE)
+    await expect(page.locator("#order-meta")).to_have_text(f"note = {HOSTILE}")
+    await page.goto(desktop.url("/dashboard/orders"))
+    await expect(page.locator("#orders")).to_contain_text(HOSTILE)
+    assert desktop.dialogs == []
+    assert await page.locator("img[src=x]").count() == 0
+
+
+async def test_a_payout_posted_without_the_csrf_token_is_refused_and_moves_nothing(
+    desktop: Watched, marketplace: Marketplace
+) -> None:
+    funded = await flows.funded_order(marketplace.api, 5000)
+    await desktop.sign_in(marketplace.secret)
+    await desktop.page.goto(desktop.url(f"/dashboard/orders/{funded.order_id}"))
+    # The page's own origin and cookie, a complete form, only the token left out.
+    status = await desktop.page.evaluate(
+        """async ([orderId, bankAccountId]) => (await fetch(
+               `/dashboard/orders/${orderId}/payouts`,
+               {method: "POST", body: new URLSearchParams({
+                   bank_account_id: bankAccountId, amount_cents: "5000", confirm: "yes"})})
+           ).status""",
+        [funded.order_id, funded.bank_account_id],
+    )
+    assert status == 403
+    assert await flows.escrowed(marketplace.api, funded.order_id) == 5000
