@@ -1,7 +1,8 @@
 """Orders (`/dashboard/orders`): the list (search by id or description) with what each
 holds in escrow, and an order's page — its merchant, its escrow (live), its timeline of
 debits, refunds, credits and reversals (statuses live), and the actions Balanced's
-dashboard had: pay out to the merchant's bank account, refund a debit, reverse a credit.
+dashboard had: pay out to a bank account of the merchant or of the marketplace owner (the
+only two payees Balanced allows an order), refund a debit, reverse a credit.
 Each runs the very ledger function the API's view runs (api/views/transfers.py:
 credits.credit_bank_account, debits.refund, credits.reverse), so a refusal shows the
 API's own error text."""
@@ -9,6 +10,7 @@ API's own error text."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -19,7 +21,7 @@ from dashboard.formatting import money as _dollars
 from dashboard.forms import read_form, text_field
 from dashboard.templating import render
 from dashboard.views.transactions import dollars_cents
-from ledger import credits, debits, orders
+from ledger import credits, debits, marketplaces, orders
 from ledger import dashboard as ledger_dashboard
 from ledger.transfers import TransferRequest, TransferResult
 
@@ -27,6 +29,38 @@ from ledger.transfers import TransferRequest, TransferResult
 SEARCH_CHARS_MAX = 200
 
 Move = Callable[[asyncpg.Connection, str, str, TransferRequest], Awaitable[TransferResult]]
+
+
+@dataclass(frozen=True)
+class Destination:
+    """A bank account a payout of the order may go to, named by whose it is."""
+
+    id: str
+    role: str  # "Merchant" or "Marketplace owner"
+    label: str  # "Merchant — Ada Lovelace ••0002", "Marketplace owner — Shop ••0002"
+
+
+async def payout_destinations(
+    request: web.Request, merchant: ledger_dashboard.Customer
+) -> list[Destination]:
+    """The merchant's bank accounts, then the marketplace owner's: Balanced lets an order
+    credit only these two customers (ledger.credits._check_payee)."""
+    pool, marketplace_id = context.pool(request), context.marketplace_id(request)
+    owner_id = (await marketplaces.get(pool, marketplace_id))["owner_customer_id"]
+    payees = [("Merchant", merchant)]
+    if owner_id is not None and owner_id != merchant.id:
+        payees.append(
+            ("Marketplace owner", await ledger_dashboard.customer(pool, marketplace_id, owner_id))
+        )
+    destinations: list[Destination] = []
+    for role, customer in payees:
+        name = customer.name or customer.business_name
+        for account in await ledger_dashboard.customer_bank_accounts(
+            pool, marketplace_id, customer.id
+        ):
+            label = f"{role} — {name} ••{account.last4}" if name else f"{role} — ••{account.last4}"
+            destinations.append(Destination(account.id, role, label))
+    return destinations
 
 
 def search_text(request: web.Request) -> str:
@@ -64,7 +98,7 @@ async def order_page(
     pool, marketplace_id = context.pool(request), context.marketplace_id(request)
     order = await _order(request)
     merchant = await ledger_dashboard.customer(pool, marketplace_id, order["merchant_customer_id"])
-    bank_accounts = await ledger_dashboard.customer_bank_accounts(pool, marketplace_id, merchant.id)
+    destinations = await payout_destinations(request, merchant)
     timeline = await ledger_dashboard.order_timeline(pool, marketplace_id, order["id"])
     # The payout form confirms an amount: the whole escrow, or what the operator asked.
     payout_text = request.query.get("payout", "").strip()
@@ -72,9 +106,11 @@ async def order_page(
     if payout_cents is None:
         payout_cents = order["amount_escrowed_cents"]
     picked = request.query.get("bank_account", "")
-    payout_account = next(
-        (account for account in bank_accounts if account.id == picked),
-        bank_accounts[-1] if bank_accounts else None,
+    # The merchant's newest account unless the operator picked another.
+    merchants = [d for d in destinations if d.role == "Merchant"]
+    payout_to: Destination | None = next(
+        (destination for destination in destinations if destination.id == picked),
+        (merchants or destinations)[-1] if destinations else None,
     )
     return await render(
         request,
@@ -82,8 +118,8 @@ async def order_page(
         {
             "order": order,
             "merchant": merchant,
-            "bank_accounts": bank_accounts,
-            "payout_account": payout_account,
+            "destinations": destinations,
+            "payout_to": payout_to,
             "payout_cents": payout_cents,
             "payout_text": payout_text,
             "payout_invalid": bool(payout_text) and dollars_cents(payout_text) is None,
@@ -118,6 +154,7 @@ async def _act(
     target_field: str,
     move: Move,
     done: Callable[[TransferResult], str],
+    target_label: Callable[[str], Awaitable[str]] | None = None,
 ) -> web.Response:
     """Read the target and the confirmed amount, run `move` on them, and answer the form
     again (htmx) or the whole page, with the API's error text or `done`."""
@@ -151,6 +188,9 @@ async def _act(
                 "order_id": order_id,
                 "form_id": form_id,
                 "target_id": target_id or "",
+                "target_label": (
+                    await target_label(target_id) if target_label and target_id else None
+                ),
                 "amount_cents": amount_cents or 0,
                 "error": error,
                 "done": message,
@@ -163,6 +203,17 @@ async def _act(
     )
 
 
+async def _destination_label(request: web.Request, bank_account_id: str) -> str:
+    order = await _order(request)
+    merchant = await ledger_dashboard.customer(
+        context.pool(request), context.marketplace_id(request), order["merchant_customer_id"]
+    )
+    for destination in await payout_destinations(request, merchant):
+        if destination.id == bank_account_id:
+            return destination.label
+    return f"bank account {bank_account_id}"
+
+
 async def pay_out(request: web.Request) -> web.Response:
     return await _act(
         request,
@@ -170,6 +221,7 @@ async def pay_out(request: web.Request) -> web.Response:
         template="orders/payout_form.html",
         target_field="bank_account_id",
         move=credits.credit_bank_account,
+        target_label=lambda bank_account_id: _destination_label(request, bank_account_id),
         done=lambda result: (
             f"Paid out {_dollars(result.row.amount_cents)}: credit {result.row.id} is "
             f"{result.row.status}."

@@ -91,3 +91,30 @@ async def test_a_payout_posted_without_the_csrf_token_is_refused_and_moves_nothi
     )
     assert status == 403
     assert await flows.escrowed(marketplace.api, funded.order_id) == 5000
+
+
+async def test_paying_the_marketplace_owner_out_credits_the_owners_bank_account(
+    desktop: Watched, marketplace: Marketplace
+) -> None:
+    api = marketplace.api
+    funded = await flows.funded_order(api, 5000)
+    owned = await api.get(f"/customers/{marketplace.owner_customer_id}/bank_accounts")
+    owner_account_id = owned.body["bank_accounts"][0]["id"]
+    await desktop.sign_in(marketplace.secret)
+    page = desktop.page
+    await page.goto(desktop.url(f"/dashboard/orders/{funded.order_id}"))
+    await expect(page.get_by_label("Destination")).to_contain_text("Merchant — Ada Lovelace ••0002")
+    await page.get_by_label("Destination").select_option(
+        label="Marketplace owner — Test Marketplace ••0002"
+    )
+    await page.get_by_label("Amount to pay out (dollars)").fill("10")
+    await page.get_by_role("button", name="Change the amount").click()
+    payout = page.locator("#payout")
+    await expect(payout).to_contain_text("To Marketplace owner — Test Marketplace ••0002")
+    await payout.get_by_label("Yes, pay out $10.00").check()
+    await payout.get_by_role("button", name="Pay out $10.00").click()
+    await expect(payout.get_by_role("status")).to_contain_text("Paid out $10.00")
+    credit = page.locator("#order-timeline tr[data-kind=credit]")
+    await expect(credit).to_contain_text(owner_account_id)
+    await expect(page.locator("#order-escrow")).to_have_text("$40.00")
+    assert await flows.escrowed(api, funded.order_id) == 4000
