@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from dashboard import actions, context, paging
+from dashboard import actions, charts, context, paging
 from dashboard.formatting import money as _dollars
 from dashboard.forms import read_form, text_field
 from dashboard.templating import render
@@ -124,6 +124,7 @@ async def order_page(
             "payout_text": payout_text,
             "payout_invalid": bool(payout_text) and dollars_cents(payout_text) is None,
             "timeline": timeline,
+            "escrow_chart": await _escrow_chart(request, order["id"]),
             "forms": forms or {},
         },
         status=status,
@@ -133,6 +134,23 @@ async def order_page(
 async def escrow_figure(request: web.Request) -> web.Response:
     """The order's escrow alone: a live element of its page."""
     return await render(request, "orders/escrow.html", {"order": await _order(request)})
+
+
+async def _escrow_chart(request: web.Request, order_id: str) -> charts.EscrowChart:
+    history = await ledger_dashboard.order_escrow_history(
+        context.pool(request), context.marketplace_id(request), order_id
+    )
+    return charts.escrow_chart(history)
+
+
+async def escrow_chart_part(request: web.Request) -> web.Response:
+    """The order's escrow over time alone: a live element of its page."""
+    order = await _order(request)
+    return await render(
+        request,
+        "orders/escrow_chart.html",
+        {"order": order, "escrow_chart": await _escrow_chart(request, order["id"])},
+    )
 
 
 async def timeline_part(request: web.Request) -> web.Response:
@@ -258,6 +276,7 @@ ROUTES = [
     web.get("/orders", orders_list, name="orders.index"),
     web.get("/orders/{id}", order_page, name="orders.detail"),
     web.get("/orders/{id}/escrow", escrow_figure, name="orders.escrow"),
+    web.get("/orders/{id}/escrow-chart", escrow_chart_part, name="orders.escrow_chart"),
     web.get("/orders/{id}/timeline", timeline_part, name="orders.timeline"),
     web.post("/orders/{id}/payouts", pay_out, name="orders.payout"),
     web.post("/orders/{id}/refunds", refund, name="orders.refund"),

@@ -3,6 +3,8 @@ API's own error text, hostile strings as text, and an action without its CSRF to
 
 from __future__ import annotations
 
+import re
+
 from playwright.async_api import expect
 
 from tests.browser.conftest import Watched
@@ -118,3 +120,35 @@ async def test_paying_the_marketplace_owner_out_credits_the_owners_bank_account(
     await expect(credit).to_contain_text(owner_account_id)
     await expect(page.locator("#order-escrow")).to_have_text("$40.00")
     assert await flows.escrowed(api, funded.order_id) == 4000
+
+
+async def test_the_escrow_chart_steps_up_with_the_debit_and_down_with_the_payout(
+    desktop: Watched, marketplace: Marketplace
+) -> None:
+    funded = await flows.funded_order(marketplace.api, 5000)
+    await desktop.sign_in(marketplace.secret)
+    page = desktop.page
+    await page.goto(desktop.url(f"/dashboard/orders/{funded.order_id}"))
+    chart = page.locator("#order-escrow-chart")
+    points = chart.locator("circle.chart-point")
+    await expect(points).to_have_count(1)
+    await expect(chart.get_by_role("img")).to_have_accessible_name(
+        "The order's escrow over 1 posting: at most $50.00, now $50.00."
+    )
+    await page.get_by_label("Amount to pay out (dollars)").fill("20")
+    await page.get_by_role("button", name="Change the amount").click()
+    payout = page.locator("#payout")
+    await payout.get_by_label("Yes, pay out $20.00").check()
+    await payout.get_by_role("button", name="Pay out $20.00").click()
+    # Live: the chart redraws itself when the credit's event arrives.
+    await expect(points).to_have_count(2)
+    await expect(points.nth(0)).to_have_attribute("data-balance-cents", "5000")
+    await expect(points.nth(1)).to_have_attribute("data-balance-cents", "3000")
+    await expect(points.nth(0).locator("title")).to_contain_text(
+        f"debit {funded.debit_id}: +$50.00, escrow $50.00"
+    )
+    await expect(points.nth(1).locator("title")).to_contain_text(
+        re.compile(r"credit CR\w+: \u2212\$20\.00, escrow \$30\.00")
+    )
+    await expect(chart.locator("text.chart-label").first).to_have_text("$50.00")
+    assert desktop.csp_violations == []
