@@ -20,6 +20,7 @@ from dashboard import actions, charts, context, paging
 from dashboard.formatting import money as _dollars
 from dashboard.forms import read_form, text_field
 from dashboard.templating import render
+from dashboard.urls import url
 from dashboard.views.transactions import dollars_cents
 from ledger import credits, debits, marketplaces, orders
 from ledger import dashboard as ledger_dashboard
@@ -61,6 +62,15 @@ async def payout_destinations(
             label = f"{role} — {name} ••{account.last4}" if name else f"{role} — ••{account.last4}"
             destinations.append(Destination(account.id, role, label))
     return destinations
+
+
+async def _render(
+    request: web.Request, template: str, values: dict[str, Any], status: int = 200
+) -> web.Response:
+    """An order template, whose action forms each get a fresh one-time nonce."""
+    return await render(
+        request, template, values | {"form_nonce": actions.new_nonce}, status=status
+    )
 
 
 def search_text(request: web.Request) -> str:
@@ -112,7 +122,7 @@ async def order_page(
         (destination for destination in destinations if destination.id == picked),
         (merchants or destinations)[-1] if destinations else None,
     )
-    return await render(
+    return await _render(
         request,
         "orders/detail.html",
         {
@@ -159,8 +169,30 @@ async def timeline_part(request: web.Request) -> web.Response:
     timeline = await ledger_dashboard.order_timeline(
         context.pool(request), context.marketplace_id(request), order["id"]
     )
-    return await render(
+    return await _render(
         request, "orders/timeline.html", {"order": order, "timeline": timeline, "forms": {}}
+    )
+
+
+async def payout_form(request: web.Request) -> web.Response:
+    """A fresh payout form (a new nonce) for `bank_account`, of the whole escrow: what
+    "Pay out again" fetches. Without htmx, the order's page."""
+    if request.headers.get("HX-Request") != "true":
+        raise web.HTTPSeeOther(url(request, "orders.detail", id=request.match_info["id"]))
+    order = await _order(request)
+    bank_account_id = request.query.get("bank_account", "")
+    return await _render(
+        request,
+        "orders/payout_form.html",
+        {
+            "order_id": order["id"],
+            "form_id": "payout",
+            "target_id": bank_account_id,
+            "target_label": await _destination_label(request, bank_account_id),
+            "amount_cents": order["amount_escrowed_cents"],
+            "error": None,
+            "done": None,
+        },
     )
 
 
@@ -180,11 +212,12 @@ async def _act(
     order_id = request.match_info["id"]
     target_id = text_field(form, target_field)
     amount_cents = actions.cents(text_field(form, "amount_cents"))
+    form_nonce = actions.nonce(text_field(form, actions.FORM_NONCE_FIELD))
     # A payout form is one per page; a refund or reversal form one per transfer.
     form_id = form_prefix if form_prefix == "payout" else f"{form_prefix}-{target_id}"
     error: str | None = None
     message: str | None = None
-    if target_id is None or amount_cents is None:
+    if target_id is None or amount_cents is None or form_nonce is None:
         error = "The form is incomplete: reload the page and try again."
     elif form.get("confirm") != "yes":
         error = "Tick the box to confirm the amount."
@@ -194,12 +227,19 @@ async def _act(
         outcome = await actions.transfer(
             request,
             lambda connection: move(connection, marketplace_id, target_id, wanted),
+            form_nonce=form_nonce,
         )
         error = outcome.error
-        if outcome.result is not None and error is None:
-            message = done(outcome.result)
+        if outcome.replayed:
+            # The same form again: nothing moved; say what the first submission did.
+            message = "Already done" + (
+                f": {outcome.first_answer}" if outcome.first_answer else "."
+            )
+        elif outcome.result is not None:
+            message = done(outcome.result) if error is None else None
+            await actions.remember(request, form_nonce, message or error or "")
     if request.headers.get("HX-Request") == "true":
-        return await render(
+        return await _render(
             request,
             template,
             {
@@ -278,6 +318,7 @@ ROUTES = [
     web.get("/orders/{id}/escrow", escrow_figure, name="orders.escrow"),
     web.get("/orders/{id}/escrow-chart", escrow_chart_part, name="orders.escrow_chart"),
     web.get("/orders/{id}/timeline", timeline_part, name="orders.timeline"),
+    web.get("/orders/{id}/payout-form", payout_form, name="orders.payout_form"),
     web.post("/orders/{id}/payouts", pay_out, name="orders.payout"),
     web.post("/orders/{id}/refunds", refund, name="orders.refund"),
     web.post("/orders/{id}/reversals", reverse, name="orders.reverse"),

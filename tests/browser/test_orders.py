@@ -152,3 +152,38 @@ async def test_the_escrow_chart_steps_up_with_the_debit_and_down_with_the_payout
     )
     await expect(chart.locator("text.chart-label").first).to_have_text("$50.00")
     assert desktop.csp_violations == []
+
+
+async def test_the_same_payout_form_submitted_twice_pays_out_once(
+    desktop: Watched, marketplace: Marketplace
+) -> None:
+    funded = await flows.funded_order(marketplace.api, 5000)
+    await desktop.sign_in(marketplace.secret)
+    page = desktop.page
+    await page.goto(desktop.url(f"/dashboard/orders/{funded.order_id}"))
+    await page.get_by_label("Amount to pay out (dollars)").fill("20")
+    await page.get_by_role("button", name="Change the amount").click()
+    payout = page.locator("#payout")
+    await payout.get_by_label("Yes, pay out $20.00").check()
+    # Everything the browser is about to post: the CSRF token and the form's nonce too.
+    fields = await payout.evaluate("form => Object.fromEntries(new FormData(form))")
+    assert fields["form_nonce"]
+    await payout.get_by_role("button", name="Pay out $20.00").click()
+    await expect(payout.get_by_role("status")).to_have_text(
+        re.compile(r"Paid out \$20\.00: credit CR\w+ is pending\.")
+    )
+    # Nothing re-armed beside the message: paying again takes asking for a new form.
+    await expect(payout.get_by_role("checkbox")).to_have_count(0)
+
+    replay = await page.request.post(
+        desktop.url(f"/dashboard/orders/{funded.order_id}/payouts"),
+        form=fields,
+        headers={"HX-Request": "true"},
+    )
+    assert replay.status == 200
+    assert "Already done: Paid out $20.00" in await replay.text()
+    assert await flows.escrowed(marketplace.api, funded.order_id) == 3000
+    await expect(page.locator("#order-timeline tr[data-kind=credit]")).to_have_count(1)
+
+    await payout.get_by_role("link", name="Pay out again").click()
+    await expect(payout.get_by_role("button", name="Pay out $30.00")).to_be_visible()
