@@ -22,6 +22,9 @@ show in the `confirm` macro. Moving money goes through the very functions the AP
 
 from __future__ import annotations
 
+import hashlib
+import re
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -32,6 +35,7 @@ from aiohttp import web
 
 import jobqueue
 from dashboard import context
+from ledger import idempotency
 from ledger.errors import BalancedError
 from ledger.outbox import Job
 from ledger.transfers import TransferResult
@@ -41,7 +45,31 @@ POOL_ACQUIRE_TIMEOUT_S = 5.0
 # The longest amount a form may name: the ledger's own bound ($10,000,000,000.00).
 AMOUNT_CENTS_MAX = 1_000_000_000_000
 
+# A form that moves money is single-use: it carries a nonce made when it was rendered
+# (field FORM_NONCE_FIELD), claimed in the ledger's idempotency table (key prefixed, so it
+# never meets an API client's key) in the action's own transaction. The same form posted
+# again — a double click, a resubmit, a replayed request — moves nothing and is told what
+# the first submission answered. The table forgets keys after its retention (hours).
+FORM_NONCE_FIELD = "form_nonce"
+NONCE_KEY_PREFIX = "dashboard-form:"
+NONCE_BYTES = 24
+NONCE_PATTERN = re.compile(r"[A-Za-z0-9_-]{32}")
+
 Result = TypeVar("Result")
+
+
+def new_nonce() -> str:
+    """A fresh one-time nonce for a form (templates call it through `form_nonce()`)."""
+    return secrets.token_urlsafe(NONCE_BYTES)
+
+
+def nonce(text: str | None) -> str | None:
+    """A posted nonce, or None when it is not one we could have made."""
+    return text if text is not None and NONCE_PATTERN.fullmatch(text) else None
+
+
+def _nonce_key(form_nonce: str) -> str:
+    return NONCE_KEY_PREFIX + form_nonce
 
 
 @dataclass(frozen=True)
@@ -50,10 +78,14 @@ class Outcome(Generic[Result]):
 
     result: Result | None
     error: str | None
+    #: The form had been submitted before (its nonce was used): nothing ran this time.
+    replayed: bool = False
+    #: What the first submission answered (see `remember`), when it was kept.
+    first_answer: str | None = None
 
     @property
     def done(self) -> bool:
-        return self.error is None
+        return self.error is None and not self.replayed
 
 
 @asynccontextmanager
@@ -72,24 +104,73 @@ async def enqueue(request: web.Request, jobs: list[Job]) -> None:
         await jobqueue.enqueue(context.redis(request), jobs, context.settings(request).queue_name)
 
 
+async def _replayed(request: web.Request, key: str) -> Outcome[Result]:
+    row = await idempotency.get(context.pool(request), context.marketplace_id(request), key)
+    body = row["response_body"] if row is not None else None
+    return Outcome(None, None, replayed=True, first_answer=bytes(body).decode() if body else None)
+
+
 async def run(
     request: web.Request,
     work: Callable[[asyncpg.Connection], Awaitable[tuple[Result, list[Job]]]],
+    *,
+    form_nonce: str | None = None,
 ) -> Outcome[Result]:
     """`work` in one transaction, returning (result, jobs); the jobs enqueued after the
-    commit; a ledger refusal (BalancedError) becomes the Outcome's error, nothing written."""
+    commit; a ledger refusal (BalancedError) becomes the Outcome's error, nothing written.
+
+    With `form_nonce`, at most once per nonce: a nonce already used (or in use) runs
+    nothing and answers a `replayed` Outcome. A refusal frees the nonce (nothing moved:
+    the operator may correct and resubmit)."""
+    if form_nonce is None:
+        try:
+            async with transaction(request) as connection:
+                result, jobs = await work(connection)
+        except BalancedError as error:
+            return Outcome(None, error.description)
+        await enqueue(request, jobs)
+        return Outcome(result, None)
+    pool, marketplace_id = context.pool(request), context.marketplace_id(request)
+    key = _nonce_key(form_nonce)
+    token = await idempotency.claim(
+        pool, marketplace_id, key, hashlib.sha256(key.encode()).digest()
+    )
+    if token is None:
+        return await _replayed(request, key)
     try:
         async with transaction(request) as connection:
+            # Row-locked until the commit, and marked in the same transaction as the
+            # money moves: both commit or neither does.
+            if not await idempotency.hold(connection, marketplace_id, key, token):
+                return await _replayed(request, key)
             result, jobs = await work(connection)
+            await idempotency.mark_committed(connection, marketplace_id, key, token)
     except BalancedError as error:
+        await idempotency.release(pool, marketplace_id, key, token)
         return Outcome(None, error.description)
+    except BaseException:
+        await idempotency.release(pool, marketplace_id, key, token)
+        raise
     await enqueue(request, jobs)
     return Outcome(result, None)
+
+
+async def remember(request: web.Request, form_nonce: str, answer: str) -> None:
+    """Keep what the form's first submission answered, for its replays to show."""
+    await idempotency.store_response(
+        context.pool(request),
+        context.marketplace_id(request),
+        _nonce_key(form_nonce),
+        200,
+        answer.encode(),
+    )
 
 
 async def transfer(
     request: web.Request,
     move: Callable[[asyncpg.Connection], Awaitable[TransferResult]],
+    *,
+    form_nonce: str | None = None,
 ) -> Outcome[TransferResult]:
     """A ledger function that moves money (it returns a TransferResult): a transfer the
     ledger records as failed (e.g. a card declined) is committed, with its jobs, and
@@ -99,7 +180,7 @@ async def transfer(
         result = await move(connection)
         return result, result.jobs
 
-    outcome = await run(request, work)
+    outcome = await run(request, work, form_nonce=form_nonce)
     if outcome.result is not None and outcome.result.error is not None:
         return Outcome(outcome.result, outcome.result.error.description)
     return outcome

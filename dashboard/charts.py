@@ -1,16 +1,19 @@
-"""The overview's chart, drawn on the server as plain SVG shapes (no script, no inline
+"""The dashboard's charts, drawn on the server as plain SVG shapes (no script, no inline
 style: the CSP allows neither; colours come from classes in dashboard.css).
 
-Top panel: each day's volume (debits that have not failed) as a bar. Bottom panel: the
-day's transfers by outcome, stacked: succeeded, pending, failed."""
+The overview's `activity_chart`: top panel, each day's volume (debits that have not failed)
+as a bar; bottom panel, the day's transfers by outcome, stacked: succeeded, pending, failed.
+
+An order's `escrow_chart`: its escrow as a step line, one step per posting that moved it
+(evenly spaced: the order of events matters here, not the hours between them)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from dashboard.formatting import money
-from ledger.dashboard import DayActivity
+from dashboard.formatting import money, signed_money
+from ledger.dashboard import DayActivity, EscrowPoint
 
 WIDTH = 720
 HEIGHT = 260
@@ -116,3 +119,85 @@ def activity_chart(activity: list[DayActivity], first: date, days: int) -> Chart
     )
     axes = [Line(LEFT, y, WIDTH - RIGHT, y) for y in (VOLUME_BOTTOM, OUTCOMES_BOTTOM)]
     return Chart(WIDTH, HEIGHT, days, axes, bars, labels, description)
+
+
+ESCROW_WIDTH = 720
+ESCROW_HEIGHT = 200
+ESCROW_TOP, ESCROW_BOTTOM = 16, 160
+ESCROW_TIME_LABELS_Y = 184
+ESCROW_RIGHT = 16
+
+
+@dataclass(frozen=True)
+class Point:
+    x: float
+    y: float
+    balance_cents: int
+    title: str  # Shown on hover, read by screen readers.
+
+
+@dataclass(frozen=True)
+class EscrowChart:
+    width: int
+    height: int
+    axes: list[Line]
+    #: The step line's vertices, as an SVG polyline's `points` ("x,y x,y ...").
+    line: str
+    points: list[Point]  # One per posting, where the step lands.
+    labels: list[Label]
+    description: str  # The chart in words (its aria-label).
+
+
+def escrow_chart(history: list[EscrowPoint]) -> EscrowChart:
+    """The balance after each posting of `history` (oldest first), from $0.00 before the
+    first; an empty history draws the axes alone."""
+    top_cents = max((point.balance_cents for point in history), default=0)
+    scale_cents = top_cents or 1
+    steps = len(history)
+    # Slot 0 is the empty escrow before the first posting; each posting gets the next.
+    slot = (ESCROW_WIDTH - LEFT - ESCROW_RIGHT) / (steps + 1)
+
+    def y(balance_cents: int) -> float:
+        return round(ESCROW_BOTTOM - (ESCROW_BOTTOM - ESCROW_TOP) * balance_cents / scale_cents, 1)
+
+    vertices = [(float(LEFT), y(0))]
+    points: list[Point] = []
+    for index, entry in enumerate(history):
+        x = round(LEFT + (index + 1) * slot, 1)
+        vertices.append((x, vertices[-1][1]))
+        vertices.append((x, y(entry.balance_cents)))
+        title = (
+            f"{entry.created_at:%Y-%m-%d %H:%M:%S} UTC, {entry.kind} {entry.transaction_id}: "
+            f"{signed_money(entry.moved_cents)}, escrow {money(entry.balance_cents)}"
+        )
+        points.append(Point(x, y(entry.balance_cents), entry.balance_cents, title))
+    if history:
+        vertices.append((float(ESCROW_WIDTH - ESCROW_RIGHT), vertices[-1][1]))
+    labels = [
+        Label(LEFT - 8, ESCROW_TOP + 4, money(top_cents), "end"),
+        Label(LEFT - 8, ESCROW_BOTTOM, "$0.00", "end"),
+    ]
+    if history:
+        labels.append(
+            Label(LEFT, ESCROW_TIME_LABELS_Y, f"{history[0].created_at:%b %d %H:%M}", "start")
+        )
+        labels.append(
+            Label(
+                ESCROW_WIDTH - ESCROW_RIGHT,
+                ESCROW_TIME_LABELS_Y,
+                f"{history[-1].created_at:%b %d %H:%M} UTC",
+                "end",
+            )
+        )
+        description = (
+            f"The order's escrow over {steps} posting{'' if steps == 1 else 's'}: at most "
+            f"{money(top_cents)}, now {money(history[-1].balance_cents)}."
+        )
+    else:
+        description = "The order's escrow: nothing has moved it yet."
+    axes = [
+        Line(LEFT, ESCROW_BOTTOM, ESCROW_WIDTH - ESCROW_RIGHT, ESCROW_BOTTOM),
+        Line(LEFT, ESCROW_TOP, LEFT, ESCROW_BOTTOM),
+    ]
+    line = " ".join(f"{x},{y_}" for x, y_ in vertices)
+    return EscrowChart(ESCROW_WIDTH, ESCROW_HEIGHT, axes, line, points, labels, description)

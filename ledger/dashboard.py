@@ -707,3 +707,37 @@ async def customer_cards(
         )
         for row in rows
     ]
+
+
+# The escrow chart shows at most this many of an order's latest postings.
+ESCROW_POINTS_MAX = 200
+
+
+@dataclass(frozen=True)
+class EscrowPoint:
+    """The order's escrow right after one posting that moved it."""
+
+    posting_id: int
+    transaction_id: str
+    kind: str  # The kind of transfer that posted it: debit, credit, reversal, ...
+    created_at: datetime
+    moved_cents: int  # Into the escrow positive, out of it negative.
+    balance_cents: int
+
+
+async def order_escrow_history(
+    pool: asyncpg.Pool, marketplace_id: str, order_id: str
+) -> list[EscrowPoint]:
+    """Oldest first: the balance of the order's escrow after each posting on it."""
+    rows = await pool.fetch(Q["order_escrow_history"], marketplace_id, order_id, ESCROW_POINTS_MAX)
+    return [
+        EscrowPoint(
+            int(row["posting_id"]),
+            row["transaction_id"],
+            row["kind"],
+            row["created_at"],
+            int(row["amount_cents"]),
+            int(row["balance_cents"]),
+        )
+        for row in reversed(rows)
+    ]

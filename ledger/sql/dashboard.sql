@@ -260,3 +260,20 @@ FROM cards k
 WHERE k.marketplace_id = $1 AND k.customer_id = $2 AND k.deleted_at IS NULL
 ORDER BY k.created_at, k.id
 LIMIT $3
+
+-- name: order_escrow_history
+-- Order $2's escrow (of marketplace $1) after each posting that moved it, newest first, at
+-- most $3: the posting's line on the escrow, the balance it left (the running sum), and
+-- the kind of the transfer that posted it.
+SELECT h.posting_id, h.transaction_id, t.kind, h.created_at, h.amount_cents, h.balance_cents
+FROM (
+    SELECT p.id AS posting_id, p.transaction_id, p.created_at, l.amount_cents,
+           sum(l.amount_cents) OVER (ORDER BY p.id)::bigint AS balance_cents
+    FROM ledger_lines l
+    JOIN ledger_postings p ON p.id = l.posting_id
+    JOIN orders o ON o.id = l.account_id AND o.marketplace_id = $1
+    WHERE p.marketplace_id = $1 AND l.account_id = $2
+) h
+JOIN transactions t ON t.id = h.transaction_id AND t.marketplace_id = $1
+ORDER BY h.posting_id DESC
+LIMIT $3

@@ -3,6 +3,8 @@ API's own error text, hostile strings as text, and an action without its CSRF to
 
 from __future__ import annotations
 
+import re
+
 from playwright.async_api import expect
 
 from tests.browser.conftest import Watched
@@ -91,3 +93,97 @@ async def test_a_payout_posted_without_the_csrf_token_is_refused_and_moves_nothi
     )
     assert status == 403
     assert await flows.escrowed(marketplace.api, funded.order_id) == 5000
+
+
+async def test_paying_the_marketplace_owner_out_credits_the_owners_bank_account(
+    desktop: Watched, marketplace: Marketplace
+) -> None:
+    api = marketplace.api
+    funded = await flows.funded_order(api, 5000)
+    owned = await api.get(f"/customers/{marketplace.owner_customer_id}/bank_accounts")
+    owner_account_id = owned.body["bank_accounts"][0]["id"]
+    await desktop.sign_in(marketplace.secret)
+    page = desktop.page
+    await page.goto(desktop.url(f"/dashboard/orders/{funded.order_id}"))
+    await expect(page.get_by_label("Destination")).to_contain_text("Merchant — Ada Lovelace ••0002")
+    await page.get_by_label("Destination").select_option(
+        label="Marketplace owner — Test Marketplace ••0002"
+    )
+    await page.get_by_label("Amount to pay out (dollars)").fill("10")
+    await page.get_by_role("button", name="Change the amount").click()
+    payout = page.locator("#payout")
+    await expect(payout).to_contain_text("To Marketplace owner — Test Marketplace ••0002")
+    await payout.get_by_label("Yes, pay out $10.00").check()
+    await payout.get_by_role("button", name="Pay out $10.00").click()
+    await expect(payout.get_by_role("status")).to_contain_text("Paid out $10.00")
+    credit = page.locator("#order-timeline tr[data-kind=credit]")
+    await expect(credit).to_contain_text(owner_account_id)
+    await expect(page.locator("#order-escrow")).to_have_text("$40.00")
+    assert await flows.escrowed(api, funded.order_id) == 4000
+
+
+async def test_the_escrow_chart_steps_up_with_the_debit_and_down_with_the_payout(
+    desktop: Watched, marketplace: Marketplace
+) -> None:
+    funded = await flows.funded_order(marketplace.api, 5000)
+    await desktop.sign_in(marketplace.secret)
+    page = desktop.page
+    await page.goto(desktop.url(f"/dashboard/orders/{funded.order_id}"))
+    chart = page.locator("#order-escrow-chart")
+    points = chart.locator("circle.chart-point")
+    await expect(points).to_have_count(1)
+    await expect(chart.get_by_role("img")).to_have_accessible_name(
+        "The order's escrow over 1 posting: at most $50.00, now $50.00."
+    )
+    await page.get_by_label("Amount to pay out (dollars)").fill("20")
+    await page.get_by_role("button", name="Change the amount").click()
+    payout = page.locator("#payout")
+    await payout.get_by_label("Yes, pay out $20.00").check()
+    await payout.get_by_role("button", name="Pay out $20.00").click()
+    # Live: the chart redraws itself when the credit's event arrives.
+    await expect(points).to_have_count(2)
+    await expect(points.nth(0)).to_have_attribute("data-balance-cents", "5000")
+    await expect(points.nth(1)).to_have_attribute("data-balance-cents", "3000")
+    await expect(points.nth(0).locator("title")).to_contain_text(
+        f"debit {funded.debit_id}: +$50.00, escrow $50.00"
+    )
+    await expect(points.nth(1).locator("title")).to_contain_text(
+        re.compile(r"credit CR\w+: \u2212\$20\.00, escrow \$30\.00")
+    )
+    await expect(chart.locator("text.chart-label").first).to_have_text("$50.00")
+    assert desktop.csp_violations == []
+
+
+async def test_the_same_payout_form_submitted_twice_pays_out_once(
+    desktop: Watched, marketplace: Marketplace
+) -> None:
+    funded = await flows.funded_order(marketplace.api, 5000)
+    await desktop.sign_in(marketplace.secret)
+    page = desktop.page
+    await page.goto(desktop.url(f"/dashboard/orders/{funded.order_id}"))
+    await page.get_by_label("Amount to pay out (dollars)").fill("20")
+    await page.get_by_role("button", name="Change the amount").click()
+    payout = page.locator("#payout")
+    await payout.get_by_label("Yes, pay out $20.00").check()
+    # Everything the browser is about to post: the CSRF token and the form's nonce too.
+    fields = await payout.evaluate("form => Object.fromEntries(new FormData(form))")
+    assert fields["form_nonce"]
+    await payout.get_by_role("button", name="Pay out $20.00").click()
+    await expect(payout.get_by_role("status")).to_have_text(
+        re.compile(r"Paid out \$20\.00: credit CR\w+ is pending\.")
+    )
+    # Nothing re-armed beside the message: paying again takes asking for a new form.
+    await expect(payout.get_by_role("checkbox")).to_have_count(0)
+
+    replay = await page.request.post(
+        desktop.url(f"/dashboard/orders/{funded.order_id}/payouts"),
+        form=fields,
+        headers={"HX-Request": "true"},
+    )
+    assert replay.status == 200
+    assert "Already done: Paid out $20.00" in await replay.text()
+    assert await flows.escrowed(marketplace.api, funded.order_id) == 3000
+    await expect(page.locator("#order-timeline tr[data-kind=credit]")).to_have_count(1)
+
+    await payout.get_by_role("link", name="Pay out again").click()
+    await expect(payout.get_by_role("button", name="Pay out $30.00")).to_be_visible()
