@@ -196,6 +196,36 @@ async def payout_form(request: web.Request) -> web.Response:
     )
 
 
+# The templates of the forms that return part of a transfer, by what they do.
+RETURN_FORMS = {"refund": "orders/refund_form.html", "reverse": "orders/reverse_form.html"}
+
+
+async def return_form(request: web.Request) -> web.Response:
+    """A refund or reversal form for another amount (`amount`, dollars) of transfer
+    `target`, with a fresh nonce: what a timeline row's "Change" fetches. The ledger still
+    decides whether that much remains. Without htmx, the order's page."""
+    order_id = request.match_info["id"]
+    kind = request.query.get("kind", "")
+    if request.headers.get("HX-Request") != "true" or kind not in RETURN_FORMS:
+        raise web.HTTPSeeOther(url(request, "orders.detail", id=order_id))
+    await _order(request)  # The order must be this marketplace's.
+    target_id = request.query.get("target", "")
+    current_cents = actions.cents(request.query.get("current")) or 0
+    wanted_cents = dollars_cents(request.query.get("amount", ""))
+    return await _render(
+        request,
+        RETURN_FORMS[kind],
+        {
+            "order_id": order_id,
+            "form_id": f"{kind}-{target_id}",
+            "target_id": target_id,
+            "amount_cents": wanted_cents or current_cents,
+            "error": None if wanted_cents else "Type an amount in dollars, e.g. 12.50.",
+            "done": None,
+        },
+    )
+
+
 async def _act(
     request: web.Request,
     *,
@@ -319,6 +349,7 @@ ROUTES = [
     web.get("/orders/{id}/escrow-chart", escrow_chart_part, name="orders.escrow_chart"),
     web.get("/orders/{id}/timeline", timeline_part, name="orders.timeline"),
     web.get("/orders/{id}/payout-form", payout_form, name="orders.payout_form"),
+    web.get("/orders/{id}/return-form", return_form, name="orders.return_form"),
     web.post("/orders/{id}/payouts", pay_out, name="orders.payout"),
     web.post("/orders/{id}/refunds", refund, name="orders.refund"),
     web.post("/orders/{id}/reversals", reverse, name="orders.reverse"),

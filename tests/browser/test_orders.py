@@ -187,3 +187,26 @@ async def test_the_same_payout_form_submitted_twice_pays_out_once(
 
     await payout.get_by_role("link", name="Pay out again").click()
     await expect(payout.get_by_role("button", name="Pay out $30.00")).to_be_visible()
+
+
+async def test_a_partial_reversal_leaves_the_rest_reversible(
+    desktop: Watched, marketplace: Marketplace
+) -> None:
+    api = marketplace.api
+    funded = await flows.funded_order(api, 5000)
+    credit = await flows.credit_order(api, funded, 2000)
+    await flows.credit_status(api, credit["id"], "succeeded")
+    await desktop.sign_in(marketplace.secret)
+    page = desktop.page
+    await page.goto(desktop.url(f"/dashboard/orders/{funded.order_id}"))
+    row = page.locator(f"#transfer-{credit['id']}")
+    await row.get_by_label("Amount ($)").fill("5")
+    await row.get_by_role("button", name="Change").click()
+    reverse = page.locator(f"#reverse-{credit['id']}")
+    await reverse.get_by_label("Yes, reverse $5.00").check()
+    await reverse.get_by_role("button", name="Reverse $5.00").click()
+    await expect(page.locator("#order-timeline tr[data-kind=reversal]")).to_contain_text("+$5.00")
+    reversals = (await api.get(f"/credits/{credit['id']}/reversals")).body["reversals"]
+    assert [reversal["amount"] for reversal in reversals] == [500]
+    await page.reload()
+    await expect(page.locator(f"#reverse-{credit['id']}")).to_contain_text("Reverse $15.00")
