@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.async_api import expect
+from playwright.async_api import Locator, Page, expect
 
 from tests.browser.conftest import Watched
 from tests.browser.test_dashboard_shell import HOSTILE_NAMES
@@ -13,6 +13,15 @@ from tests.conftest import Marketplace
 from tests.support import flows
 
 HOSTILE = " ".join(HOSTILE_NAMES)
+
+
+async def confirm_payout(page: Page, dollars: str) -> Locator:
+    """Ask the order page's payout form for `dollars` and tick its confirmation; the form."""
+    await page.get_by_label("Amount to pay out (dollars)").fill(dollars)
+    await page.get_by_role("button", name="Change the amount").click()
+    payout = page.locator("#payout")
+    await payout.get_by_label(f"Yes, pay out ${float(dollars):.2f}").check()
+    return payout
 
 
 async def test_searching_orders_by_description_finds_the_order_with_its_escrow(
@@ -38,10 +47,7 @@ async def test_a_payout_above_the_escrow_shows_the_apis_error_and_moves_nothing(
     await desktop.sign_in(marketplace.secret)
     page = desktop.page
     await page.goto(desktop.url(f"/dashboard/orders/{funded.order_id}"))
-    await page.get_by_label("Amount to pay out (dollars)").fill("80")
-    await page.get_by_role("button", name="Change the amount").click()
-    payout = page.locator("#payout")
-    await payout.get_by_label("Yes, pay out $80.00").check()
+    payout = await confirm_payout(page, "80")
     await payout.get_by_role("button", name="Pay out $80.00").click()
     await expect(payout.get_by_role("alert")).to_have_text(
         f"Order {funded.order_id} has insufficient funds to cover a transfer of 8000."
@@ -135,10 +141,7 @@ async def test_the_escrow_chart_steps_up_with_the_debit_and_down_with_the_payout
     await expect(chart.get_by_role("img")).to_have_accessible_name(
         "The order's escrow over 1 posting: at most $50.00, now $50.00."
     )
-    await page.get_by_label("Amount to pay out (dollars)").fill("20")
-    await page.get_by_role("button", name="Change the amount").click()
-    payout = page.locator("#payout")
-    await payout.get_by_label("Yes, pay out $20.00").check()
+    payout = await confirm_payout(page, "20")
     await payout.get_by_role("button", name="Pay out $20.00").click()
     # Live: the chart redraws itself when the credit's event arrives.
     await expect(points).to_have_count(2)
@@ -161,10 +164,7 @@ async def test_the_same_payout_form_submitted_twice_pays_out_once(
     await desktop.sign_in(marketplace.secret)
     page = desktop.page
     await page.goto(desktop.url(f"/dashboard/orders/{funded.order_id}"))
-    await page.get_by_label("Amount to pay out (dollars)").fill("20")
-    await page.get_by_role("button", name="Change the amount").click()
-    payout = page.locator("#payout")
-    await payout.get_by_label("Yes, pay out $20.00").check()
+    payout = await confirm_payout(page, "20")
     # Everything the browser is about to post: the CSRF token and the form's nonce too.
     fields = await payout.evaluate("form => Object.fromEntries(new FormData(form))")
     assert fields["form_nonce"]
