@@ -4,13 +4,23 @@ macro."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
+import asyncpg
 from aiohttp import web
+
+from dashboard import context
 
 LIMIT_DEFAULT = 25
 LIMIT_MAX = 100
 OFFSET_MAX = 10_000_000
+# A search is a few words or an id; longer text is cut, not refused.
+SEARCH_CHARS_MAX = 200
+
+# A ledger search: (pool, marketplace id, text or None, limit, offset) → (rows, total).
+Find = Callable[[asyncpg.Pool, str, str | None, int, int], Awaitable[tuple[list[Any], int]]]
 
 
 def _int(text: str | None, default: int, low: int, high: int) -> int:
@@ -53,3 +63,18 @@ def page(request: web.Request, limit: int, offset: int, total: int) -> Page:
     previous_url = at(max(offset - limit, 0)) if offset > 0 else None
     next_url = at(offset + limit) if offset + limit < total else None
     return Page(limit, offset, total, previous_url, next_url)
+
+
+def search_text(request: web.Request) -> str:
+    return request.query.get("q", "").strip()[:SEARCH_CHARS_MAX]
+
+
+async def searched(request: web.Request, find: Find) -> dict[str, Any]:
+    """A searchable list's template values: `rows` (one page of what `find` matches the
+    query's `q`, or everything), `search` and `page`."""
+    search = search_text(request)
+    limit, offset = limits(request)
+    rows, total = await find(
+        context.pool(request), context.marketplace_id(request), search or None, limit, offset
+    )
+    return {"rows": rows, "search": search, "page": page(request, limit, offset, total)}

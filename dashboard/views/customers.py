@@ -14,7 +14,6 @@ from dashboard import actions, context, paging
 from dashboard.formatting import money
 from dashboard.forms import read_form, text_field
 from dashboard.templating import render
-from dashboard.views.orders import search_text
 from ledger import accounts, settlements, transfers
 from ledger import dashboard as ledger_dashboard
 from ledger.records import Transfer, TransferKind
@@ -26,17 +25,8 @@ SETTLEMENTS_SHOWN = 50
 
 
 async def customers_list(request: web.Request) -> web.Response:
-    pool, marketplace_id = context.pool(request), context.marketplace_id(request)
-    search = search_text(request)
-    limit, offset = paging.limits(request)
-    found, total = await ledger_dashboard.customers_found(
-        pool, marketplace_id, search or None, limit, offset
-    )
-    return await render(
-        request,
-        "customers/index.html",
-        {"customers": found, "search": search, "page": paging.page(request, limit, offset, total)},
-    )
+    values = await paging.searched(request, ledger_dashboard.customers_found)
+    return await render(request, "customers/index.html", values)
 
 
 async def _payable(request: web.Request, customer_id: str) -> dict[str, Any] | None:

@@ -26,9 +26,6 @@ from ledger import credits, debits, marketplaces, orders
 from ledger import dashboard as ledger_dashboard
 from ledger.transfers import TransferRequest, TransferResult
 
-# The longest search text the list takes (an id, or words of a description).
-SEARCH_CHARS_MAX = 200
-
 Move = Callable[[asyncpg.Connection, str, str, TransferRequest], Awaitable[TransferResult]]
 
 
@@ -73,22 +70,9 @@ async def _render(
     )
 
 
-def search_text(request: web.Request) -> str:
-    return request.query.get("q", "").strip()[:SEARCH_CHARS_MAX]
-
-
 async def orders_list(request: web.Request) -> web.Response:
-    pool, marketplace_id = context.pool(request), context.marketplace_id(request)
-    search = search_text(request)
-    limit, offset = paging.limits(request)
-    found, total = await ledger_dashboard.orders_found(
-        pool, marketplace_id, search or None, limit, offset
-    )
-    return await render(
-        request,
-        "orders/index.html",
-        {"orders": found, "search": search, "page": paging.page(request, limit, offset, total)},
-    )
+    values = await paging.searched(request, ledger_dashboard.orders_found)
+    return await render(request, "orders/index.html", values)
 
 
 async def _order(request: web.Request) -> dict[str, Any]:
