@@ -18,10 +18,9 @@ from aiohttp import web
 
 from dashboard import actions, charts, context, paging
 from dashboard.formatting import money as _dollars
-from dashboard.forms import read_form, text_field
+from dashboard.forms import dollars_cents, read_form, text_field
 from dashboard.templating import render
 from dashboard.urls import url
-from dashboard.views.transactions import dollars_cents
 from ledger import credits, debits, marketplaces, orders
 from ledger import dashboard as ledger_dashboard
 from ledger.transfers import TransferRequest, TransferResult

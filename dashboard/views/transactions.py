@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from aiohttp import web
 
 from dashboard import context, paging
-from dashboard.actions import AMOUNT_CENTS_MAX
+from dashboard.forms import dollars_cents
 from dashboard.templating import render
 from ledger import dashboard as ledger_dashboard
 from ledger.dashboard import TransferFilter, TransferRow
@@ -23,8 +22,6 @@ KINDS = ("debit", "credit", "refund", "reversal", "settlement")
 STATUSES = ("pending", "succeeded", "failed")
 # A CSV export holds at most this many transfers, newest first (narrow the filters for more).
 CSV_ROWS_MAX = 50_000
-# Dollars as an operator types them: `12`, `12.5`, `1,234.56`, `$12.00`.
-DOLLARS = re.compile(r"\$?\s*(\d{1,3}(?:,\d{3})+|\d{1,13})(?:\.(\d{1,2}))?")
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = (
@@ -42,16 +39,6 @@ CSV_COLUMNS = (
     "failure_reason_code",
     "created_at",
 )
-
-
-def dollars_cents(text: str) -> int | None:
-    """Dollars typed in a form as integer cents (`12.5` → 1250), or None when the text is
-    not an amount from one cent to the ledger's bound."""
-    match = DOLLARS.fullmatch(text.strip())
-    if match is None:
-        return None
-    cents = int(match.group(1).replace(",", "")) * 100 + int((match.group(2) or "0").ljust(2, "0"))
-    return cents if 1 <= cents <= AMOUNT_CENTS_MAX else None
 
 
 def _day(text: str) -> date | None:
