@@ -732,7 +732,8 @@ CREATE INDEX IF NOT EXISTS callback_attempts_delivery ON callback_attempts (deli
 
 -- ---------------------------------------------------------------------------------------
 -- The outbox: every job is first a row here, written in the transaction that made it
--- necessary. Redis only carries a copy; the sweeper re-enqueues rows whose job was lost.
+-- necessary and deleted in the one that commits its work, so it holds open work only.
+-- Redis only carries a copy; the sweeper re-enqueues rows whose job was lost.
 CREATE TABLE IF NOT EXISTS outbox (
     id          text PRIMARY KEY,
     job         text NOT NULL CHECK (job IN ('submit_transfer', 'apply_outcome', 'deliver_callback')),
@@ -740,17 +741,27 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_at  timestamptz NOT NULL DEFAULT now(),
     -- Not to be run before this time (a callback retry waiting out its backoff).
     not_before  timestamptz NOT NULL DEFAULT now(),
-    enqueued_at timestamptz,
-    done_at     timestamptz
+    enqueued_at timestamptz
+)
+-- Each job writes three versions of its row (insert, claim, delete): vacuumed after a fixed
+-- number of dead rows, not a share of the few live ones, and without cost-based pauses.
+WITH (
+    autovacuum_vacuum_scale_factor = 0,
+    autovacuum_vacuum_threshold = 10000,
+    autovacuum_vacuum_insert_scale_factor = 0,
+    autovacuum_vacuum_insert_threshold = 10000,
+    autovacuum_vacuum_cost_delay = 0,
+    autovacuum_analyze_scale_factor = 0,
+    autovacuum_analyze_threshold = 10000
 );
-CREATE INDEX IF NOT EXISTS outbox_open ON outbox (not_before) WHERE done_at IS NULL;
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (not_before);
 -- A batch claims the due rows of one job name (ledger/sql/outbox.sql, claim_due).
-CREATE INDEX IF NOT EXISTS outbox_open_by_job ON outbox (job, not_before) WHERE done_at IS NULL;
+CREATE INDEX IF NOT EXISTS outbox_due_by_job ON outbox (job, not_before);
 -- The open deliveries by callback (an id is `<callback id>/<event id>`): a claim that spares
 -- busy callbacks visits each callback once instead of walking their backlog (claim_due_sparing).
-CREATE INDEX IF NOT EXISTS outbox_open_deliveries_by_callback
+CREATE INDEX IF NOT EXISTS outbox_deliveries_by_callback
     ON outbox (split_part(id, '/', 1), not_before)
-    WHERE done_at IS NULL AND job = 'deliver_callback';
+    WHERE job = 'deliver_callback';
 
 -- Idempotency-Key (Stripe semantics): the first response to a key is kept and replayed to
 -- every retry with the same request; a different request under the same key is refused.

@@ -81,7 +81,7 @@ async def _check(target: checks.Deployment, stuck_after_s: float) -> list[str]:
             found = await audit.violations(connection)
             stuck = await connection.fetch(
                 """SELECT id, job FROM outbox
-                   WHERE done_at IS NULL AND not_before < now() - make_interval(secs => $1)
+                   WHERE not_before < now() - make_interval(secs => $1)
                    LIMIT 10""",
                 stuck_after_s,
             )

@@ -97,10 +97,6 @@ class Settings(StoreSettings):
     # The outbox sweeper re-enqueues work whose job was lost (Redis flushed, process killed).
     sweep_interval_ms: int = 1000
     outbox_stale_after_ms: int = 5000
-    # Finished outbox rows are kept this long (3 days), far beyond any retry of the same job
-    # id (the rail retries a notification for minutes), so that a late duplicate still finds
-    # its row done; then purged, so that the table does not grow with the traffic.
-    outbox_done_kept_ms: int = 72 * 3_600_000
 
     # Transfers still pending this long after their submission are checked with the rail
     # (a lost notification, or a rail that forgot the entry), every interval.

@@ -3,9 +3,10 @@
 A job row is written in the transaction whose commit makes the work necessary; after the
 commit the caller enqueues it on arq with `_job_id` = the row id (the fast path, in the
 `jobqueue` package: the domain knows no queue library). If that enqueue is lost (process
-killed, Redis flushed), the sweeper finds the row still open and enqueues it again. Jobs
-mark their row done in the transaction that commits their work. Job names and id formats
-are in `ledger/protocol.py`."""
+killed, Redis flushed), the sweeper finds the row still there and enqueues it again. A job
+deletes its row in the transaction that commits its work, so the table holds open work
+only: a job whose row is gone is done, and a second run of it does nothing. Job names and id
+formats are in `ledger/protocol.py`."""
 
 from __future__ import annotations
 
@@ -53,13 +54,14 @@ async def add_many(
 async def reopen(
     connection: asyncpg.Connection, outbox_id: str, job: str, args: dict[str, Any]
 ) -> list[Job]:
-    """Make a job due again, writing its row afresh if it was purged; returns it, to be
-    enqueued after the commit (nothing when the row is still open: it runs anyway)."""
+    """Make a finished job due again, writing its row afresh; returns it, to be enqueued
+    after the commit (nothing when the row is still there: it runs anyway)."""
     row = await connection.fetchrow(Q["reopen"], outbox_id, job, args)
     return [] if row is None else [(row["job"], row["id"])]
 
 
 async def mark_done(connection: asyncpg.Connection | asyncpg.Pool, outbox_id: str) -> None:
+    """The job's work commits with the caller's transaction: its row goes."""
     await connection.execute(Q["mark_done"], outbox_id)
 
 
@@ -132,10 +134,10 @@ async def back_off(pool: asyncpg.Pool, ids: list[str], base_ms: int, max_ms: int
 
 
 async def load_args(pool: asyncpg.Pool, outbox_id: str) -> dict[str, Any] | None:
-    """A job's arguments, or None when its row is gone or done: a duplicate run of an
-    at-least-once job then has nothing to do."""
+    """A job's arguments, or None when its row is gone (the job is done): a duplicate run
+    of an at-least-once job then has nothing to do."""
     row = await pool.fetchrow(Q["get"], outbox_id)
-    if row is None or row["done_at"] is not None:
+    if row is None:
         return None
     args: dict[str, Any] = row["args"]
     return args
@@ -155,8 +157,8 @@ async def claim_stale(pool: asyncpg.Pool, stale_after_ms: int) -> list[Job]:
 
 
 async def submit_jobless(pool: asyncpg.Pool, older_than_ms: int) -> list[Job]:
-    """Give every pending rail transfer that has neither a recorded submission nor an open
-    submit job (its row purged or deleted) that job again; returns the jobs, to enqueue.
+    """Give every pending rail transfer that has neither a recorded submission nor a
+    submit job (its row deleted) that job again; returns the jobs, to enqueue.
 
     The outbox alone cannot find these: the job is what went missing. Without this a
     transfer whose row vanished would stay pending forever, its escrow consumed."""
@@ -169,23 +171,9 @@ async def submit_jobless(pool: asyncpg.Pool, older_than_ms: int) -> list[Job]:
 
 # Idempotency keys are kept at least a day (Stripe's promise).
 IDEMPOTENCY_KEYS_KEPT_HOURS = 24
-# Rows one purge statement deletes at most: bounds its transaction.
-PURGE_BATCH_MAX = 5_000
-# Statements one purge runs at most: 100,000 rows, far more than the sweeper's 10 s between
-# purges write at the fastest traffic, so that purging keeps up without one pass running long.
-PURGE_ROUNDS_MAX = 20
 
 
-async def purge(pool: asyncpg.Pool, done_kept_ms: int) -> int:
-    """Delete finished jobs done more than `done_kept_ms` ago (a bounded batch at a time,
-    while batches come back full) and expired idempotency keys; returns the jobs deleted."""
-    assert done_kept_ms >= 0
-    deleted = 0
-    for _ in range(PURGE_ROUNDS_MAX):
-        status = await pool.execute(Q["purge_done"], done_kept_ms, PURGE_BATCH_MAX)
-        count = int(status.split()[-1])  # "DELETE <n>"
-        deleted += count
-        if count < PURGE_BATCH_MAX:
-            break
+async def purge(pool: asyncpg.Pool) -> None:
+    """Delete expired idempotency keys (finished jobs need no purge: their rows are deleted
+    when their work commits)."""
     await idempotency.purge(pool, IDEMPOTENCY_KEYS_KEPT_HOURS)
-    return deleted

@@ -59,7 +59,12 @@ async def test_concurrent_credits_share_batches_and_each_is_made_once(
                 WHERE transaction_id = ANY($1) AND kind = 'credit.created') AS postings,
                (SELECT count(*) FROM events
                 WHERE entity_id = ANY($1) AND type = 'credit.created') AS events,
-               (SELECT count(*) FROM outbox WHERE id = ANY($2)) AS submissions
+               -- Each is submitted, or its submit job still waits.
+               (SELECT count(*) FROM transactions t
+                WHERE t.id = ANY($1) AND (t.submitted_at IS NOT NULL
+                                          OR EXISTS (SELECT 1 FROM outbox o WHERE o.id = ANY($2)
+                                                     AND o.args->>'transaction_id' = t.id)))
+                   AS submissions
         """,
         credit_ids,
         [protocol.submit_job_id(credit_id) for credit_id in credit_ids],

@@ -1,32 +1,24 @@
-"""Tables that would grow forever are purged: finished jobs after three days, idempotency
-keys after a day; open jobs and recent rows stay."""
+"""Tables that would grow forever do not: a finished job deletes its own row, and
+idempotency keys are purged after a day; open jobs and recent keys stay."""
 
 from __future__ import annotations
 
 from ledger import outbox
 from tests.conftest import Marketplace
+from tests.support import flows
 from tests.support.pipeline import Pipeline
 
 
-async def test_old_finished_jobs_and_expired_idempotency_keys_are_purged(
+async def test_expired_idempotency_keys_are_purged_and_recent_ones_kept(
     pipeline: Pipeline, marketplace: Marketplace
 ) -> None:
     pool = pipeline.pool
-    await pool.execute(
-        # The open row is not due for a day, so that the running sweeper leaves it alone.
-        "INSERT INTO outbox (id, job, done_at, not_before) VALUES "
-        "('test:old-done', 'submit_transfer', now() - interval '4 days', now()), "
-        "('test:recent-done', 'submit_transfer', now(), now()), "
-        "('test:old-open', 'submit_transfer', NULL, now() + interval '1 day')"
-    )
     await pool.execute(
         "INSERT INTO idempotency_keys (marketplace_id, key, request_sha256, created_at) VALUES "
         "($1, 'old', sha256('a'), now() - interval '25 hours'), ($1, 'new', sha256('b'), now())",
         marketplace.id,
     )
-    await outbox.purge(pool, pipeline.settings.outbox_done_kept_ms)
-    left = {r["id"] for r in await pool.fetch("SELECT id FROM outbox WHERE id LIKE 'test:%'")}
-    assert left == {"test:recent-done", "test:old-open"}
+    await outbox.purge(pool)
     keys = {
         r["key"]
         for r in await pool.fetch(
@@ -34,18 +26,25 @@ async def test_old_finished_jobs_and_expired_idempotency_keys_are_purged(
         )
     }
     assert keys == {"new"}
-    await pool.execute("DELETE FROM outbox WHERE id LIKE 'test:%'")
 
 
-async def test_a_purge_keeps_up_with_more_finished_jobs_than_one_statement_deletes(
+async def test_a_finished_job_leaves_no_row_and_an_open_one_stays(
     pipeline: Pipeline, marketplace: Marketplace
 ) -> None:
     pool = pipeline.pool
-    many = outbox.PURGE_BATCH_MAX * 2 + 10
+    # Not due for a day, so that the running sweeper leaves it alone.
     await pool.execute(
-        "INSERT INTO outbox (id, job, done_at) SELECT 'test:bulk-' || i, 'submit_transfer', "
-        "now() - interval '4 days' FROM generate_series(1, $1) AS i",
-        many,
+        "INSERT INTO outbox (id, job, not_before) "
+        "VALUES ('test:open', 'submit_transfer', now() + interval '1 day')"
     )
-    assert await outbox.purge(pool, pipeline.settings.outbox_done_kept_ms) >= many
-    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE id LIKE 'test:bulk-%'") == 0
+    funded = await flows.funded_order(marketplace.api, 10_000)
+    credit = await flows.credit_order(marketplace.api, funded, 2_500)
+    await flows.credit_status(marketplace.api, credit["id"], "succeeded")
+    jobs_of_the_credit = await pool.fetchval(
+        "SELECT count(*) FROM outbox WHERE id <> 'test:open' AND (args->>'transaction_id' = $1 "
+        "OR args->'entry'->>'id' = $1)",
+        credit["id"],
+    )
+    assert jobs_of_the_credit == 0
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE id = 'test:open'") == 1
+    await pool.execute("DELETE FROM outbox WHERE id = 'test:open'")

@@ -35,10 +35,6 @@ reversal_quarters = st.sampled_from([1, 2, 4, 5])
 # interleavings that once counted money twice) are reachable from the first step.
 PAID_CREDIT_CENTS = 2000
 T = TypeVar("T")
-RAIL_ACTIONS = {"settle": "entry.settled", "return": "entry.returned", "correct": "entry.corrected"}
-OUTCOME_APPLIED = """
-    SELECT EXISTS (SELECT 1 FROM outbox WHERE job = 'apply_outcome' AND done_at IS NOT NULL
-                   AND args->'entry'->>'id' = $1 AND args->>'type' = $2)"""
 SUBMITTED = "SELECT submitted_at IS NOT NULL FROM transactions WHERE id = $1"
 # Transfers the rail decides.
 RAIL_KINDS = ("bank_credit", "reversal", "settlement_out", "settlement_in", "ach_debit")
@@ -369,12 +365,7 @@ class MoneyModel(RuleBasedStateMachine):
         if action == "correct":
             body = {"code": "C01", "corrected_data": flows.ACCOUNT_STAYS_PENDING}
         await flows.rail_simulation(pipeline, transfer.id, action, body)
-
-        async def applied() -> bool:
-            found = await pipeline.pool.fetchval(OUTCOME_APPLIED, transfer.id, RAIL_ACTIONS[action])
-            return bool(found)
-
-        await eventually(applied)
+        await flows.rail_outcomes_applied(pipeline, transfer.id)
 
     @invariant()
     def figures_match_the_model(self) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger import protocol
 from tests.conftest import Marketplace
 from tests.support import flows
 from tests.support.pipeline import Pipeline, eventually
@@ -106,10 +105,7 @@ async def test_an_entry_resubmitted_after_a_correction_stays_the_entry_the_rail_
         "UPDATE transactions SET submitted_at = NULL, rail_trace_number = NULL WHERE id = $1",
         credit_id,
     )
-    await pipeline.pool.execute(
-        "UPDATE outbox SET done_at = NULL, not_before = now(), enqueued_at = NULL WHERE id = $1",
-        protocol.submit_job_id(credit_id),
-    )
+    await flows.submit_job_again(pipeline, credit_id)
 
     async def kept() -> bool:
         return (

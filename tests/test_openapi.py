@@ -384,7 +384,7 @@ async def _quiesce(pipeline: Pipeline, api: Api) -> None:
 
     async def drained() -> bool:
         open_jobs: int = await pipeline.pool.fetchval(
-            "SELECT count(*) FROM outbox WHERE done_at IS NULL AND not_before <= now()"
+            "SELECT count(*) FROM outbox WHERE not_before <= now()"
         )
         return open_jobs == 0
 

@@ -123,10 +123,8 @@ async def test_submitting_a_credit_twice_reaches_the_rail_once(
 ) -> None:
     credit_id = await _pending_credit(None, pipeline, marketplace)
     trace = await _trace_number(pipeline, credit_id)
-    # Run the job again as a redelivered queue entry would: the outbox row is reopened.
-    await pipeline.pool.execute(
-        "UPDATE outbox SET done_at = NULL WHERE id = $1", protocol.submit_job_id(credit_id)
-    )
+    # Run the job again as a queue entry delivered twice would.
+    await flows.submit_job_again(pipeline, credit_id)
     await pipeline.pool.execute(
         "UPDATE transactions SET submitted_at = NULL WHERE id = $1", credit_id
     )
@@ -193,9 +191,7 @@ async def test_credit_whose_job_was_lost_with_redis_still_succeeds_through_the_s
     finally:
         await pipeline.start_worker()
     await flows.credit_status(api, credit["id"], "succeeded")
-    assert await pipeline.pool.fetchval(
-        "SELECT done_at IS NOT NULL FROM outbox WHERE id = $1", protocol.submit_job_id(credit["id"])
-    )
+    assert await flows.job_done(pipeline, protocol.submit_job_id(credit["id"]))
     assert outbox.SWEEP_BATCH_MAX > 0
 
 
@@ -213,9 +209,7 @@ async def test_a_transfer_decided_before_its_submission_was_recorded_keeps_its_t
     )
     await flows.rail_simulation(pipeline, credit_id, "settle", {})
     await flows.credit_status(marketplace.api, credit_id, "succeeded")
-    await pipeline.pool.execute(
-        "UPDATE outbox SET done_at = NULL WHERE id = $1", protocol.submit_job_id(credit_id)
-    )
+    await flows.submit_job_again(pipeline, credit_id)
     async with pipeline.http.get(f"{pipeline.rail_url}/healthz") as response:
         resubmissions_before = (await response.json())["resubmissions"]
     from workers.transfers import submit_transfer
@@ -223,8 +217,6 @@ async def test_a_transfer_decided_before_its_submission_was_recorded_keeps_its_t
     ctx = pipeline.worker.ctx  # type: ignore[union-attr]
     await submit_transfer(ctx, protocol.submit_job_id(credit_id))  # type: ignore[arg-type]
     assert await _trace_number(pipeline, credit_id) == trace
-    assert await pipeline.pool.fetchval(
-        "SELECT done_at IS NOT NULL FROM outbox WHERE id = $1", protocol.submit_job_id(credit_id)
-    )
+    assert await flows.job_done(pipeline, protocol.submit_job_id(credit_id))
     async with pipeline.http.get(f"{pipeline.rail_url}/healthz") as response:
         assert (await response.json())["resubmissions"] == resubmissions_before

@@ -21,11 +21,8 @@ async def _notify(pipeline: Pipeline, kind: str, entry: dict[str, Any]) -> str:
     response = await flows.post_signed_notification(pipeline, notification_id, body)
     assert response.status == 204, response.body
 
-    async def applied() -> bool:
-        query = "SELECT done_at IS NOT NULL FROM outbox WHERE id = $1"
-        return bool(await pipeline.pool.fetchval(query, protocol.outcome_job_id(notification_id)))
-
-    await eventually(applied)
+    # The API kept the job before it answered: once the row is gone, the job has run.
+    await eventually(lambda: flows.job_done(pipeline, protocol.outcome_job_id(notification_id)))
     return notification_id
 
 

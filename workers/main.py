@@ -132,7 +132,6 @@ def _startup(settings: Settings) -> Any:
                 settings.queue_name,
                 settings.sweep_interval_ms,
                 settings.outbox_stale_after_ms,
-                settings.outbox_done_kept_ms,
             )
         )
         ctx["reconciler"] = asyncio.create_task(

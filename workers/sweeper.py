@@ -3,10 +3,11 @@ queue entry was lost (Redis flushed, a process killed between commit and enqueue
 
 Several workers may sweep at once: rows are claimed with SKIP LOCKED and enqueued with
 `_job_id` = the row id, so a job is never queued twice. Every 10 s the sweeper also
-purges old finished jobs and expired idempotency keys, so that neither table grows forever,
-and gives a submit job back to any pending rail transfer that has lost its own (a row
-purged or deleted before the transfer was submitted): every pending transfer stays
-reachable by some recovery path (the job, this scan, or reconciliation once submitted)."""
+purges expired idempotency keys, so that the table does not grow forever (finished jobs
+delete their own rows), and every minute it gives a submit job back to any pending rail
+transfer that has lost its own (a row deleted by hand before the transfer was submitted):
+every pending transfer stays reachable by some recovery path (the job, this scan, or
+reconciliation once submitted)."""
 
 from __future__ import annotations
 
@@ -22,12 +23,10 @@ from ledger import outbox
 
 log = logging.getLogger(__name__)
 
-# Often enough that a pass stays small at a thousand credits a second (three to four
-# finished rows each: ~35,000 rows in 10 s, within one purge's PURGE_ROUNDS_MAX bound),
-# so that the outbox stays near its retention however long the load lasts.
+# Idempotency keys expire after a day: purging them every 10 s keeps each pass small.
 PURGE_INTERVAL_S = 10
-# How often the jobless-transfer scan runs: such transfers are rare (a purge or an operator
-# removed their row), so a minute's wait is fine, and the scan stays off the hot path.
+# How often the jobless-transfer scan runs: such transfers are rare (an operator removed
+# their row), so a minute's wait is fine, and the scan stays off the hot path.
 JOBLESS_SCAN_INTERVAL_S = 60
 
 
@@ -37,10 +36,9 @@ async def sweep_forever(
     queue_name: str,
     interval_ms: int,
     stale_after_ms: int,
-    done_kept_ms: int,
 ) -> None:
     """Runs until cancelled at worker shutdown; an error in one sweep never ends it."""
-    assert interval_ms > 0 and stale_after_ms >= 0 and done_kept_ms >= 0
+    assert interval_ms > 0 and stale_after_ms >= 0
     purged_at = scanned_at = 0.0
     while True:  # Intentionally unbounded: lives exactly as long as the worker process.
         try:
@@ -49,7 +47,7 @@ async def sweep_forever(
             if swept:
                 log.info("sweeper re-enqueued %d job(s)", len(swept))
             if time.monotonic() - purged_at > PURGE_INTERVAL_S:
-                await outbox.purge(pool, done_kept_ms)
+                await outbox.purge(pool)
                 purged_at = time.monotonic()
             if time.monotonic() - scanned_at > JOBLESS_SCAN_INTERVAL_S:
                 jobless = await outbox.submit_jobless(pool, stale_after_ms)

@@ -47,13 +47,13 @@ FROM outbox o
 JOIN callback_deliveries d ON d.id = o.args->>'delivery_id'
 JOIN events e ON e.id = d.event_id
 JOIN callbacks c ON c.id = d.callback_id
-WHERE o.id = ANY($1::text[]) AND o.done_at IS NULL
+WHERE o.id = ANY($1::text[])
 
 -- name: record_delivered
 -- Deliveries that got through, in one statement: each attempt ($1 delivery ids, $2
 -- request headers, $3 statuses, $4 latencies, $5 excerpts) logged (as record_attempt),
 -- each delivery succeeded (guarded as settle_delivery), their callbacks $6 healthy again
--- (failing and stalled no more), their jobs $7 done.
+-- (failing and stalled no more), their jobs $7 done (deleted).
 WITH delivered AS (
     SELECT *
     FROM unnest($1::text[], $2::jsonb[], $3::int[], $4::int[], $5::text[], $6::text[],
@@ -79,8 +79,7 @@ healthy AS (
     WHERE id IN (SELECT callback_id FROM delivered)
       AND (failing_since IS NOT NULL OR stalled_until IS NOT NULL)
 )
-UPDATE outbox SET done_at = now()
-WHERE id IN (SELECT job_id FROM delivered) AND done_at IS NULL
+DELETE FROM outbox WHERE id IN (SELECT job_id FROM delivered)
 
 -- name: record_attempt
 -- The log of one attempt: what we sent, what came back, how long it took.
@@ -121,7 +120,7 @@ WITH stall AS (
     UPDATE callbacks SET stalled_until = $3
     WHERE id = $2 AND (stalled_until IS NULL OR stalled_until < $3)
 )
-UPDATE outbox SET not_before = $3, enqueued_at = NULL WHERE id = $1 AND done_at IS NULL
+UPDATE outbox SET not_before = $3, enqueued_at = NULL WHERE id = $1
 
 -- name: rotate_secret
 -- A new signing secret; the old one keeps signing beside it until $4.

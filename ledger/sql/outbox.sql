@@ -9,12 +9,12 @@ RETURNING id, job
 SELECT * FROM outbox WHERE id = $1
 
 -- name: mark_done
--- The job's work is committed; the sweeper will not enqueue it again.
-UPDATE outbox SET done_at = now() WHERE id = $1 AND done_at IS NULL
+-- The job's work commits with this: its row goes, and the sweeper will not enqueue it again.
+DELETE FROM outbox WHERE id = $1
 
 -- name: defer
 -- Run no earlier than $2 (a retry waiting out its backoff).
-UPDATE outbox SET not_before = $2 WHERE id = $1 AND done_at IS NULL
+UPDATE outbox SET not_before = $2 WHERE id = $1
 
 -- name: claim_stale
 -- Open jobs due since $1 milliseconds and not enqueued in that time: their job may have
@@ -22,8 +22,7 @@ UPDATE outbox SET not_before = $2 WHERE id = $1 AND done_at IS NULL
 UPDATE outbox SET enqueued_at = now()
 WHERE id IN (
     SELECT id FROM outbox
-    WHERE done_at IS NULL
-      AND not_before <= now() - make_interval(secs => $1 / 1000.0)
+    WHERE not_before <= now() - make_interval(secs => $1 / 1000.0)
       AND (enqueued_at IS NULL OR enqueued_at <= now() - make_interval(secs => $1 / 1000.0))
     ORDER BY not_before
     LIMIT $2
@@ -31,27 +30,17 @@ WHERE id IN (
 )
 RETURNING id, job
 
--- name: purge_done
--- Forget finished jobs done more than $1 ms ago, at most $2 at a time (the log of what ran
--- is in the tables the jobs changed; these rows only guarded against running twice).
-DELETE FROM outbox WHERE id IN (
-    SELECT id FROM outbox
-    WHERE done_at IS NOT NULL AND done_at < now() - make_interval(secs => $1 / 1000.0)
-    LIMIT $2
-)
-
 -- name: reopen
--- Run a submission again from now (the rail lost it): a finished row is reopened, and a row
--- already purged (finished jobs go after DONE_JOBS_KEPT_HOURS) is written afresh, so that
--- the transfer always has a job. An open row is left alone: it runs anyway.
+-- Run a submission again from now (the rail lost it): its row, deleted when the job last
+-- finished, is written afresh, so that the transfer always has a job. An open row is left
+-- alone: it runs anyway.
 INSERT INTO outbox (id, job, args) VALUES ($1, $2, $3)
-ON CONFLICT (id) DO UPDATE SET done_at = NULL, not_before = now(), enqueued_at = NULL
-WHERE outbox.done_at IS NOT NULL
+ON CONFLICT (id) DO NOTHING
 RETURNING id, job
 
 -- name: submit_unsubmitted
--- Pending rail transfers with no submission recorded and no open submit job (its row
--- purged or deleted), created more than $1 ms ago: each gets its submit job back, at most
+-- Pending rail transfers with no submission recorded and no submit job (its row deleted),
+-- created more than $1 ms ago: each gets its submit job back, at most
 -- $2 per call. A transfer's job row is written in the transaction that creates it, so this
 -- finds only transfers whose job was lost. Walks the partial index
 -- transactions_unsubmitted, which holds only transfers waiting for their submission.
@@ -60,11 +49,10 @@ SELECT 'submit:' || t.id, 'submit_transfer', jsonb_build_object('transaction_id'
 FROM transactions t
 WHERE t.status = 'pending' AND t.submitted_at IS NULL AND t.rail_entry_kind IS NOT NULL
   AND t.created_at < now() - make_interval(secs => $1 / 1000.0)
-  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = 'submit:' || t.id AND o.done_at IS NULL)
+  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = 'submit:' || t.id)
 ORDER BY t.created_at
 LIMIT $2
-ON CONFLICT (id) DO UPDATE SET done_at = NULL, not_before = now(), enqueued_at = NULL
-WHERE outbox.done_at IS NOT NULL
+ON CONFLICT (id) DO NOTHING
 RETURNING id, job
 
 -- name: spread
@@ -75,7 +63,7 @@ RETURNING id, job
 -- request finds them. Returns the jobs due now.
 WITH backlog AS (
     SELECT max(not_before) AS last FROM outbox
-    WHERE done_at IS NULL AND enqueued_at IS NULL AND not_before > now()
+    WHERE enqueued_at IS NULL AND not_before > now()
       AND starts_with(id, $2) AND args ? 'spread'
 ),
 planned AS (
@@ -88,7 +76,7 @@ planned AS (
 UPDATE outbox o
 SET not_before = p.not_before, args = o.args || '{"spread": true}'
 FROM planned p
-WHERE o.id = p.id AND o.done_at IS NULL
+WHERE o.id = p.id
 RETURNING o.id, o.job, o.not_before <= now() AS due
 
 -- name: insert_many
@@ -113,7 +101,7 @@ UPDATE outbox o
 SET not_before = now() + make_interval(secs => $3 / 1000.0), enqueued_at = now()
 FROM (
     SELECT id FROM outbox
-    WHERE job = $1 AND done_at IS NULL AND not_before <= now()
+    WHERE job = $1 AND not_before <= now()
       AND NOT EXISTS (SELECT 1 FROM unnest($4::text[]) AS busy (prefix)
                       WHERE starts_with(outbox.id, busy.prefix))
     ORDER BY not_before
@@ -132,11 +120,11 @@ RETURNING o.id, o.args, o.created_at
 -- DELIVERY_JOB_SEPARATOR), spelled as the index spells it.
 WITH RECURSIVE callbacks (callback_id) AS (
     (SELECT split_part(id, '/', 1) FROM outbox
-     WHERE job = 'deliver_callback' AND done_at IS NULL
+     WHERE job = 'deliver_callback'
      ORDER BY split_part(id, '/', 1) LIMIT 1)
     UNION ALL
     SELECT (SELECT split_part(o.id, '/', 1) FROM outbox o
-            WHERE o.job = 'deliver_callback' AND o.done_at IS NULL
+            WHERE o.job = 'deliver_callback'
               AND split_part(o.id, '/', 1) > callbacks.callback_id
             ORDER BY split_part(o.id, '/', 1) LIMIT 1)
     FROM callbacks WHERE callbacks.callback_id IS NOT NULL
@@ -145,7 +133,7 @@ due AS (
     SELECT d.id FROM callbacks
     CROSS JOIN LATERAL (
         SELECT o.id, o.not_before FROM outbox o
-        WHERE o.job = 'deliver_callback' AND o.done_at IS NULL
+        WHERE o.job = 'deliver_callback'
           AND split_part(o.id, '/', 1) = callbacks.callback_id AND o.not_before <= now()
         ORDER BY o.not_before
         LIMIT $2
@@ -163,13 +151,13 @@ WHERE o.id = due.id
 RETURNING o.id, o.args, o.created_at
 
 -- name: mark_done_many
--- The jobs $1 are done (their work committed in this transaction).
-UPDATE outbox SET done_at = now() WHERE id = ANY($1::text[]) AND done_at IS NULL
+-- The jobs $1 are done (their work commits in this transaction): their rows go.
+DELETE FROM outbox WHERE id = ANY($1::text[])
 
 -- name: release_many
 -- Give claimed jobs $1 back, due again in $2 ms (0: at once).
 UPDATE outbox SET not_before = now() + make_interval(secs => $2 / 1000.0)
-WHERE id = ANY($1::text[]) AND done_at IS NULL
+WHERE id = ANY($1::text[])
 
 -- name: back_off
 -- Jobs $1 could not run now (the rail is unreachable): each is due again after its own
@@ -179,5 +167,5 @@ UPDATE outbox
 SET not_before = now() + make_interval(
         secs => least($3, $2 * power(2, coalesce((args->>'tries')::int, 0))) / 1000.0),
     args = args || jsonb_build_object('tries', coalesce((args->>'tries')::int, 0) + 1)
-WHERE id = ANY($1::text[]) AND done_at IS NULL
+WHERE id = ANY($1::text[])
 RETURNING (extract(epoch FROM not_before) * 1000)::bigint AS due_ms

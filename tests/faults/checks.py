@@ -67,7 +67,7 @@ async def settled(system: Deployment, marketplace_id: str, timeout_s: float) -> 
             """SELECT
                  (SELECT count(*) FROM transactions
                   WHERE marketplace_id = $1 AND status = 'pending') AS pending,
-                 (SELECT count(*) FROM outbox WHERE done_at IS NULL) AS open_jobs""",
+                 (SELECT count(*) FROM outbox) AS open_jobs""",
             marketplace_id,
         )
         return rows[0]["pending"] == 0 and rows[0]["open_jobs"] == 0
@@ -170,9 +170,7 @@ async def _transfers(
     in_database = {row["id"] for row in rows}
     verdict.lost_transfers = sorted(set(traffic.created) - in_database)
     verdict.duplicated_transfers = sorted(in_database - set(traffic.created))
-    verdict.open_jobs = await connection.fetchval(
-        "SELECT count(*) FROM outbox WHERE done_at IS NULL"
-    )
+    verdict.open_jobs = await connection.fetchval("SELECT count(*) FROM outbox")
 
 
 async def _events(

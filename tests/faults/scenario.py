@@ -60,11 +60,23 @@ class Plan:
         return order + [KILL] * kills_left
 
 
+@dataclass(frozen=True)
+class OpenWork:
+    """What the jobs open at a fault were for: transfers to submit, transfers to decide
+    and deliveries to make. A finished job deletes its row, so its work's own timestamps
+    tell when it was done."""
+
+    to_submit: list[str]
+    to_decide: list[str]
+    to_deliver: list[str]
+
+
 @dataclass
 class Fault:
     name: str
     at: datetime
     open_jobs: list[str]
+    work: OpenWork
     api_down_s: float | None = None
     recovered_s: float | None = None
 
@@ -114,8 +126,7 @@ async def _inject(
     for number, name in enumerate(faults, start=1):
         threshold = plan.units * number // (len(faults) + 1)
         await traffic.reached(threshold)
-        at, open_jobs = await _snapshot(system)
-        fault = Fault(name, at, open_jobs)
+        fault = await _snapshot(system, name)
         log(f"fault {number}/{len(faults)} at {traffic.units_done} units: {name}")
         if name == KILL:
             await system.kill_worker(kills % len(system.workers))
@@ -130,13 +141,22 @@ async def _inject(
         report.faults.append(fault)
 
 
-async def _snapshot(system: System) -> tuple[datetime, list[str]]:
-    """PostgreSQL's clock and the open jobs, just before a fault."""
+async def _snapshot(system: System, name: str) -> Fault:
+    """PostgreSQL's clock and the open jobs with what they are for, just before a fault."""
     rows = await system.fetch(
-        "SELECT clock_timestamp() AS at, "
-        "coalesce((SELECT array_agg(id) FROM outbox WHERE done_at IS NULL), '{}') AS open"
+        """SELECT clock_timestamp() AS at,
+                  coalesce(array_agg(id), '{}') AS open,
+                  coalesce(array_agg(args->>'transaction_id')
+                           FILTER (WHERE job = 'submit_transfer'), '{}') AS to_submit,
+                  coalesce(array_agg(args->'entry'->>'id')
+                           FILTER (WHERE job = 'apply_outcome'), '{}') AS to_decide,
+                  coalesce(array_agg(args->>'delivery_id')
+                           FILTER (WHERE job = 'deliver_callback'), '{}') AS to_deliver
+           FROM outbox"""
     )
-    return rows[0]["at"], list(rows[0]["open"])
+    row = rows[0]
+    work = OpenWork(list(row["to_submit"]), list(row["to_decide"]), list(row["to_deliver"]))
+    return Fault(name, row["at"], list(row["open"]), work)
 
 
 async def _api_outage(
@@ -157,7 +177,14 @@ async def _api_outage(
 async def _recovery_times(system: System, faults: list[Fault]) -> None:
     for fault in faults:
         rows = await system.fetch(
-            "SELECT max(done_at) AS done FROM outbox WHERE id = ANY($1::text[])", fault.open_jobs
+            """SELECT greatest(
+                   (SELECT max(submitted_at) FROM transactions WHERE id = ANY($1::text[])),
+                   (SELECT max(updated_at) FROM transactions WHERE id = ANY($2::text[])),
+                   (SELECT max(updated_at) FROM callback_deliveries
+                    WHERE id = ANY($3::text[]))) AS done""",
+            fault.work.to_submit,
+            fault.work.to_decide,
+            fault.work.to_deliver,
         )
         done = rows[0]["done"]
         fault.recovered_s = 0.0 if done is None else max(0.0, (done - fault.at).total_seconds())

@@ -136,11 +136,11 @@ async def _stop_workers(system: System) -> None:
 
 
 async def _recorded(system: System, credit_ids: list[str]) -> list[str]:
-    """The credits whose submission our side has recorded, with its job done."""
+    """The credits whose submission our side has recorded, with its job done (gone)."""
     rows = await system.fetch(
-        """SELECT t.id FROM transactions t JOIN outbox o ON o.id = 'submit:' || t.id
+        """SELECT t.id FROM transactions t
            WHERE t.id = ANY($1::text[]) AND t.rail_trace_number IS NOT NULL
-             AND o.done_at IS NOT NULL""",
+             AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = 'submit:' || t.id)""",
         credit_ids,
     )
     return sorted(row["id"] for row in rows)

@@ -8,6 +8,7 @@ from typing import Any
 
 from standardwebhooks.webhooks import Webhook
 
+from ledger import protocol
 from tests.support.pipeline import Api, Pipeline, eventually
 from tests.support.receiver import Receiver
 
@@ -163,6 +164,44 @@ async def status(api: Api, path: str, wanted: str) -> dict[str, Any]:
 
 
 RAIL_NOTIFICATIONS_PATH = "/_rail/notifications"
+
+
+async def submit_job_again(pipeline: Pipeline, transaction_id: str) -> None:
+    """Write a transfer's submit job back (a finished job leaves no row), so that the job
+    runs again as a queue entry delivered twice would run it."""
+    await pipeline.pool.execute(
+        "INSERT INTO outbox (id, job, args) "
+        "VALUES ($1, $2, jsonb_build_object('transaction_id', $3::text))",
+        protocol.submit_job_id(transaction_id),
+        protocol.SUBMIT_TRANSFER,
+        transaction_id,
+    )
+
+
+async def job_done(pipeline: Pipeline, outbox_id: str) -> bool:
+    """A job that has run leaves no row."""
+    gone: bool = await pipeline.pool.fetchval(
+        "SELECT NOT EXISTS (SELECT 1 FROM outbox WHERE id = $1)", outbox_id
+    )
+    return gone
+
+
+async def rail_outcomes_applied(pipeline: Pipeline, entry_id: str) -> None:
+    """Wait until the rail has handed over every notification it holds (the API keeps each
+    as an outbox job before it answers) and the job of each about `entry_id` has run."""
+
+    async def applied() -> bool:
+        async with pipeline.http.get(f"{pipeline.rail_url}/healthz") as response:
+            if (await response.json())["notifications_queued"]:
+                return False
+        left: bool = await pipeline.pool.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE job = $1 AND args->'entry'->>'id' = $2)",
+            protocol.APPLY_OUTCOME,
+            entry_id,
+        )
+        return not left
+
+    await eventually(applied)
 
 
 async def post_signed_notification(pipeline: Pipeline, message_id: str, body: str) -> Any:
