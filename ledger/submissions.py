@@ -59,7 +59,7 @@ async def overdue(pool: asyncpg.Pool, after_ms: int, limit: int) -> list[Overdue
 
 async def forget(pool: asyncpg.Pool, transaction_id: str) -> list[Job]:
     """The rail never received the entry: clear our record of its submission and make
-    sure a submit job exists (its row may have been purged long ago); returns that job
+    sure a submit job exists (its row went when the job last finished); returns that job
     when it is due now, to enqueue."""
     async with pool.acquire() as connection, connection.transaction():
         await connection.execute(Q["forget"], transaction_id)

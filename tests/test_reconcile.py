@@ -216,7 +216,7 @@ async def test_a_submitted_transfer_finishes_when_the_rail_never_received_it(
 async def test_a_pending_transfer_whose_submit_job_vanished_is_given_one_by_the_sweeper(
     pipeline: Pipeline, marketplace: Marketplace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The job row of a transfer not yet submitted disappears (deleted by hand, or purged):
+    """The job row of a transfer not yet submitted disappears (deleted by hand):
     no job, no submission, so neither the outbox sweep nor reconciliation would ever see it.
     The sweeper's scan of pending transfers gives it its job back."""
     monkeypatch.setattr(sweeper, "JOBLESS_SCAN_INTERVAL_S", 0)
