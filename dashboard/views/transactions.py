@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVar
 
 from aiohttp import web
 
@@ -17,6 +19,8 @@ from dashboard.forms import dollars_cents
 from dashboard.templating import render
 from ledger import dashboard as ledger_dashboard
 from ledger.dashboard import TransferFilter, TransferRow
+
+T = TypeVar("T")
 
 KINDS = ("debit", "credit", "refund", "reversal", "settlement")
 STATUSES = ("pending", "succeeded", "failed")
@@ -87,36 +91,39 @@ class Filters:
         return {name: value for name, value in fields.items() if value}
 
 
+def _field(
+    query: Mapping[str, str],
+    name: str,
+    parse: Callable[[str], T | None],
+    problems: list[str],
+    problem: str,
+) -> tuple[T | None, str]:
+    """The query string's field `name` read by `parse`, and its text (at most 32 characters);
+    an unreadable one adds `problem` to `problems` and reads as None."""
+    text = query.get(name, "").strip()[:32]
+    value = parse(text) if text else None
+    if text and value is None:
+        problems.append(problem)
+    return value, text
+
+
 def filters(request: web.Request) -> Filters:
     """The query string's filters; a malformed one is named in `problems` and ignored."""
     query = request.query
     kind = query.get("kind", "") if query.get("kind", "") in KINDS else ""
     status = query.get("status", "") if query.get("status", "") in STATUSES else ""
     problems: list[str] = []
-    bounds: list[int | None] = []
-    texts: list[str] = []
-    for name, label in (("min", "minimum"), ("max", "maximum")):
-        text = query.get(name, "").strip()[:32]
-        cents = dollars_cents(text) if text else None
-        if text and cents is None:
-            problems.append(f"The {label} amount is not an amount in dollars (e.g. 12.50).")
-        bounds.append(cents)
-        texts.append(text)
-    days: list[date | None] = []
-    day_texts: list[str] = []
-    for name, label in (("from", "first"), ("to", "last")):
-        text = query.get(name, "").strip()[:32]
-        day = _day(text) if text else None
-        if text and day is None:
-            problems.append(f"The {label} day is not a date (YYYY-MM-DD).")
-        days.append(day)
-        day_texts.append(text)
-    first, last = days
+    not_dollars = "The {} amount is not an amount in dollars (e.g. 12.50)."
+    least, least_text = _field(query, "min", dollars_cents, problems, not_dollars.format("minimum"))
+    most, most_text = _field(query, "max", dollars_cents, problems, not_dollars.format("maximum"))
+    not_a_day = "The {} day is not a date (YYYY-MM-DD)."
+    first, first_text = _field(query, "from", _day, problems, not_a_day.format("first"))
+    last, last_text = _field(query, "to", _day, problems, not_a_day.format("last"))
     wanted = TransferFilter(
         kind=kind or None,
         status=status or None,
-        amount_cents_min=bounds[0],
-        amount_cents_max=bounds[1],
+        amount_cents_min=least,
+        amount_cents_max=most,
         created_from=None if first is None else datetime.combine(first, time(), UTC),
         # The last day counts whole: up to the next day's midnight (UTC).
         created_until=(
@@ -124,7 +131,7 @@ def filters(request: web.Request) -> Filters:
         ),
     )
     return Filters(
-        kind, status, texts[0], texts[1], day_texts[0], day_texts[1], wanted, tuple(problems)
+        kind, status, least_text, most_text, first_text, last_text, wanted, tuple(problems)
     )
 
 
