@@ -4,15 +4,31 @@ is scoped by the marketplace."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 
 from ledger.errors import NotFound
 from ledger.sql import QUERIES
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 Q = QUERIES["dashboard"]
+R = TypeVar("R", bound="DataclassInstance")
+
+
+def _record(cls: type[R], row: Mapping[str, Any], **given: Any) -> R:
+    """`row` as the dataclass `cls`, field by field of the same name (`given` supplies or
+    replaces fields); PostgreSQL's sums come back as numeric, money is int cents."""
+    values = {f.name: row[f.name] for f in fields(cls) if f.name not in given}
+    whole = {name: int(v) if isinstance(v, Decimal) else v for name, v in values.items()}
+    return cls(**whole, **given)
+
 
 # Rows of the overview's small tables: a marketplace with more shows the first ones.
 OVERVIEW_ROWS_MAX = 20
@@ -444,17 +460,7 @@ async def orders_found(
     """One page of the orders, newest first: all, or those matching `search` (the id, or
     text in the description)."""
     rows = await pool.fetch(Q["orders_found"], marketplace_id, search, limit, offset)
-    orders = [
-        OrderRow(
-            row["id"],
-            row["description"],
-            row["merchant_customer_id"],
-            row["merchant_name"],
-            int(row["amount_escrowed_cents"]),
-            row["created_at"],
-        )
-        for row in rows
-    ]
+    orders = [_record(OrderRow, row) for row in rows]
     return orders, int(rows[0]["total"]) if rows else 0
 
 
@@ -486,23 +492,7 @@ async def order_timeline(
     pool: asyncpg.Pool, marketplace_id: str, order_id: str
 ) -> list[TimelineEntry]:
     rows = await pool.fetch(Q["order_timeline"], marketplace_id, order_id, TIMELINE_ROWS_MAX)
-    return [
-        TimelineEntry(
-            row["id"],
-            row["kind"],
-            row["status"],
-            int(row["amount_cents"]),
-            row["parent_id"],
-            row["destination_id"],
-            row["destination_kind"],
-            row["bank_account_id"],
-            row["failure_reason_code"],
-            row["failure_reason"],
-            row["created_at"],
-            int(row["remaining_cents"]),
-        )
-        for row in rows
-    ]
+    return [_record(TimelineEntry, row) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -519,7 +509,7 @@ async def transfer_state(
     row = await pool.fetchrow(Q["transfer_state"], marketplace_id, transfer_id)
     if row is None:
         raise NotFound(f"Transfer {transfer_id} could not be found.")
-    return TransferState(row["id"], row["kind"], row["status"], row["failure_reason_code"])
+    return _record(TransferState, row)
 
 
 @dataclass(frozen=True)
@@ -567,23 +557,7 @@ async def transfers_found(
         limit,
         offset,
     )
-    found = [
-        TransferRow(
-            row["id"],
-            row["kind"],
-            row["status"],
-            int(row["amount_cents"]),
-            row["description"],
-            row["order_id"],
-            row["customer_id"],
-            row["source_id"],
-            row["destination_id"],
-            row["failure_reason_code"],
-            row["transaction_number"],
-            row["created_at"],
-        )
-        for row in rows
-    ]
+    found = [_record(TransferRow, row) for row in rows]
     return found, int(rows[0]["total"]) if rows else 0
 
 
@@ -603,17 +577,7 @@ async def customers_found(
     """One page of the live customers, newest first: all, or those matching `search` (the
     id, or text in the name, business name or email)."""
     rows = await pool.fetch(Q["customers_found"], marketplace_id, search, limit, offset)
-    found = [
-        CustomerRow(
-            row["id"],
-            row["name"],
-            row["business_name"],
-            row["email"],
-            row["merchant_status"],
-            row["created_at"],
-        )
-        for row in rows
-    ]
+    found = [_record(CustomerRow, row) for row in rows]
     return found, int(rows[0]["total"]) if rows else 0
 
 
@@ -634,17 +598,7 @@ async def customer(pool: asyncpg.Pool, marketplace_id: str, customer_id: str) ->
     row = await pool.fetchrow(Q["customer"], marketplace_id, customer_id)
     if row is None:
         raise NotFound(f"Customer {customer_id} could not be found.")
-    return Customer(
-        row["id"],
-        row["name"],
-        row["business_name"],
-        row["email"],
-        row["phone"],
-        row["merchant_status"],
-        dict(row["meta"] or {}),
-        row["created_at"],
-        row["deleted_at"],
-    )
+    return _record(Customer, row, meta=dict(row["meta"] or {}))
 
 
 @dataclass(frozen=True)
@@ -664,18 +618,7 @@ async def customer_bank_accounts(
     rows = await pool.fetch(
         Q["customer_bank_accounts"], marketplace_id, customer_id, INSTRUMENTS_MAX
     )
-    return [
-        BankAccountRow(
-            row["id"],
-            row["name"],
-            row["bank_name"],
-            row["account_type"],
-            row["last4"],
-            row["routing_number"],
-            row["created_at"],
-        )
-        for row in rows
-    ]
+    return [_record(BankAccountRow, row) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -694,19 +637,7 @@ async def customer_cards(
     pool: asyncpg.Pool, marketplace_id: str, customer_id: str
 ) -> list[CardRow]:
     rows = await pool.fetch(Q["customer_cards"], marketplace_id, customer_id, INSTRUMENTS_MAX)
-    return [
-        CardRow(
-            row["id"],
-            row["name"],
-            row["brand"],
-            row["last4"],
-            row["card_type"],
-            int(row["expiration_month"]),
-            int(row["expiration_year"]),
-            row["created_at"],
-        )
-        for row in rows
-    ]
+    return [_record(CardRow, row) for row in rows]
 
 
 # The escrow chart shows at most this many of an order's latest postings.
@@ -731,13 +662,5 @@ async def order_escrow_history(
     """Oldest first: the balance of the order's escrow after each posting on it."""
     rows = await pool.fetch(Q["order_escrow_history"], marketplace_id, order_id, ESCROW_POINTS_MAX)
     return [
-        EscrowPoint(
-            int(row["posting_id"]),
-            row["transaction_id"],
-            row["kind"],
-            row["created_at"],
-            int(row["amount_cents"]),
-            int(row["balance_cents"]),
-        )
-        for row in reversed(rows)
+        _record(EscrowPoint, row, moved_cents=int(row["amount_cents"])) for row in reversed(rows)
     ]
