@@ -71,6 +71,10 @@ async def store_response(
     await pool.execute(Q["store_response"], marketplace_id, key, status, body)
 
 
-async def purge(pool: asyncpg.Pool, kept_hours: int) -> None:
+# Keys are kept at least a day (Stripe's promise).
+KEYS_KEPT_HOURS = 24
+
+
+async def purge(pool: asyncpg.Pool, kept_hours: int = KEYS_KEPT_HOURS) -> None:
     """Forget keys older than `kept_hours`."""
     await pool.execute(Q["purge"], kept_hours)

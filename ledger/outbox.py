@@ -17,7 +17,7 @@ from typing import Any
 
 import asyncpg
 
-from ledger import idempotency, protocol
+from ledger import protocol
 from ledger.sql import QUERIES
 
 Q = QUERIES["outbox"]
@@ -167,13 +167,3 @@ async def submit_jobless(pool: asyncpg.Pool, older_than_ms: int) -> list[Job]:
     if jobs:
         log.warning("gave %d jobless pending transfer(s) a submit job", len(jobs))
     return jobs
-
-
-# Idempotency keys are kept at least a day (Stripe's promise).
-IDEMPOTENCY_KEYS_KEPT_HOURS = 24
-
-
-async def purge(pool: asyncpg.Pool) -> None:
-    """Delete expired idempotency keys (finished jobs need no purge: their rows are deleted
-    when their work commits)."""
-    await idempotency.purge(pool, IDEMPOTENCY_KEYS_KEPT_HOURS)

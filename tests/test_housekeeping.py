@@ -3,7 +3,7 @@ idempotency keys are purged after a day; open jobs and recent keys stay."""
 
 from __future__ import annotations
 
-from ledger import outbox
+from ledger import idempotency
 from tests.conftest import Marketplace
 from tests.support import flows
 from tests.support.pipeline import Pipeline
@@ -18,7 +18,7 @@ async def test_expired_idempotency_keys_are_purged_and_recent_ones_kept(
         "($1, 'old', sha256('a'), now() - interval '25 hours'), ($1, 'new', sha256('b'), now())",
         marketplace.id,
     )
-    await outbox.purge(pool)
+    await idempotency.purge(pool)
     keys = {
         r["key"]
         for r in await pool.fetch(

@@ -19,7 +19,7 @@ import asyncpg
 from arq.connections import ArqRedis
 
 import jobqueue
-from ledger import outbox
+from ledger import idempotency, outbox
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ async def sweep_forever(
             if swept:
                 log.info("sweeper re-enqueued %d job(s)", len(swept))
             if time.monotonic() - purged_at > PURGE_INTERVAL_S:
-                await outbox.purge(pool)
+                await idempotency.purge(pool)
                 purged_at = time.monotonic()
             if time.monotonic() - scanned_at > JOBLESS_SCAN_INTERVAL_S:
                 jobless = await outbox.submit_jobless(pool, stale_after_ms)
