@@ -114,7 +114,7 @@ RETURNING o.id, o.args, o.created_at
 -- name: claim_due_sparing
 -- claim_due for deliveries when the callbacks with the id prefixes $4 are busy: visits each
 -- callback with open deliveries once (a loose index scan of
--- outbox_open_deliveries_by_callback) and takes the oldest due deliveries of the others, so
+-- outbox_deliveries_by_callback) and takes the oldest due deliveries of the others, so
 -- that a busy callback's backlog, however long, is never walked. $1 is 'deliver_callback'.
 -- `split_part(id, '/', 1)` is a delivery's callback (ledger/protocol.py,
 -- DELIVERY_JOB_SEPARATOR), spelled as the index spells it.
