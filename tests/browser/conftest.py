@@ -83,6 +83,12 @@ class Watched:
         await self.page.get_by_role("button", name="Sign in").click()
         await self.page.wait_for_url(self.url("/dashboard/"))
 
+    async def signed_in_at(self, secret: str, path: str) -> Page:
+        """Sign in with `secret`, then open the dashboard page at `path`."""
+        await self.sign_in(secret)
+        await self.page.goto(self.url(path))
+        return self.page
+
 
 async def _watched(browser: Browser, pipeline: Pipeline, viewport: dict[str, int]) -> Watched:
     context = await browser.new_context(viewport=viewport)  # type: ignore[arg-type]

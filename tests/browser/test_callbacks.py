@@ -28,9 +28,7 @@ async def test_redelivering_an_event_sends_it_again_signed_and_logs_a_new_attemp
     funded = await flows.funded_order(marketplace.api, 2500)
     first = await receiver.wait_for("debit.succeeded", funded.debit_id)
     event_id = first.event["id"]
-    await desktop.sign_in(marketplace.secret)
-    page = desktop.page
-    await page.goto(desktop.url("/dashboard/callbacks"))
+    page = await desktop.signed_in_at(marketplace.secret, "/dashboard/callbacks")
     await expect(page.locator("#callbacks .badge-enabled")).to_be_visible()
     await page.get_by_role("link", name=f"Callback {callback['url']}").click()
     await page.get_by_label("Redeliver one event").fill(event_id)
@@ -61,9 +59,7 @@ async def test_rotating_the_secret_shows_the_new_one_once(
     desktop: Watched, marketplace: Marketplace, pipeline: Pipeline
 ) -> None:
     callback = await flows.subscribe(pipeline, marketplace.api, Receiver())
-    await desktop.sign_in(marketplace.secret)
-    page = desktop.page
-    await page.goto(desktop.url(f"/dashboard/callbacks/{callback['id']}"))
+    page = await desktop.signed_in_at(marketplace.secret, f"/dashboard/callbacks/{callback['id']}")
     await page.get_by_label("Rotate the signing secret").fill("5")
     async with page.expect_response(lambda r: r.request.method == "POST") as answer:
         await page.get_by_role("button", name="Rotate secret").click()
@@ -95,9 +91,7 @@ async def test_hostile_strings_in_a_response_excerpt_and_in_event_meta_render_as
         await marketplace.api.post("/customers", {"name": HOSTILE, "meta": {"note": HOSTILE}}),
         "customers",
     )
-    await desktop.sign_in(marketplace.secret)
-    page = desktop.page
-    await page.goto(desktop.url(f"/dashboard/callbacks/{callback['id']}"))
+    page = await desktop.signed_in_at(marketplace.secret, f"/dashboard/callbacks/{callback['id']}")
     await expect(page.locator("pre.excerpt").first).to_have_text(HOSTILE)
     await page.goto(desktop.url(f"/dashboard/events?entity={customer['id']}"))
     await page.locator("#event-log tbody tr a[href*='/events/']").first.click()

@@ -25,9 +25,7 @@ async def test_a_payout_settles_live_and_its_reversal_restores_the_escrow(
     api = marketplace.api
     # The rail keeps this account's entries pending until told: every step is seen.
     funded = await flows.funded_order(api, 5000, account_number=flows.ACCOUNT_STAYS_PENDING)
-    await desktop.sign_in(marketplace.secret)
-    page = desktop.page
-    await page.goto(desktop.url(f"/dashboard/orders/{funded.order_id}"))
+    page = await desktop.signed_in_at(marketplace.secret, f"/dashboard/orders/{funded.order_id}")
     await expect(page.locator("html")).to_have_attribute("data-live", "open")
     escrow = page.locator("#order-escrow")
     await expect(escrow).to_have_text("$50.00")

@@ -25,9 +25,7 @@ async def test_hostile_customer_name_and_meta_render_as_text_on_the_customers_pa
         ),
         "customers",
     )
-    await desktop.sign_in(marketplace.secret)
-    page = desktop.page
-    await page.goto(desktop.url("/dashboard/customers"))
+    page = await desktop.signed_in_at(marketplace.secret, "/dashboard/customers")
     await page.get_by_label("Search customers").fill("mallory@")
     await page.get_by_role("button", name="Search").click()
     await expect(page.locator("#customers tbody tr")).to_have_count(1)
@@ -52,9 +50,9 @@ async def test_settling_a_payable_account_to_a_bank_account_zeroes_its_balance(
         ),
         "credits",
     )
-    await desktop.sign_in(marketplace.secret)
-    page = desktop.page
-    await page.goto(desktop.url(f"/dashboard/customers/{funded.merchant_id}"))
+    page = await desktop.signed_in_at(
+        marketplace.secret, f"/dashboard/customers/{funded.merchant_id}"
+    )
     await expect(page.locator("#account-balance")).to_have_text("+$25.00")
     settle = page.locator("#settle")
     await settle.get_by_label("Pay the balance out to").select_option(funded.bank_account_id)

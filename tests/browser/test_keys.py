@@ -12,9 +12,7 @@ from tests.conftest import Marketplace
 async def test_creating_a_key_shows_its_secret_once_and_the_list_never_shows_it(
     desktop: Watched, marketplace: Marketplace
 ) -> None:
-    await desktop.sign_in(marketplace.secret)
-    page = desktop.page
-    await page.goto(desktop.url("/dashboard/api-keys"))
+    page = await desktop.signed_in_at(marketplace.secret, "/dashboard/api-keys")
     async with page.expect_response(lambda r: r.request.method == "POST") as answer:
         await page.get_by_role("button", name="Create an API key").click()
     assert (await answer.value).headers["cache-control"] == "no-store"
@@ -36,9 +34,7 @@ async def test_revoking_a_key_marks_it_revoked_and_the_api_refuses_it(
     created = await marketplace.api.post("/api_keys")
     assert created.status == 201, created.body
     key = created.body["api_keys"][0]
-    await desktop.sign_in(marketplace.secret)
-    page = desktop.page
-    await page.goto(desktop.url("/dashboard/api-keys"))
+    page = await desktop.signed_in_at(marketplace.secret, "/dashboard/api-keys")
     row = page.locator(f"#key-{key['id']}")
     await row.get_by_label(f"Yes, revoke {key['id']}").check()
     await row.get_by_role("button", name=f"Revoke {key['id']}").click()

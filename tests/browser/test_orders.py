@@ -28,9 +28,7 @@ async def test_searching_orders_by_description_finds_the_order_with_its_escrow(
     desktop: Watched, marketplace: Marketplace
 ) -> None:
     funded = await flows.funded_order(marketplace.api, 4200)
-    await desktop.sign_in(marketplace.secret)
-    page = desktop.page
-    await page.goto(desktop.url("/dashboard/orders"))
+    page = await desktop.signed_in_at(marketplace.secret, "/dashboard/orders")
     await page.get_by_label("Search orders").fill("order #1")
     await page.get_by_role("button", name="Search").click()
     row = page.locator("#orders tbody tr")
@@ -44,9 +42,7 @@ async def test_a_payout_above_the_escrow_shows_the_apis_error_and_moves_nothing(
     desktop: Watched, marketplace: Marketplace
 ) -> None:
     funded = await flows.funded_order(marketplace.api, 5000)
-    await desktop.sign_in(marketplace.secret)
-    page = desktop.page
-    await page.goto(desktop.url(f"/dashboard/orders/{funded.order_id}"))
+    page = await desktop.signed_in_at(marketplace.secret, f"/dashboard/orders/{funded.order_id}")
     payout = await confirm_payout(page, "80")
     await payout.get_by_role("button", name="Pay out $80.00").click()
     await expect(payout.get_by_role("alert")).to_have_text(
@@ -70,9 +66,7 @@ async def test_hostile_merchant_name_and_order_meta_render_as_text_on_the_order_
         ),
         "orders",
     )
-    await desktop.sign_in(marketplace.secret)
-    page = desktop.page
-    await page.goto(desktop.url(f"/dashboard/orders/{order['id']}"))
+    page = await desktop.signed_in_at(marketplace.secret, f"/dashboard/orders/{order['id']}")
     await expect(page.locator("#order-merchant")).to_have_text(HOSTILE)
     await expect(page.locator("#order-description")).to_have_text(HOSTILE)
     await expect(page.locator("#order-meta")).to_have_text(f"note = {HOSTILE}")
@@ -86,8 +80,7 @@ async def test_a_payout_posted_without_the_csrf_token_is_refused_and_moves_nothi
     desktop: Watched, marketplace: Marketplace
 ) -> None:
     funded = await flows.funded_order(marketplace.api, 5000)
-    await desktop.sign_in(marketplace.secret)
-    await desktop.page.goto(desktop.url(f"/dashboard/orders/{funded.order_id}"))
+    await desktop.signed_in_at(marketplace.secret, f"/dashboard/orders/{funded.order_id}")
     # The page's own origin and cookie, a complete form, only the token left out.
     status = await desktop.page.evaluate(
         """async ([orderId, bankAccountId]) => (await fetch(
@@ -108,9 +101,7 @@ async def test_paying_the_marketplace_owner_out_credits_the_owners_bank_account(
     funded = await flows.funded_order(api, 5000)
     owned = await api.get(f"/customers/{marketplace.owner_customer_id}/bank_accounts")
     owner_account_id = owned.body["bank_accounts"][0]["id"]
-    await desktop.sign_in(marketplace.secret)
-    page = desktop.page
-    await page.goto(desktop.url(f"/dashboard/orders/{funded.order_id}"))
+    page = await desktop.signed_in_at(marketplace.secret, f"/dashboard/orders/{funded.order_id}")
     await expect(page.get_by_label("Destination")).to_contain_text("Merchant — Ada Lovelace ••0002")
     await page.get_by_label("Destination").select_option(
         label="Marketplace owner — Test Marketplace ••0002"
@@ -132,9 +123,7 @@ async def test_the_escrow_chart_steps_up_with_the_debit_and_down_with_the_payout
     desktop: Watched, marketplace: Marketplace
 ) -> None:
     funded = await flows.funded_order(marketplace.api, 5000)
-    await desktop.sign_in(marketplace.secret)
-    page = desktop.page
-    await page.goto(desktop.url(f"/dashboard/orders/{funded.order_id}"))
+    page = await desktop.signed_in_at(marketplace.secret, f"/dashboard/orders/{funded.order_id}")
     chart = page.locator("#order-escrow-chart")
     points = chart.locator("circle.chart-point")
     await expect(points).to_have_count(1)
@@ -161,9 +150,7 @@ async def test_the_same_payout_form_submitted_twice_pays_out_once(
     desktop: Watched, marketplace: Marketplace
 ) -> None:
     funded = await flows.funded_order(marketplace.api, 5000)
-    await desktop.sign_in(marketplace.secret)
-    page = desktop.page
-    await page.goto(desktop.url(f"/dashboard/orders/{funded.order_id}"))
+    page = await desktop.signed_in_at(marketplace.secret, f"/dashboard/orders/{funded.order_id}")
     payout = await confirm_payout(page, "20")
     # Everything the browser is about to post: the CSRF token and the form's nonce too.
     fields = await payout.evaluate("form => Object.fromEntries(new FormData(form))")
@@ -196,9 +183,7 @@ async def test_a_partial_reversal_leaves_the_rest_reversible(
     funded = await flows.funded_order(api, 5000)
     credit = await flows.credit_order(api, funded, 2000)
     await flows.credit_status(api, credit["id"], "succeeded")
-    await desktop.sign_in(marketplace.secret)
-    page = desktop.page
-    await page.goto(desktop.url(f"/dashboard/orders/{funded.order_id}"))
+    page = await desktop.signed_in_at(marketplace.secret, f"/dashboard/orders/{funded.order_id}")
     row = page.locator(f"#transfer-{credit['id']}")
     await row.get_by_label("Amount ($)").fill("5")
     await row.get_by_role("button", name="Change").click()

@@ -42,9 +42,7 @@ async def test_returning_a_pending_credit_from_the_rail_page_fails_it_and_restor
     funded = await flows.funded_order(api, 5000, account_number=flows.ACCOUNT_STAYS_PENDING)
     credit = await flows.credit_order(api, funded, 3000)
     assert await flows.escrowed(api, funded.order_id) == 2000
-    await desktop.sign_in(marketplace.secret)
-    page = desktop.page
-    await page.goto(desktop.url("/dashboard/rail"))
+    page = await desktop.signed_in_at(marketplace.secret, "/dashboard/rail")
     await page.get_by_role("link", name=f"Pick {credit['id']}").click()
     # The worker submits the entry a moment after the credit: reload until the rail has it.
     entry_state = page.locator("#picked-entry")
@@ -76,9 +74,7 @@ async def test_returning_a_pending_credit_from_the_rail_page_fails_it_and_restor
 async def test_freezing_and_advancing_the_clock_changes_what_the_page_shows(
     desktop: Watched, marketplace: Marketplace, rail_restored: None
 ) -> None:
-    await desktop.sign_in(marketplace.secret)
-    page = desktop.page
-    await page.goto(desktop.url("/dashboard/rail"))
+    page = await desktop.signed_in_at(marketplace.secret, "/dashboard/rail")
     await page.get_by_role("button", name="Freeze the clock").click()
     clock = page.locator("#rail-clock")
     await expect(clock.locator(".badge-frozen")).to_be_visible()
@@ -95,9 +91,7 @@ async def test_a_rule_with_a_bad_value_is_refused_with_the_rails_reason(
     desktop: Watched, marketplace: Marketplace, pipeline: Pipeline, rail_restored: None
 ) -> None:
     rules_before = await _rail(pipeline, "GET", "/rules")
-    await desktop.sign_in(marketplace.secret)
-    page = desktop.page
-    await page.goto(desktop.url("/dashboard/rail"))
+    page = await desktop.signed_in_at(marketplace.secret, "/dashboard/rail")
     bad = [{"action": "return", "code": "R99"}]
     await page.get_by_label("Rules (JSON list)").fill(json.dumps(bad))
     await page.get_by_role("button", name="Save the rules").click()

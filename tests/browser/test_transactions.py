@@ -22,9 +22,7 @@ async def test_filtering_by_kind_shows_only_transfers_of_that_kind(
     api = marketplace.api
     funded = await flows.funded_order(api, 5000)
     await flows.credit_order(api, funded, 1200)
-    await desktop.sign_in(marketplace.secret)
-    page = desktop.page
-    await page.goto(desktop.url("/dashboard/transactions"))
+    page = await desktop.signed_in_at(marketplace.secret, "/dashboard/transactions")
     rows = page.locator("#transactions tbody tr")
     await expect(rows).to_have_count(2)
     await page.get_by_label("Kind").select_option("credit")
